@@ -1,0 +1,4 @@
+//! One module per subcommand. Each takes its parsed arguments, does the work and returns the
+//! exit status; none of them calls `process::exit`.
+
+pub mod sandbox;

@@ -1,0 +1,15 @@
+//! bys-campaign: outbound AI phone-call campaigns on the By Your Side Agent API.
+//!
+//! How a row becomes a call becomes a result:
+//! - [`campaign`] reads the YAML campaign file and validates it into a typed [`campaign::Campaign`];
+//! - [`contacts`] streams the contacts CSV, normalises phone numbers and assigns row identities;
+//! - [`render`] turns a contact into the exact `POST /v1/agent/calls` request body;
+//! - [`sandbox`] is a faithful simulator of the API, for tests and rehearsals;
+//! - [`cli`] and [`commands`] are the command line; [`exit`] is the one table of exit codes.
+
+pub mod cli;
+pub mod commands;
+pub mod exit;
+pub mod logging;
+pub mod sandbox;
+pub mod text;

@@ -1,0 +1,18 @@
+//! The `bys-campaign` binary: parse the command line, run the command, turn the outcome into an
+//! exit code. Everything else lives in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = bys_campaign::cli::Cli::parse();
+    bys_campaign::logging::init();
+    match bys_campaign::cli::run(cli) {
+        Ok(code) => code.into(),
+        Err(err) => {
+            eprintln!("error: {}", bys_campaign::exit::render_error(&err));
+            bys_campaign::exit::code_for(&err).into()
+        }
+    }
+}
