@@ -5,6 +5,8 @@
 
 use std::process::ExitCode;
 
+use crate::campaign::LoadError;
+
 /// Every way `bys-campaign` can end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -45,7 +47,11 @@ impl From<Exit> for ExitCode {
 /// The exit code for an error that ended a command: the first error in the chain that knows
 /// its own code wins; anything else is a plain failure.
 pub fn code_for(err: &anyhow::Error) -> Exit {
-    let _ = err;
+    for cause in err.chain() {
+        if let Some(load) = cause.downcast_ref::<LoadError>() {
+            return load.exit();
+        }
+    }
     Exit::Failure
 }
 

@@ -7,9 +7,13 @@
 //! - [`sandbox`] is a faithful simulator of the API, for tests and rehearsals;
 //! - [`cli`] and [`commands`] are the command line; [`exit`] is the one table of exit codes.
 
+pub mod campaign;
 pub mod cli;
 pub mod commands;
+pub mod contacts;
 pub mod exit;
 pub mod logging;
+pub mod render;
+pub mod report;
 pub mod sandbox;
 pub mod text;

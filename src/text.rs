@@ -38,3 +38,39 @@ mod tests {
         assert_eq!(escape_control("a\u{1b}[2Jb\nc"), "a\\u{1b}[2Jb\\nc");
     }
 }
+
+/// The candidate closest to `word`, when one is close enough to be a plausible typo.
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let word_lower = word.to_lowercase();
+    candidates
+        .into_iter()
+        .filter(|&c| c != word)
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&word_lower, &c.to_lowercase()),
+                c,
+            )
+        })
+        // Allow about one edit per three characters, and at least two: "nmae" → "name".
+        .filter(|&(distance, c)| distance <= (c.chars().count() / 3).max(2))
+        .min_by_key(|&(distance, _)| distance)
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod suggestion_tests {
+    use super::did_you_mean;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let keys = ["name", "input", "call", "fields", "schedule"];
+        assert_eq!(did_you_mean("nmae", keys), Some("name"));
+        assert_eq!(did_you_mean("shedule", keys), Some("schedule"));
+        assert_eq!(did_you_mean("Fields", keys), Some("fields"));
+        assert_eq!(did_you_mean("webhook", keys), None);
+        assert_eq!(did_you_mean("name", keys), None);
+    }
+}

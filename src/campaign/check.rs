@@ -1,0 +1,801 @@
+//! Raw campaign → [`Campaign`]: every check that can be made without calling anyone.
+//!
+//! Problems are collected rather than returned at the first one, so a user fixes a file in one
+//! pass. Each problem points at the line:column of the offending key or value.
+
+use std::num::{NonZeroU32, NonZeroU64};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::civil::{DateTime, Time, Weekday};
+use jiff::tz::TimeZone;
+
+use super::locate::{Pos, SourceMap};
+use super::raw::{RawCall, RawCampaign, RawInput, RawLimits, RawRetry, RawRetryRule, RawSchedule};
+use super::{
+    Call, Campaign, Column, Field, FieldKind, Input, Limits, LoadError, Output, Problem, Retry,
+    RetryPolicy, Schedule, Window, defaults, duration,
+};
+use crate::contacts;
+use crate::render::{TemplateKind, Templates};
+use crate::text::did_you_mean;
+
+pub(super) fn load(file: &Path, source: &str) -> Result<Campaign, LoadError> {
+    let raw: RawCampaign = serde_yaml::from_str(source).map_err(|err| LoadError::Invalid {
+        file: file.to_owned(),
+        problems: vec![from_serde(&err)],
+    })?;
+    let mut checker = Checker {
+        file,
+        map: SourceMap::new(source),
+        problems: Vec::new(),
+    };
+    let campaign = checker.campaign(raw)?;
+    match campaign {
+        Some(campaign) if checker.problems.is_empty() => Ok(campaign),
+        _ => Err(LoadError::Invalid {
+            file: file.to_owned(),
+            problems: checker.problems,
+        }),
+    }
+}
+
+/// Turns serde_yaml's message into one that names the key and says how to fix it.
+fn from_serde(err: &serde_yaml::Error) -> Problem {
+    let pos = err.location().map(|l| Pos {
+        line: l.line(),
+        column: l.column(),
+    });
+    let full = err.to_string();
+    // serde_yaml appends " at line L column C"; the position is reported separately.
+    let text = match full.rfind(" at line ") {
+        Some(i) => &full[..i],
+        None => &full[..],
+    };
+    // …and prefixes the path of the value: "input: unknown field …".
+    let (section, detail) = match text.split_once(": ") {
+        Some((path, rest)) if !path.contains(' ') => (Some(path), rest),
+        _ => (None, text),
+    };
+    let within = section.map(|s| format!(" in `{s}`")).unwrap_or_default();
+    let quoted: Vec<&str> = detail.split('`').skip(1).step_by(2).collect();
+    if detail.starts_with("unknown field") {
+        let key = quoted.first().copied().unwrap_or_default();
+        let problem = Problem::new(pos, format!("unknown key `{key}`{within}"));
+        return match did_you_mean(key, quoted.iter().skip(1).copied()) {
+            Some(near) => problem.hint(format!("did you mean `{near}`?")),
+            None => problem.hint(format!(
+                "the keys allowed here are: {}",
+                quoted[1..].join(", ")
+            )),
+        };
+    }
+    if detail.starts_with("missing field") {
+        let key = quoted.first().copied().unwrap_or_default();
+        return Problem::new(pos, format!("missing required key `{key}`{within}"))
+            .hint("see the campaign file reference in the README");
+    }
+    if detail.starts_with("invalid type") && detail.ends_with("expected a string") {
+        let path = section.unwrap_or("this value");
+        return Problem::new(pos, format!("`{path}` must be text: {detail}"))
+            .hint("put the value in quotes, e.g. \"+14155550100\" or \"09:00\"");
+    }
+    match section {
+        Some(path) => Problem::new(pos, format!("`{path}`: {detail}")),
+        None => Problem::new(pos, detail.to_owned()),
+    }
+}
+
+struct Checker<'a> {
+    file: &'a Path,
+    map: SourceMap,
+    problems: Vec<Problem>,
+}
+
+impl Checker<'_> {
+    fn at(&self, path: &str) -> Option<Pos> {
+        self.map.value(path)
+    }
+
+    fn report(&mut self, path: &str, message: impl Into<String>) -> &mut Problem {
+        let problem = Problem::new(self.at(path), message);
+        self.problems.push(problem);
+        self.problems.last_mut().expect("just pushed")
+    }
+
+    fn base(&self) -> &Path {
+        self.file.parent().unwrap_or(Path::new(""))
+    }
+
+    /// `Ok(None)` when problems were recorded; `Err` for a missing file, which stops at once.
+    fn campaign(&mut self, raw: RawCampaign) -> Result<Option<Campaign>, LoadError> {
+        let name = self.name(raw.name.as_deref());
+        let input = self.input(&raw.input)?;
+        let call = input
+            .as_ref()
+            .and_then(|input| self.call(raw.call, &input.columns));
+        let fields = self.fields(raw.fields);
+        let schedule = raw.schedule.map(|s| self.schedule(s));
+        let limits = self.limits(&raw.limits);
+        let retry = self.retry(&raw.retry);
+        let suppress = self.suppress(&raw.suppress)?;
+        let output = Output {
+            path: self.base().join(
+                raw.output
+                    .path
+                    .unwrap_or_else(|| format!("results/{name}.csv")),
+            ),
+            transcript: raw.output.transcript.unwrap_or(false),
+        };
+        let mut warnings = Vec::new();
+        if schedule.is_none() {
+            warnings.push(
+                "no `schedule`: calls may be placed at any hour. Most jurisdictions restrict \
+                 calling hours (in the US, 8 am to 9 pm recipient local time); add a \
+                 `schedule` with `windows`."
+                    .to_owned(),
+            );
+        }
+        let (Some(input), Some(call), Some(limits), Some(retry)) = (input, call, limits, retry)
+        else {
+            return Ok(None);
+        };
+        let Some(schedule) = schedule.map_or(Some(None), |s| s.map(Some)) else {
+            return Ok(None);
+        };
+        Ok(Some(Campaign {
+            name,
+            file: self.file.to_owned(),
+            input,
+            call,
+            fields,
+            schedule,
+            limits,
+            retry,
+            suppress,
+            output,
+            warnings,
+        }))
+    }
+
+    fn name(&mut self, name: Option<&str>) -> String {
+        let stem = || {
+            self.file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let name = name.map_or_else(stem, str::to_owned);
+        let ok = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !ok {
+            self.report(
+                "name",
+                format!("campaign name {name:?} is not usable in file names"),
+            )
+            .hint = Some(
+                "use letters, digits, `.`, `_` and `-`, e.g. appointment-confirmations".into(),
+            );
+        }
+        name
+    }
+
+    fn input(&mut self, raw: &RawInput) -> Result<Option<Input>, LoadError> {
+        let path = self.base().join(&raw.path);
+        let delimiter = match raw.delimiter.as_deref() {
+            None => Some(defaults::DELIMITER),
+            Some(d) if d.len() == 1 && d.is_ascii() && d != "\"" && d != "\n" => {
+                Some(d.as_bytes()[0])
+            }
+            Some(d) => {
+                self.report(
+                    "input.delimiter",
+                    format!("delimiter {d:?} must be one ASCII character"),
+                )
+                .hint =
+                    Some("for example \",\", \";\", \"|\" or \"\\t\" (in double quotes)".into());
+                None
+            }
+        };
+        let default_region = raw.default_region.as_deref().and_then(|r| self.region(r));
+        let header = match contacts::read_header(&path, delimiter.unwrap_or(defaults::DELIMITER)) {
+            Ok(header) => header,
+            Err(contacts::HeaderError::Io(source)) => {
+                return Err(LoadError::Missing {
+                    what: "contacts CSV",
+                    path,
+                    named_by: self.at("input.path").map(|pos| (self.file.to_owned(), pos)),
+                    source,
+                });
+            }
+            Err(err) => {
+                self.report("input.path", format!("{}: {err}", path.display()));
+                return Ok(None);
+            }
+        };
+        let phone_column = self.column(
+            "input.phone_column",
+            raw.phone_column
+                .as_deref()
+                .unwrap_or(defaults::PHONE_COLUMN),
+            &header,
+        );
+        let key_column = raw
+            .key_column
+            .as_deref()
+            .map(|c| self.column("input.key_column", c, &header));
+        let timezone_column = raw
+            .timezone_column
+            .as_deref()
+            .map(|c| self.column("input.timezone_column", c, &header));
+        let (Some(delimiter), Some(phone_column)) = (delimiter, phone_column) else {
+            return Ok(None);
+        };
+        if raw.default_region.is_some() && default_region.is_none() {
+            return Ok(None);
+        }
+        let key_column = match key_column {
+            Some(None) => return Ok(None),
+            Some(Some(c)) => Some(c),
+            None => None,
+        };
+        let timezone_column = match timezone_column {
+            Some(None) => return Ok(None),
+            Some(Some(c)) => Some(c),
+            None => None,
+        };
+        Ok(Some(Input {
+            path,
+            delimiter,
+            columns: header,
+            phone_column,
+            key_column,
+            timezone_column,
+            default_region,
+        }))
+    }
+
+    fn region(&mut self, text: &str) -> Option<phonenumber::country::Id> {
+        let upper = text.trim().to_ascii_uppercase();
+        match upper.parse::<phonenumber::country::Id>() {
+            Ok(id) if upper.len() == 2 => Some(id),
+            _ => {
+                self.report(
+                    "input.default_region",
+                    format!("{text:?} is not a two-letter country code"),
+                )
+                .hint = Some("use an ISO 3166 code such as US, CA, GB, AU, NZ or IL".into());
+                None
+            }
+        }
+    }
+
+    fn column(&mut self, path: &str, name: &str, header: &[String]) -> Option<Column> {
+        if let Some(index) = header.iter().position(|c| c == name) {
+            return Some(Column {
+                name: name.to_owned(),
+                index,
+            });
+        }
+        let near = did_you_mean(name, header.iter().map(String::as_str));
+        let problem = self.report(path, format!("the CSV has no column `{name}`"));
+        problem.hint = Some(match near {
+            Some(near) => format!("did you mean `{near}`? columns: {}", header.join(", ")),
+            None => format!("columns: {}", header.join(", ")),
+        });
+        None
+    }
+
+    fn call(&mut self, raw: RawCall, columns: &[String]) -> Option<Call> {
+        let templates = match Templates::compile(&raw.objective, raw.context.as_deref()) {
+            Ok(t) => Some(t),
+            Err(err) => {
+                let path = match err.kind {
+                    TemplateKind::Objective => "call.objective",
+                    TemplateKind::Context => "call.context",
+                };
+                self.report(
+                    path,
+                    format!("`{path}` is not a valid template:\n{}", err.message),
+                )
+                .hint = Some("templates use Tera syntax: {{ column_name }}".into());
+                None
+            }
+        };
+        let mut ok = templates.is_some();
+        if let Some(templates) = &templates {
+            for (kind, variable) in templates.variables() {
+                if columns.iter().any(|c| c == variable) {
+                    continue;
+                }
+                let path = match kind {
+                    TemplateKind::Objective => "call.objective",
+                    TemplateKind::Context => "call.context",
+                };
+                let near = did_you_mean(variable, columns.iter().map(String::as_str));
+                let hint = match near {
+                    Some(near) => format!("did you mean `{near}`? columns: {}", columns.join(", ")),
+                    None => format!("columns available: {}", columns.join(", ")),
+                };
+                self.report(
+                    path,
+                    format!("`{path}` uses `{variable}`, which is not a CSV column"),
+                )
+                .hint = Some(hint);
+                ok = false;
+            }
+        }
+        let caller_id = raw.caller_id.as_deref().and_then(|id| {
+            let normalized = contacts::phone::strict_e164(id);
+            if normalized.is_none() {
+                ok = false;
+                self.report(
+                    "call.caller_id",
+                    format!("caller ID {id:?} is not an E.164 number"),
+                )
+                .hint =
+                    Some("write it with + and country code, in quotes: \"+14155550100\"".into());
+            }
+            normalized
+        });
+        for (path, value) in [("call.voice", &raw.voice), ("call.language", &raw.language)] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                self.report(path, format!("`{path}` is empty")).hint =
+                    Some("remove the key to use the account's default".into());
+                ok = false;
+            }
+        }
+        if let Some(lang) = raw.language.as_deref().filter(|l| !l.trim().is_empty()) {
+            if !is_language_tag(lang) {
+                self.report(
+                    "call.language",
+                    format!("{lang:?} is not a BCP-47 language tag"),
+                )
+                .hint = Some("for example en-US, es-MX, fr, or auto".into());
+                ok = false;
+            }
+        }
+        ok.then(|| Call {
+            templates: templates.expect("ok implies compiled"),
+            caller_id,
+            voice: raw.voice,
+            language: raw.language,
+        })
+    }
+
+    fn fields(&mut self, raw: Vec<super::raw::RawField>) -> Vec<Field> {
+        if raw.len() > defaults::MAX_FIELDS {
+            self.report(
+                &format!("fields[{}]", defaults::MAX_FIELDS),
+                format!(
+                    "{} fields; the API accepts at most {}",
+                    raw.len(),
+                    defaults::MAX_FIELDS
+                ),
+            )
+            .hint = Some("remove fields, or combine related ones into one string field".into());
+        }
+        let mut fields: Vec<Field> = Vec::with_capacity(raw.len());
+        for (i, f) in raw.into_iter().enumerate() {
+            let at = format!("fields[{i}]");
+            if !is_identifier(&f.name) {
+                self.report(
+                    &format!("{at}.name"),
+                    format!("field name {:?} is not an identifier", f.name),
+                )
+                .hint = Some("use letters, digits and _, starting with a letter: new_time".into());
+            }
+            if let Some(first) = fields.iter().position(|g| g.name == f.name) {
+                let first_line = self.at(&format!("fields[{first}].name")).map(|p| p.line);
+                self.report(
+                    &format!("{at}.name"),
+                    format!("field `{}` is defined twice", f.name),
+                )
+                .hint = first_line.map(|l| format!("the first definition is on line {l}"));
+            }
+            let kind = match f.kind.as_deref() {
+                None => FieldKind::String,
+                Some(text) => FieldKind::parse(text).unwrap_or_else(|| {
+                    let near = did_you_mean(text, FieldKind::NAMES);
+                    self.report(
+                        &format!("{at}.type"),
+                        format!("unknown field type {text:?}"),
+                    )
+                    .hint = Some(match near {
+                        Some(near) => {
+                            format!("did you mean `{near}`? types: string, boolean, number")
+                        }
+                        None => "types: string, boolean, number".into(),
+                    });
+                    FieldKind::String
+                }),
+            };
+            fields.push(Field {
+                name: f.name,
+                kind,
+                description: f.description,
+            });
+        }
+        fields
+    }
+
+    fn schedule(&mut self, raw: RawSchedule) -> Option<Schedule> {
+        let mut ok = true;
+        let (timezone, timezone_name) = match raw.timezone.as_deref() {
+            Some(name) => match self.zone("schedule.timezone", name) {
+                Some(tz) => (tz, name.to_owned()),
+                None => return None,
+            },
+            None => {
+                self.report("schedule", "`schedule` needs a `timezone`")
+                    .hint = Some(
+                    "the IANA zone for contacts whose own zone is unknown, e.g. timezone: America/New_York"
+                        .into(),
+                );
+                return None;
+            }
+        };
+        let windows = match raw.windows {
+            None => vec![default_window()],
+            Some(windows) if windows.is_empty() => {
+                self.report("schedule.windows", "`schedule.windows` is empty: no call could ever be placed")
+                    .hint = Some("add a window such as { days: [mon, tue, wed, thu, fri], from: \"09:00\", to: \"18:00\" }".into());
+                return None;
+            }
+            Some(windows) => {
+                let mut out = Vec::new();
+                for (i, w) in windows.into_iter().enumerate() {
+                    match self.window(i, &w) {
+                        Some(w) => out.push(w),
+                        None => ok = false,
+                    }
+                }
+                out
+            }
+        };
+        let last_call_before_end = match raw.last_call_before_end.as_deref() {
+            None => Some(defaults::LAST_CALL_BEFORE_END),
+            Some(text) => self.duration("schedule.last_call_before_end", text),
+        };
+        let not_before = raw
+            .not_before
+            .as_deref()
+            .map(|t| self.instant("schedule.not_before", t, &timezone));
+        let not_after = raw
+            .not_after
+            .as_deref()
+            .map(|t| self.instant("schedule.not_after", t, &timezone));
+        if let (Some(Some(b)), Some(Some(a))) = (not_before, not_after) {
+            if b >= a {
+                self.report(
+                    "schedule.not_after",
+                    "`not_after` must be later than `not_before`",
+                );
+                ok = false;
+            }
+        }
+        let (Some(last_call_before_end), Some(not_before), Some(not_after)) = (
+            last_call_before_end,
+            not_before.map_or(Some(None), |t| t.map(Some)),
+            not_after.map_or(Some(None), |t| t.map(Some)),
+        ) else {
+            return None;
+        };
+        ok.then_some(Schedule {
+            timezone,
+            timezone_name,
+            windows,
+            last_call_before_end,
+            not_before,
+            not_after,
+            require_known_timezone: raw.require_known_timezone.unwrap_or(false),
+        })
+    }
+
+    fn zone(&mut self, path: &str, name: &str) -> Option<TimeZone> {
+        match jiff::tz::db().get(name) {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                let names: Vec<String> =
+                    jiff::tz::db().available().map(|n| n.to_string()).collect();
+                let near = did_you_mean(name, names.iter().map(String::as_str)).map(str::to_owned);
+                self.report(path, format!("{name:?} is not an IANA time zone"))
+                    .hint = Some(match near {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => "use a zone name such as America/New_York or Europe/London".into(),
+                });
+                None
+            }
+        }
+    }
+
+    fn window(&mut self, i: usize, raw: &super::raw::RawWindow) -> Option<Window> {
+        let at = format!("schedule.windows[{i}]");
+        let mut days = Vec::new();
+        let mut ok = true;
+        for (j, day) in raw.days.iter().enumerate() {
+            match parse_day(day) {
+                Some(d) if !days.contains(&d) => days.push(d),
+                Some(_) => {}
+                None => {
+                    self.report(&format!("{at}.days[{j}]"), format!("{day:?} is not a day"))
+                        .hint = Some("days are mon, tue, wed, thu, fri, sat, sun".into());
+                    ok = false;
+                }
+            }
+        }
+        if raw.days.is_empty() {
+            self.report(&format!("{at}.days"), "a window needs at least one day");
+            ok = false;
+        }
+        let from = self.time(&format!("{at}.from"), &raw.from);
+        let to = self.time(&format!("{at}.to"), &raw.to);
+        let (Some(from), Some(to)) = (from, to) else {
+            return None;
+        };
+        if from >= to {
+            self.report(&format!("{at}.to"), format!("window ends ({}) before it starts ({})", raw.to, raw.from))
+                .hint = Some("`from` must be earlier than `to`; windows cannot cross midnight, split them in two".into());
+            return None;
+        }
+        ok.then_some(Window { days, from, to })
+    }
+
+    fn time(&mut self, path: &str, text: &str) -> Option<Time> {
+        // Exactly HH:MM: "9:00" or "09:00:30" are refused rather than guessed at.
+        let parsed = (text.len() == 5 && text.as_bytes()[2] == b':')
+            .then(|| text.parse::<Time>().ok())
+            .flatten();
+        if parsed.is_none() {
+            self.report(path, format!("{text:?} is not a time of day"))
+                .hint = Some("write 24-hour HH:MM in quotes, e.g. \"09:00\" or \"17:30\"".into());
+        }
+        parsed
+    }
+
+    fn duration(&mut self, path: &str, text: &str) -> Option<Duration> {
+        let parsed = duration::parse(text);
+        if parsed.is_none() {
+            self.report(path, format!("{text:?} is not a duration"))
+                .hint =
+                Some("write a number and a unit: 90s, 15m, 2h, 1d, or combined: 1h30m".into());
+        }
+        parsed
+    }
+
+    fn instant(&mut self, path: &str, text: &str, tz: &TimeZone) -> Option<jiff::Timestamp> {
+        if let Ok(ts) = text.parse::<jiff::Timestamp>() {
+            return Some(ts);
+        }
+        match text
+            .parse::<DateTime>()
+            .ok()
+            .and_then(|dt| dt.to_zoned_datetime(tz.clone()).ok())
+        {
+            Some(zoned) => Some(zoned.timestamp()),
+            None => {
+                self.report(path, format!("{text:?} is not a date and time"))
+                    .hint = Some("write \"2026-12-01 09:00\" (in schedule.timezone) or RFC 3339 \"2026-12-01T09:00:00-08:00\"".into());
+                None
+            }
+        }
+    }
+
+    fn limits(&mut self, raw: &RawLimits) -> Option<Limits> {
+        let cpm = self.positive(
+            "limits.calls_per_minute",
+            raw.calls_per_minute,
+            defaults::CALLS_PER_MINUTE,
+        );
+        let burst = self.positive("limits.burst", raw.burst, defaults::BURST);
+        let conc = self.positive(
+            "limits.max_concurrent",
+            raw.max_concurrent,
+            defaults::MAX_CONCURRENT,
+        );
+        let mcm = self.positive(
+            "limits.max_call_minutes",
+            raw.max_call_minutes,
+            defaults::MAX_CALL_MINUTES,
+        );
+        let max_calls = raw
+            .max_calls
+            .map(|n| self.positive64("limits.max_calls", n));
+        let max_minutes = raw
+            .max_minutes
+            .map(|n| self.positive64("limits.max_minutes", n));
+        Some(Limits {
+            calls_per_minute: cpm?,
+            burst: burst?,
+            max_concurrent: conc?,
+            max_calls: max_calls.map_or(Some(None), |n| n.map(Some))?,
+            max_minutes: max_minutes.map_or(Some(None), |n| n.map(Some))?,
+            max_call_minutes: mcm?,
+        })
+    }
+
+    fn positive(&mut self, path: &str, value: Option<i64>, default: u32) -> Option<NonZeroU32> {
+        let Some(value) = value else {
+            return NonZeroU32::new(default);
+        };
+        let parsed = u32::try_from(value).ok().and_then(NonZeroU32::new);
+        if parsed.is_none() {
+            self.report(
+                path,
+                format!("`{path}` must be a positive whole number, not {value}"),
+            )
+            .hint = Some(format!("remove it to use the default, {default}"));
+        }
+        parsed
+    }
+
+    fn positive64(&mut self, path: &str, value: i64) -> Option<NonZeroU64> {
+        let parsed = u64::try_from(value).ok().and_then(NonZeroU64::new);
+        if parsed.is_none() {
+            self.report(
+                path,
+                format!("`{path}` must be a positive whole number, not {value}"),
+            )
+            .hint = Some("remove it for no cap".into());
+        }
+        parsed
+    }
+
+    fn retry(&mut self, raw: &RawRetry) -> Option<RetryPolicy> {
+        let no_answer = self.retry_rule(
+            "retry.no_answer",
+            raw.no_answer.as_ref(),
+            defaults::NO_ANSWER,
+        );
+        let voicemail = self.retry_rule(
+            "retry.voicemail",
+            raw.voicemail.as_ref(),
+            defaults::VOICEMAIL,
+        );
+        let failed = self.retry_rule("retry.failed", raw.failed.as_ref(), defaults::FAILED);
+        let declined = self.retry_rule("retry.declined", raw.declined.as_ref(), defaults::DECLINED);
+        Some(RetryPolicy {
+            no_answer: no_answer?,
+            voicemail: voicemail?,
+            failed: failed?,
+            declined: declined?,
+        })
+    }
+
+    fn retry_rule(
+        &mut self,
+        path: &str,
+        raw: Option<&RawRetryRule>,
+        default: (u32, Duration),
+    ) -> Option<Retry> {
+        let Some(raw) = raw else {
+            return Some(Retry {
+                attempts: NonZeroU32::new(default.0)?,
+                after: default.1,
+            });
+        };
+        let attempts = self.positive(&format!("{path}.attempts"), raw.attempts, default.0);
+        let after = match raw.after.as_deref() {
+            None => Some(default.1),
+            Some(text) => self.duration(&format!("{path}.after"), text),
+        };
+        Some(Retry {
+            attempts: attempts?,
+            after: after?,
+        })
+    }
+
+    fn suppress(&mut self, raw: &[String]) -> Result<Vec<PathBuf>, LoadError> {
+        let mut paths = Vec::with_capacity(raw.len());
+        for (i, p) in raw.iter().enumerate() {
+            let path = self.base().join(p);
+            if let Err(source) = std::fs::metadata(&path) {
+                return Err(LoadError::Missing {
+                    what: "suppression file",
+                    path,
+                    named_by: self
+                        .at(&format!("suppress[{i}]"))
+                        .map(|pos| (self.file.to_owned(), pos)),
+                    source,
+                });
+            }
+            paths.push(path);
+        }
+        Ok(paths)
+    }
+}
+
+fn default_window() -> Window {
+    let (from, to) = defaults::WINDOW;
+    Window {
+        days: vec![
+            Weekday::Monday,
+            Weekday::Tuesday,
+            Weekday::Wednesday,
+            Weekday::Thursday,
+            Weekday::Friday,
+        ],
+        from: from.parse().expect("default window is valid"),
+        to: to.parse().expect("default window is valid"),
+    }
+}
+
+fn parse_day(text: &str) -> Option<Weekday> {
+    let lower = text.trim().to_ascii_lowercase();
+    let day = match lower.get(..3)? {
+        "mon" => Weekday::Monday,
+        "tue" => Weekday::Tuesday,
+        "wed" => Weekday::Wednesday,
+        "thu" => Weekday::Thursday,
+        "fri" => Weekday::Friday,
+        "sat" => Weekday::Saturday,
+        "sun" => Weekday::Sunday,
+        _ => return None,
+    };
+    // Accept the three-letter form and the full English name, nothing in between.
+    let full = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ];
+    (lower.len() == 3 || full.contains(&lower.as_str())).then_some(day)
+}
+
+/// A field name the API and a results-CSV header both take: `[A-Za-z_][A-Za-z0-9_]*`.
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A loose BCP-47 check (`en`, `en-US`, `zh-Hant-TW`) or the API's `auto`.
+fn is_language_tag(tag: &str) -> bool {
+    if tag == "auto" {
+        return true;
+    }
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or_default();
+    (2..=3).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_alphabetic())
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers() {
+        assert!(is_identifier("confirmed"));
+        assert!(is_identifier("_x1"));
+        for bad in ["", "1st", "new time", "new-time", "día"] {
+            assert!(!is_identifier(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn language_tags() {
+        for ok in ["en", "en-US", "zh-Hant-TW", "auto", "es-419"] {
+            assert!(is_language_tag(ok), "{ok}");
+        }
+        for bad in ["", "english", "en_US", "e"] {
+            assert!(!is_language_tag(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn days() {
+        assert_eq!(parse_day("mon"), Some(Weekday::Monday));
+        assert_eq!(parse_day("Sunday"), Some(Weekday::Sunday));
+        assert_eq!(parse_day("mond"), None);
+        assert_eq!(parse_day("xyz"), None);
+    }
+}

@@ -1,0 +1,104 @@
+//! Why a campaign cannot be loaded, worded so the user can fix it.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+use super::locate::Pos;
+use crate::exit::Exit;
+
+/// One thing wrong with a campaign file, at a place in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub pos: Option<Pos>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Problem {
+    pub fn new(pos: Option<Pos>, message: impl Into<String>) -> Problem {
+        Problem {
+            pos,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Problem {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// A campaign that cannot be loaded. The exit code depends on the variant: a missing file is
+/// `EX_NOINPUT` (66), anything wrong inside the campaign is `EX_CONFIG` (78).
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// A file the campaign needs (the campaign itself, its contacts CSV, a suppression file)
+    /// does not exist or cannot be read.
+    #[error("cannot read the {what} {}: {source}{}", path.display(), named_at(named_by.as_ref()))]
+    Missing {
+        what: &'static str,
+        path: PathBuf,
+        /// Where the campaign file names it, when it does.
+        named_by: Option<(PathBuf, Pos)>,
+        source: io::Error,
+    },
+    /// The campaign file, a template or the CSV header does not make a runnable campaign.
+    #[error("{}", Problems { file, problems })]
+    Invalid {
+        file: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+impl LoadError {
+    pub fn exit(&self) -> Exit {
+        match self {
+            LoadError::Missing { .. } => Exit::NoInput,
+            LoadError::Invalid { .. } => Exit::Config,
+        }
+    }
+}
+
+fn named_at(named_by: Option<&(PathBuf, Pos)>) -> String {
+    match named_by {
+        Some((file, pos)) => {
+            format!(
+                "\n  (named at {}:{}:{})",
+                file.display(),
+                pos.line,
+                pos.column
+            )
+        }
+        None => String::new(),
+    }
+}
+
+struct Problems<'a> {
+    file: &'a PathBuf,
+    problems: &'a [Problem],
+}
+
+impl fmt::Display for Problems<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.file.display();
+        let pad = if self.problems.len() == 1 { "" } else { "  " };
+        if !pad.is_empty() {
+            write!(f, "{file} has {} problems:", self.problems.len())?;
+        }
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 || !pad.is_empty() {
+                writeln!(f)?;
+            }
+            match p.pos {
+                Some(pos) => write!(f, "{pad}{file}:{}:{}: {}", pos.line, pos.column, p.message)?,
+                None => write!(f, "{pad}{file}: {}", p.message)?,
+            }
+            if let Some(hint) = &p.hint {
+                write!(f, "\n{pad}  hint: {hint}")?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,225 @@
+//! The campaign file: parsed into [`raw`] structs, then validated into a [`Campaign`] in which
+//! invalid states cannot exist (compiled templates, parsed durations and zones, positive limits,
+//! resolved paths, columns checked against the CSV header).
+//!
+//! [`Campaign::load`] is exactly what `bys-campaign validate` runs; everything downstream takes
+//! a `Campaign` and never sees a raw string from the file.
+
+mod check;
+pub mod duration;
+mod error;
+pub mod locate;
+mod raw;
+
+use std::num::{NonZeroU32, NonZeroU64};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use jiff::civil::{Time, Weekday};
+use jiff::tz::TimeZone;
+
+pub use error::{LoadError, Problem};
+
+use crate::render::Templates;
+
+/// A validated campaign, ready to plan or run.
+#[derive(Debug)]
+pub struct Campaign {
+    /// Names the state and results files; letters, digits, `.`, `_` and `-` only.
+    pub name: String,
+    /// The campaign file, as given on the command line.
+    pub file: PathBuf,
+    pub input: Input,
+    pub call: Call,
+    pub fields: Vec<Field>,
+    /// `None`: calls may be placed at any hour (validate warns about it).
+    pub schedule: Option<Schedule>,
+    pub limits: Limits,
+    pub retry: RetryPolicy,
+    /// Suppression files, resolved against the campaign file's folder.
+    pub suppress: Vec<PathBuf>,
+    pub output: Output,
+    /// Things that do not stop the campaign but deserve a look.
+    pub warnings: Vec<String>,
+}
+
+/// The contacts CSV and how to read it.
+#[derive(Debug)]
+pub struct Input {
+    /// Resolved against the campaign file's folder.
+    pub path: PathBuf,
+    pub delimiter: u8,
+    /// The header row, in order.
+    pub columns: Vec<String>,
+    pub phone_column: Column,
+    /// `None`: a row's identity is its normalized phone number.
+    pub key_column: Option<Column>,
+    pub timezone_column: Option<Column>,
+    /// Country assumed for numbers written without `+country code`; `None` accepts only E.164.
+    pub default_region: Option<phonenumber::country::Id>,
+}
+
+/// A CSV column the campaign refers to, checked to exist in the header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    pub index: usize,
+}
+
+/// What every call asks for.
+#[derive(Debug)]
+pub struct Call {
+    pub templates: Templates,
+    /// E.164; `None` uses the account's default number.
+    pub caller_id: Option<String>,
+    pub voice: Option<String>,
+    pub language: Option<String>,
+}
+
+/// A value the AI is asked to extract from the conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub name: String,
+    pub kind: FieldKind,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    String,
+    Boolean,
+    Number,
+}
+
+impl FieldKind {
+    pub const NAMES: [&'static str; 3] = ["string", "boolean", "number"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FieldKind::String => "string",
+            FieldKind::Boolean => "boolean",
+            FieldKind::Number => "number",
+        }
+    }
+
+    fn parse(text: &str) -> Option<FieldKind> {
+        match text {
+            "string" => Some(FieldKind::String),
+            "boolean" => Some(FieldKind::Boolean),
+            "number" => Some(FieldKind::Number),
+            _ => None,
+        }
+    }
+}
+
+/// When calls may be placed, in each recipient's local time.
+#[derive(Debug)]
+pub struct Schedule {
+    /// Zone for contacts whose own zone is unknown.
+    pub timezone: TimeZone,
+    /// The IANA name of `timezone`, as written.
+    pub timezone_name: String,
+    pub windows: Vec<Window>,
+    /// No call starts later than this before its window closes.
+    pub last_call_before_end: Duration,
+    pub not_before: Option<Timestamp>,
+    pub not_after: Option<Timestamp>,
+    /// Skip contacts whose zone would fall back to `timezone`.
+    pub require_known_timezone: bool,
+}
+
+/// A weekly local-time window, `from` inclusive to `to` exclusive, `from < to`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub days: Vec<Weekday>,
+    pub from: Time,
+    pub to: Time,
+}
+
+/// Pacing and spending limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub calls_per_minute: NonZeroU32,
+    pub burst: NonZeroU32,
+    pub max_concurrent: NonZeroU32,
+    /// Cap on placements for the whole campaign.
+    pub max_calls: Option<NonZeroU64>,
+    /// Cap on call minutes for the whole campaign.
+    pub max_minutes: Option<NonZeroU64>,
+    /// Minutes reserved for each call in flight when checking `max_minutes`.
+    pub max_call_minutes: NonZeroU32,
+}
+
+/// How often, and how long after, each unsuccessful outcome is tried again.
+/// `completed` is final and never retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub no_answer: Retry,
+    pub voicemail: Retry,
+    pub failed: Retry,
+    pub declined: Retry,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retry {
+    /// Calls placed in total for a contact, the first included.
+    pub attempts: NonZeroU32,
+    /// Delay between one call's end and the next placement.
+    pub after: Duration,
+}
+
+/// Where results go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// Resolved against the campaign file's folder.
+    pub path: PathBuf,
+    pub transcript: bool,
+}
+
+/// Defaults for every optional key; the README's campaign reference lists the same values.
+pub mod defaults {
+    use std::time::Duration;
+
+    pub const PHONE_COLUMN: &str = "phone";
+    pub const DELIMITER: u8 = b',';
+    pub const CALLS_PER_MINUTE: u32 = 20;
+    pub const BURST: u32 = 5;
+    pub const MAX_CONCURRENT: u32 = 10;
+    pub const MAX_CALL_MINUTES: u32 = 10;
+    pub const LAST_CALL_BEFORE_END: Duration = Duration::from_secs(10 * 60);
+    /// `(attempts, after)` per retryable outcome.
+    pub const NO_ANSWER: (u32, Duration) = (3, Duration::from_secs(2 * 3600));
+    pub const VOICEMAIL: (u32, Duration) = (2, Duration::from_secs(4 * 3600));
+    pub const FAILED: (u32, Duration) = (3, Duration::from_secs(15 * 60));
+    pub const DECLINED: (u32, Duration) = (1, Duration::from_secs(24 * 3600));
+    /// Windows when `schedule` is present without `windows`: weekdays 09:00–18:00.
+    pub const WINDOW: (&str, &str) = ("09:00", "18:00");
+    pub const MAX_FIELDS: usize = 20;
+}
+
+impl Campaign {
+    /// Reads, parses and validates a campaign file, and reads the header of its contacts CSV.
+    /// Every problem found is reported at once, each with its line:column.
+    pub fn load(file: &Path) -> Result<Campaign, LoadError> {
+        let source = std::fs::read_to_string(file).map_err(|source| LoadError::Missing {
+            what: "campaign file",
+            path: file.to_owned(),
+            named_by: None,
+            source,
+        })?;
+        check::load(file, &source)
+    }
+
+    /// The folder relative paths in the campaign file are resolved against.
+    pub fn dir(&self) -> &Path {
+        base_dir(&self.file)
+    }
+}
+
+fn base_dir(file: &Path) -> &Path {
+    match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}

@@ -1,0 +1,144 @@
+//! `bys-campaign plan`: the dry run. The validation report, the first requests exactly as they
+//! would be sent, and how long the campaign would take. No API key, no network.
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+use crate::campaign::Campaign;
+use crate::cli::PlanArgs;
+use crate::exit::Exit;
+use crate::report::{self, Estimate, Options, Planned, Report, Selected};
+
+#[derive(Serialize)]
+struct JsonPlan<'a> {
+    campaign: &'a str,
+    file: String,
+    contacts: String,
+    #[serde(flatten)]
+    report: &'a Report,
+    estimate: Estimate,
+}
+
+pub fn run(args: &PlanArgs) -> anyhow::Result<Exit> {
+    let campaign = Campaign::load(&args.campaign)?;
+    let show = if args.row.is_some() { 0 } else { args.show };
+    let options = Options {
+        show,
+        row: args.row.as_deref(),
+    };
+    let report = report::scan(&campaign, &options)
+        .with_context(|| format!("planning {}", args.campaign.display()))?;
+    if let Some(row) = &args.row {
+        if report.selected.is_none() {
+            anyhow::bail!(
+                "no row has the key {row:?} in {}\n  hint: keys are the `{}` column{}",
+                campaign.input.path.display(),
+                campaign
+                    .input
+                    .key_column
+                    .as_ref()
+                    .map_or("phone", |c| c.name.as_str()),
+                if campaign.input.key_column.is_some() {
+                    ""
+                } else {
+                    " in E.164 form, e.g. +14155550123"
+                },
+            );
+        }
+    }
+    let estimate = Estimate::new(&campaign, report.to_call);
+    if args.json {
+        let plan = JsonPlan {
+            campaign: &campaign.name,
+            file: campaign.file.display().to_string(),
+            contacts: campaign.input.path.display().to_string(),
+            report: &report,
+            estimate,
+        };
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+        return Ok(Exit::Ok);
+    }
+    print!("{}", report::human(&campaign, &report));
+    match &report.selected {
+        Some(Selected::Callable(planned)) => {
+            println!("\nRequest, sent as POST /v1/agent/calls");
+            print_request(planned)?;
+        }
+        Some(Selected::Invalid { line, reason }) => {
+            println!(
+                "\nRow {:?} (line {line}) will not be called: {reason}",
+                args.row.as_deref().unwrap_or_default()
+            );
+        }
+        Some(Selected::Duplicate { line, first_line }) => {
+            println!("\nRow on line {line} will not be called: same number as line {first_line}");
+        }
+        Some(Selected::Suppressed { line }) => {
+            println!(
+                "\nRow on line {line} will not be called: its number is on a suppression list"
+            );
+        }
+        None => print_requests(&report.requests, report.to_call)?,
+    }
+    print_estimate(&estimate);
+    Ok(Exit::Ok)
+}
+
+fn print_requests(requests: &[Planned], total: u64) -> anyhow::Result<()> {
+    if requests.is_empty() {
+        return Ok(());
+    }
+    println!(
+        "\nRequests ({} of {total}), each sent as POST /v1/agent/calls",
+        requests.len()
+    );
+    requests.iter().try_for_each(print_request)
+}
+
+fn print_request(planned: &Planned) -> anyhow::Result<()> {
+    println!(
+        "\n  line {}, key {}:",
+        planned.line,
+        crate::text::escape_control(&planned.key)
+    );
+    let body = serde_json::to_string_pretty(&planned.body)?;
+    for line in body.lines() {
+        // serde_json escapes control characters inside strings, so this is terminal-safe.
+        println!("  {line}");
+    }
+    Ok(())
+}
+
+fn print_estimate(estimate: &Estimate) {
+    println!("\nEstimate");
+    if estimate.calls == 0 {
+        println!("  nothing to call");
+        return;
+    }
+    println!(
+        "  {} at {}/min (burst {}), at most {} at once",
+        if estimate.calls == 1 {
+            "1 call".to_owned()
+        } else {
+            format!("{} calls", estimate.calls)
+        },
+        estimate.calls_per_minute,
+        estimate.burst,
+        estimate.max_concurrent,
+    );
+    if estimate.sustained_calls_per_minute < f64::from(estimate.calls_per_minute) {
+        println!(
+            "  the concurrency cap binds first: about {}/min with calls of ~{} min",
+            estimate.sustained_calls_per_minute,
+            estimate.assumed_call_seconds / 60,
+        );
+    }
+    println!(
+        "  first attempts take about {}, assuming calls of ~{} min; retries come on top",
+        report::human_minutes(estimate.minutes),
+        estimate.assumed_call_seconds / 60,
+    );
+    if estimate.windows_apply {
+        println!("  calls are placed only inside calling windows, which can spread this over days");
+    }
+}

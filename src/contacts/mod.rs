@@ -1,0 +1,323 @@
+//! The contacts CSV: streamed row by row, each row classified as callable, invalid, a duplicate
+//! or suppressed.
+//!
+//! Nothing here holds the file in memory: one record is read at a time, and row identity is
+//! checked against a set of 128-bit hashes of the keys seen (16 bytes a row, never the rows).
+//! Rows are reported by the line of the file they start on.
+
+mod lines;
+pub mod phone;
+pub mod suppress;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::hash::{BuildHasher, Hasher, RandomState};
+use std::io::{self, BufReader};
+use std::path::Path;
+
+use lines::LineIndex;
+pub use phone::PhoneError;
+pub use suppress::Suppression;
+
+use crate::campaign::Campaign;
+
+/// Why the header of the CSV is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum HeaderError {
+    #[error(transparent)]
+    Io(io::Error),
+    #[error("the file is empty: the first line must be a header naming the columns")]
+    Empty,
+    #[error("the header is not valid UTF-8: save the file as UTF-8")]
+    NotUtf8,
+    #[error("column `{name}` appears twice in the header (columns {first} and {second})")]
+    DuplicateColumn {
+        name: String,
+        first: usize,
+        second: usize,
+    },
+    #[error("cannot read the CSV: {0}")]
+    Csv(String),
+}
+
+/// The column names of a CSV, from its first row.
+pub fn read_header(path: &Path, delimiter: u8) -> Result<Vec<String>, HeaderError> {
+    let file = File::open(path).map_err(HeaderError::Io)?;
+    if file.metadata().map_err(HeaderError::Io)?.is_dir() {
+        return Err(HeaderError::Io(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "is a directory",
+        )));
+    }
+    let mut reader = builder(delimiter).from_reader(BufReader::new(file));
+    let header = reader
+        .byte_headers()
+        .map_err(|e| HeaderError::Csv(e.to_string()))?;
+    if header.is_empty() {
+        return Err(HeaderError::Empty);
+    }
+    let mut columns: Vec<String> = Vec::with_capacity(header.len());
+    for (i, cell) in header.iter().enumerate() {
+        let name = std::str::from_utf8(cell)
+            .map_err(|_| HeaderError::NotUtf8)?
+            .trim()
+            .to_owned();
+        if let Some(first) = columns.iter().position(|c| *c == name && !name.is_empty()) {
+            return Err(HeaderError::DuplicateColumn {
+                name,
+                first: first + 1,
+                second: i + 1,
+            });
+        }
+        columns.push(name);
+    }
+    Ok(columns)
+}
+
+fn builder(delimiter: u8) -> csv::ReaderBuilder {
+    let mut b = csv::ReaderBuilder::new();
+    // Rows with the wrong number of cells are reported as invalid rows, not read errors.
+    b.flexible(true).delimiter(delimiter).has_headers(true);
+    b
+}
+
+/// A row that can be called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    /// The line of the CSV the row starts on.
+    pub line: u64,
+    /// Row identity: the key column's value, or the phone number in E.164.
+    pub key: String,
+    /// E.164.
+    pub phone: String,
+    /// The row's cells, in header order.
+    pub values: Vec<String>,
+    /// The IANA zone from the timezone column, when the row has one.
+    pub timezone: Option<String>,
+}
+
+/// Why a row cannot be called.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowProblem {
+    #[error("has {found} cells, the header has {expected}")]
+    CellCount { found: usize, expected: usize },
+    #[error("is not valid UTF-8")]
+    NotUtf8,
+    #[error("{}: {error}", crate::text::escape_control(&format!("{raw:?}")))]
+    Phone { raw: String, error: PhoneError },
+    #[error("has an empty `{0}` (the key column)")]
+    EmptyKey(String),
+    #[error("key {key:?} is also on line {first_line}")]
+    DuplicateKey { key: String, first_line: u64 },
+    #[error("{0:?} is not an IANA time zone")]
+    TimeZone(String),
+    #[error("{0}")]
+    Render(crate::render::RenderError),
+}
+
+impl RowProblem {
+    /// A short label used to group rows in reports.
+    pub fn label(&self) -> &'static str {
+        match self {
+            RowProblem::CellCount { .. } => "wrong number of cells",
+            RowProblem::NotUtf8 => "not UTF-8",
+            RowProblem::Phone { error, .. } => error.label(),
+            RowProblem::EmptyKey(_) => "empty key",
+            RowProblem::DuplicateKey { .. } => "duplicate key",
+            RowProblem::TimeZone(_) => "unknown time zone",
+            RowProblem::Render(_) => "template could not be rendered",
+        }
+    }
+}
+
+/// What the campaign does with one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Row {
+    Callable(Contact),
+    Invalid {
+        line: u64,
+        key: Option<String>,
+        problem: RowProblem,
+    },
+    /// Same phone number as an earlier row, in a campaign without a key column: not called.
+    Duplicate {
+        line: u64,
+        phone: String,
+        first_line: u64,
+    },
+    /// The number is on a suppression list: never called.
+    Suppressed {
+        line: u64,
+        key: String,
+        phone: String,
+    },
+}
+
+impl Row {
+    pub fn line(&self) -> u64 {
+        match self {
+            Row::Callable(c) => c.line,
+            Row::Invalid { line, .. }
+            | Row::Duplicate { line, .. }
+            | Row::Suppressed { line, .. } => *line,
+        }
+    }
+
+    /// The row's identity, when it has one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Row::Callable(c) => Some(&c.key),
+            Row::Invalid { key, .. } => key.as_deref(),
+            Row::Duplicate { phone, .. } => Some(phone),
+            Row::Suppressed { key, .. } => Some(key),
+        }
+    }
+}
+
+/// A CSV read error that stops the scan (the file vanished, a disk error).
+#[derive(Debug, thiserror::Error)]
+#[error("{path}:{line}: {message}")]
+pub struct ReadError {
+    pub path: String,
+    pub line: u64,
+    pub message: String,
+}
+
+/// Streams the campaign's contacts, classifying each row.
+pub struct Reader<'a> {
+    campaign: &'a Campaign,
+    suppression: &'a Suppression,
+    csv: csv::Reader<LineIndex<BufReader<File>>>,
+    record: csv::ByteRecord,
+    /// Hash of each key seen → the line it was first seen on.
+    seen: HashMap<u128, u64>,
+    hashers: (RandomState, RandomState),
+}
+
+impl std::fmt::Debug for Reader<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("seen", &self.seen.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Reader<'a> {
+    pub fn open(campaign: &'a Campaign, suppression: &'a Suppression) -> io::Result<Reader<'a>> {
+        let file = File::open(&campaign.input.path)?;
+        let mut csv =
+            builder(campaign.input.delimiter).from_reader(LineIndex::new(BufReader::new(file)));
+        csv.byte_headers().map_err(io::Error::other)?;
+        Ok(Reader {
+            campaign,
+            suppression,
+            csv,
+            record: csv::ByteRecord::new(),
+            seen: HashMap::new(),
+            hashers: (RandomState::new(), RandomState::new()),
+        })
+    }
+
+    fn hash(&self, key: &str) -> u128 {
+        let mut a = self.hashers.0.build_hasher();
+        let mut b = self.hashers.1.build_hasher();
+        a.write(key.as_bytes());
+        b.write(key.as_bytes());
+        (u128::from(a.finish()) << 64) | u128::from(b.finish())
+    }
+
+    fn classify(&mut self, line: u64) -> Row {
+        let input = &self.campaign.input;
+        let invalid = |key: Option<String>, problem| Row::Invalid { line, key, problem };
+        let expected = input.columns.len();
+        if self.record.len() != expected {
+            return invalid(
+                None,
+                RowProblem::CellCount {
+                    found: self.record.len(),
+                    expected,
+                },
+            );
+        }
+        let mut values = Vec::with_capacity(expected);
+        for cell in &self.record {
+            match std::str::from_utf8(cell) {
+                Ok(text) => values.push(text.to_owned()),
+                Err(_) => return invalid(None, RowProblem::NotUtf8),
+            }
+        }
+        let key_from_column = input
+            .key_column
+            .as_ref()
+            .map(|c| values[c.index].trim().to_owned());
+        if let (Some(key), Some(column)) = (&key_from_column, &input.key_column) {
+            if key.is_empty() {
+                return invalid(None, RowProblem::EmptyKey(column.name.clone()));
+            }
+        }
+        let phone = match phone::normalize(&values[input.phone_column.index], input.default_region)
+        {
+            Ok(phone) => phone,
+            Err(error) => {
+                let raw = values[input.phone_column.index].clone();
+                return invalid(key_from_column, RowProblem::Phone { raw, error });
+            }
+        };
+        let timezone = match &input.timezone_column {
+            Some(c) if !values[c.index].trim().is_empty() => {
+                let name = values[c.index].trim();
+                if jiff::tz::db().get(name).is_err() {
+                    return invalid(key_from_column, RowProblem::TimeZone(name.to_owned()));
+                }
+                Some(name.to_owned())
+            }
+            _ => None,
+        };
+        let key = key_from_column.unwrap_or_else(|| phone.clone());
+        let hash = self.hash(&key);
+        if let Some(&first_line) = self.seen.get(&hash) {
+            return match input.key_column {
+                Some(_) => invalid(
+                    Some(key.clone()),
+                    RowProblem::DuplicateKey { key, first_line },
+                ),
+                None => Row::Duplicate {
+                    line,
+                    phone,
+                    first_line,
+                },
+            };
+        }
+        self.seen.insert(hash, line);
+        if self.suppression.contains(&phone) {
+            return Row::Suppressed { line, key, phone };
+        }
+        Row::Callable(Contact {
+            line,
+            key,
+            phone,
+            values,
+            timezone,
+        })
+    }
+}
+
+impl Iterator for Reader<'_> {
+    type Item = Result<Row, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.csv.read_byte_record(&mut self.record) {
+            Ok(false) => None,
+            Ok(true) => {
+                let offset = self.record.position().map_or(0, csv::Position::byte);
+                let line = self.csv.get_mut().line_at(offset);
+                Some(Ok(self.classify(line)))
+            }
+            Err(err) => Some(Err(ReadError {
+                path: self.campaign.input.path.display().to_string(),
+                line: err.position().map_or(0, csv::Position::line),
+                message: err.to_string(),
+            })),
+        }
+    }
+}
