@@ -56,8 +56,21 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
 }
 
 /// The text printed after `error: ` for an error that ended a command.
+/// Each cause in the chain is appended once: a message that already quotes its source (as
+/// `LoadError::Missing` does) is not followed by the same text again.
 pub fn render_error(err: &anyhow::Error) -> String {
-    format!("{err:#}")
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -77,6 +90,18 @@ mod tests {
         for (exit, code) in table {
             assert_eq!(exit.code(), code, "{exit:?}");
         }
+    }
+
+    #[test]
+    fn causes_already_quoted_are_not_repeated() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let err = anyhow::Error::new(io)
+            .context("cannot read x.csv: gone")
+            .context("validating c.yaml");
+        assert_eq!(
+            render_error(&err),
+            "validating c.yaml: cannot read x.csv: gone"
+        );
     }
 
     #[test]

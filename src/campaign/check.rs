@@ -31,6 +31,9 @@ pub(super) fn load(file: &Path, source: &str) -> Result<Campaign, LoadError> {
         problems: Vec::new(),
     };
     let campaign = checker.campaign(raw)?;
+    checker
+        .problems
+        .sort_by_key(|p| p.pos.map(|pos| (pos.line, pos.column)));
     match campaign {
         Some(campaign) if checker.problems.is_empty() => Ok(campaign),
         _ => Err(LoadError::Invalid {

@@ -36,7 +36,7 @@ impl Problem {
 pub enum LoadError {
     /// A file the campaign needs (the campaign itself, its contacts CSV, a suppression file)
     /// does not exist or cannot be read.
-    #[error("cannot read the {what} {}: {source}{}", path.display(), named_at(named_by.as_ref()))]
+    #[error("cannot read the {what} {}{}: {source}", path.display(), named_at(named_by.as_ref()))]
     Missing {
         what: &'static str,
         path: PathBuf,
@@ -64,12 +64,7 @@ impl LoadError {
 fn named_at(named_by: Option<&(PathBuf, Pos)>) -> String {
     match named_by {
         Some((file, pos)) => {
-            format!(
-                "\n  (named at {}:{}:{})",
-                file.display(),
-                pos.line,
-                pos.column
-            )
+            format!(" (named at {}:{}:{})", file.display(), pos.line, pos.column)
         }
         None => String::new(),
     }

@@ -25,7 +25,13 @@ pub enum PhoneError {
     Extension(String),
     #[error("not a valid phone number")]
     Invalid,
+    /// The API's guardrails refuse it; calling would only fail.
+    #[error("the API does not call {0}")]
+    Blocked(&'static str),
 }
+
+/// Destination countries the API calls (../shared/bys-api.md, guardrails).
+pub const SUPPORTED_COUNTRIES: [Id; 6] = [Id::US, Id::CA, Id::GB, Id::AU, Id::NZ, Id::IL];
 
 impl PhoneError {
     /// A short, stable label used to group rows in reports.
@@ -39,6 +45,7 @@ impl PhoneError {
             PhoneError::NoCountryCode => "phone number without country code",
             PhoneError::Extension(_) => "phone number with an extension",
             PhoneError::Invalid => "invalid phone number",
+            PhoneError::Blocked(_) => "destination the API blocks",
         }
     }
 }
@@ -59,6 +66,7 @@ pub fn normalize(raw: &str, default_region: Option<Id>) -> Result<String, PhoneE
         (false, None) => None,
     };
     if let Some(number) = parsed.filter(phonenumber::is_valid) {
+        check_destination(&number)?;
         return e164(&number);
     }
     if !international {
@@ -72,6 +80,24 @@ pub fn normalize(raw: &str, default_region: Option<Id>) -> Result<String, PhoneE
         }
     }
     Err(PhoneError::Invalid)
+}
+
+/// The guardrails the API applies before placing a call, checked early so that `validate` can
+/// report such rows instead of the run failing on them one by one.
+fn check_destination(number: &PhoneNumber) -> Result<(), PhoneError> {
+    use phonenumber::Type;
+    use phonenumber::metadata::DATABASE;
+    match number.number_type(&DATABASE) {
+        Type::PremiumRate => return Err(PhoneError::Blocked("premium-rate numbers")),
+        Type::SharedCost => return Err(PhoneError::Blocked("shared-cost numbers")),
+        _ => {}
+    }
+    match number.country().id() {
+        Some(id) if SUPPORTED_COUNTRIES.contains(&id) => Ok(()),
+        _ => Err(PhoneError::Blocked(
+            "numbers outside US, CA, GB, AU, NZ and IL",
+        )),
+    }
 }
 
 fn e164(number: &PhoneNumber) -> Result<String, PhoneError> {
@@ -168,6 +194,24 @@ mod tests {
         assert_eq!(
             normalize("415 555 0123 ext. 12", US),
             Err(PhoneError::Extension("12".into()))
+        );
+    }
+
+    #[test]
+    fn destinations_the_api_blocks_are_refused() {
+        assert_eq!(
+            normalize("+1 900 555 0100", US),
+            Err(PhoneError::Blocked("premium-rate numbers"))
+        );
+        assert_eq!(
+            normalize("+33 1 23 45 67 89", US),
+            Err(PhoneError::Blocked(
+                "numbers outside US, CA, GB, AU, NZ and IL"
+            ))
+        );
+        assert_eq!(
+            normalize("+1 416 555 0100", US).as_deref(),
+            Ok("+14165550100")
         );
     }
 

@@ -1,2 +1,8 @@
 //! The one integration-test binary: every test runs the real `bys-campaign` binary (and, where a
 //! test needs the API, the real sandbox over loopback HTTP). One module per feature.
+
+mod support;
+
+mod memory;
+mod plan;
+mod validate;

@@ -1,0 +1,76 @@
+//! Validation streams the CSV: peak memory must not grow with the file.
+//!
+//! This measures memory, not time: peak RSS (VmHWM) of the real process, read from /proc while it
+//! runs. Linux only, like the machines this project is tested on.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::support::Test;
+
+fn contacts(rows: u32) -> String {
+    let mut csv = String::from("id,first_name,phone,date,notes\n");
+    for i in 0..rows {
+        // Fictional numbers: 555-0100..0199 across area codes.
+        let area = 200 + (i / 100) % 800;
+        let _ = writeln!(
+            csv,
+            "{i},Person {i},({area}) 555-01{:02},2026-12-07,\"a note long enough to make the file big, {i}\"",
+            i % 100
+        );
+    }
+    csv
+}
+
+/// Peak resident memory, in KiB, of `validate` on a CSV with `rows` rows.
+fn peak_kib(rows: u32) -> u64 {
+    let test = Test::demo()
+        .edit_campaign(
+            "  key_column: id\n",
+            "  key_column: id\n  phone_column: phone\n",
+        )
+        .file("contacts.csv", contacts(rows))
+        .args(&["validate", "campaign.yaml"]);
+    let mut child = test
+        .command()
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn validate");
+    let status_path = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Ok(status) = std::fs::read_to_string(&status_path) {
+            if let Some(kib) = status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            {
+                peak = peak.max(kib);
+            }
+        }
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let output = child.wait_with_output().expect("collect output");
+    assert!(output.status.success(), "validate failed on {rows} rows");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains(&format!("({rows} rows)")), "{stdout}");
+    assert!(peak > 0, "no VmHWM read for the validate process");
+    peak
+}
+
+#[test]
+fn validating_200k_rows_uses_bounded_memory() {
+    let small = peak_kib(20_000);
+    let large = peak_kib(200_000);
+    eprintln!("peak RSS: 20,000 rows {small} KiB, 200,000 rows {large} KiB");
+    // The 200k-row file is ~15 MiB; holding it would add far more than the 16-byte key hashes
+    // (about 6 MiB for 200k rows) that duplicate detection needs.
+    assert!(large < 48 * 1024, "peak RSS {large} KiB on 200,000 rows");
+    assert!(
+        large < small + 12 * 1024,
+        "peak grew from {small} KiB to {large} KiB"
+    );
+}

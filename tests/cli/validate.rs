@@ -1,0 +1,306 @@
+//! `bys-campaign validate`: good and broken campaigns, each error pointing at file:line:column.
+
+use crate::assert_run;
+use crate::support::{CAMPAIGN, Test, repo};
+
+#[test]
+fn example_campaign_is_ready() {
+    let run = Test::new()
+        .current_dir(repo())
+        .args(&["validate", "campaigns/appointment-confirmations.yaml"])
+        .run();
+    assert_eq!(run.code, 0);
+    assert_run!(run);
+}
+
+#[test]
+fn strict_fails_on_invalid_rows() {
+    let run = Test::new()
+        .current_dir(repo())
+        .args(&[
+            "validate",
+            "--strict",
+            "campaigns/appointment-confirmations.yaml",
+        ])
+        .run();
+    assert_eq!(run.code, 65);
+    assert!(
+        run.stdout
+            .ends_with("Not ready: 5 invalid rows (--strict).\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn strict_passes_when_every_row_is_valid() {
+    let run = Test::demo()
+        .args(&["validate", "--strict", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.ends_with("Ready: 2 calls to place.\n"));
+}
+
+#[test]
+fn unknown_key_suggests_the_close_one() {
+    let run = Test::demo()
+        .edit_campaign(
+            "  default_region: US\n",
+            "  default_region: US\n  phone_colum: phone\n",
+        )
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 78);
+    assert_run!(run);
+}
+
+#[test]
+fn unknown_top_level_key() {
+    let run = Test::demo()
+        .edit_campaign("name: demo\n", "name: demo\nshedule: {}\n")
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 78);
+    assert_run!(run);
+}
+
+#[test]
+fn template_variable_that_is_not_a_column() {
+    let run = Test::demo()
+        .edit_campaign("{{ first_name }}", "{{ firstname }}")
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 78);
+    assert_run!(run);
+}
+
+#[test]
+fn template_that_does_not_compile() {
+    let run = Test::demo()
+        .edit_campaign("on {{ date }}.", "on {{ date }.")
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 78);
+    assert_run!(run);
+}
+
+#[test]
+fn bad_time_zone() {
+    let run = Test::demo()
+        .edit_campaign("America/New_York", "America/New_Yrok")
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 78);
+    assert_run!(run);
+}
+
+#[test]
+fn more_than_twenty_fields() {
+    let fields: String = (1..=21)
+        .map(|i| format!("  - {{ name: f{i} }}\n"))
+        .collect();
+    let run = Test::demo()
+        .edit_campaign(
+            "  - { name: confirmed, type: boolean, description: Did they confirm? }\n",
+            &fields,
+        )
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 78);
+    assert_run!(run);
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    // serde stops at the first unknown key, so this file has only known keys with bad values.
+    let run = Test::demo()
+        .file(
+            "campaign.yaml",
+            "\
+name: demo campaign
+input:
+  path: contacts.csv
+  key_column: appointment
+  default_region: USA
+  delimiter: ';;'
+call:
+  objective: Hi {{ first_name }}
+  caller_id: \"555-0100\"
+  language: english
+fields:
+  - { name: confirmed, type: bool }
+  - { name: 2nd, type: string }
+  - { name: confirmed }
+schedule:
+  timezone: America/New_York
+  windows:
+    - { days: [mon, funday], from: \"18:00\", to: \"09:00\" }
+    - { days: [sat], from: \"9am\", to: \"12:00\" }
+  last_call_before_end: 10 minutes
+limits:
+  calls_per_minute: 0
+  max_concurrent: -2
+retry:
+  no_answer: { attempts: 0, after: 2hours }
+",
+        )
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 78);
+    assert_run!(run);
+}
+
+#[test]
+fn caller_id_may_be_written_without_quotes() {
+    // YAML reads `+14155550100` as a number; the campaign must still see the text as written.
+    let run = Test::demo()
+        .edit_campaign("fields:", "  caller_id: +1 415 555 0100\nfields:")
+        .args(&["plan", "campaign.yaml", "--show", "1"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(
+        run.stdout.contains(r#""callerId": "+14155550100""#),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn caller_id_must_be_e164() {
+    let run = Test::demo()
+        .edit_campaign("fields:", "  caller_id: \"(415) 555-0100\"\nfields:")
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 78);
+    assert_run!(run);
+}
+
+#[test]
+fn missing_contacts_file_is_no_input() {
+    let run = Test::new()
+        .file("campaign.yaml", CAMPAIGN)
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 66);
+    assert_run!(run);
+}
+
+#[test]
+fn missing_campaign_file_is_no_input() {
+    let run = Test::new().args(&["validate", "nowhere.yaml"]).run();
+    assert_eq!(run.code, 66);
+    assert_run!(run);
+}
+
+#[test]
+fn missing_suppression_file_is_no_input() {
+    let run = Test::demo()
+        .edit_campaign("schedule:", "suppress: [dnc.txt]\nschedule:")
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 66);
+    assert_eq!(
+        run.stderr,
+        "error: cannot read the suppression file dnc.txt (named at campaign.yaml:10:12): \
+         No such file or directory (os error 2)\n"
+    );
+}
+
+#[test]
+fn csv_with_a_duplicate_column_is_a_broken_campaign() {
+    let run = Test::demo()
+        .file(
+            "contacts.csv",
+            "id,first_name,phone,date,phone\n1,Ana,(415) 555-0101,2026-12-07,x\n",
+        )
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 78);
+    assert_run!(run);
+}
+
+#[test]
+fn damaged_csv_rows_are_reported_by_line() {
+    // CRLF, a BOM, a quoted cell with a newline and a delimiter, a short row, bad UTF-8, a blank line.
+    let mut csv = b"\xef\xbb\xbfid,first_name,phone,date\r\n\
+1,\"Ana, Maria\",(415) 555-0101,2026-12-07\r\n\
+2,\"Wei\r\nChen\",212-555-0102,2026-12-08\r\n\
+3,Short,312-555-0103\r\n\
+\r\n\
+4,Bad\xff,312-555-0104,2026-12-09\r\n\
+5,Ngozi,1.41555E+10,2026-12-09\r\n\
+6,Ravi,442079460958,2026-12-10\r\n\
+,Nokey,312-555-0107,2026-12-10\r\n\
+1,Again,312-555-0108,2026-12-11\r\n"
+        .to_vec();
+    csv.extend_from_slice(b"7,Lars,+1 900 555 0100,2026-12-11\r\n");
+    let run = Test::demo()
+        .file("contacts.csv", csv)
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 0);
+    assert_run!(run);
+}
+
+#[test]
+fn rows_without_a_key_column_are_identified_by_number() {
+    let run = Test::demo()
+        .edit_campaign("  key_column: id\n", "")
+        .file(
+            "contacts.csv",
+            "id,first_name,phone,date\n1,Ana,(415) 555-0101,d\n2,Ana,+1 415 555 0101,d\n3,Wei,212-555-0102,d\n4,Ana,415.555.0101,d\n",
+        )
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 0);
+    assert_run!(run);
+}
+
+#[test]
+fn suppressed_numbers_are_matched_after_normalization() {
+    let run = Test::demo()
+        .edit_campaign("schedule:", "suppress: [dnc.txt]\nschedule:")
+        .file("dnc.txt", "+1 415 555 0101\n")
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout.contains("  suppressed        1"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("line 2: +14155550101 is on a suppression list"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_campaign_without_schedule_warns_about_calling_hours() {
+    let run = Test::demo()
+        .edit_campaign("schedule:\n  timezone: America/New_York\n", "")
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout
+            .contains("no `schedule`: calls may be placed at any hour"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn terminal_control_characters_in_cells_are_escaped() {
+    let run = Test::demo()
+        .file(
+            "contacts.csv",
+            "id,first_name,phone,date\n1,Ana,\"\x1b[2J555\",d\n",
+        )
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert!(!run.stdout.contains('\x1b'), "{}", run.stdout);
+    assert!(run.stdout.contains(r"\u{1b}[2J555"), "{}", run.stdout);
+}
