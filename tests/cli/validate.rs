@@ -304,3 +304,26 @@ fn terminal_control_characters_in_cells_are_escaped() {
     assert!(!run.stdout.contains('\x1b'), "{}", run.stdout);
     assert!(run.stdout.contains(r"\u{1b}[2J555"), "{}", run.stdout);
 }
+
+#[test]
+fn every_shipped_campaign_validates() {
+    let mut found = Vec::new();
+    for dir in ["campaigns", "examples/payment-reminders"] {
+        for entry in std::fs::read_dir(repo().join(dir)).expect("read example folder") {
+            let path = entry.expect("dir entry").path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                found.push(path);
+            }
+        }
+    }
+    assert!(
+        found.len() >= 2,
+        "expected the shipped campaigns, found {found:?}"
+    );
+    for path in found {
+        let run = Test::new()
+            .args(&["validate", path.to_str().expect("UTF-8 path")])
+            .run();
+        assert_eq!(run.code, 0, "{}: {}", path.display(), run.transcript());
+    }
+}
