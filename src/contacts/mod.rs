@@ -321,3 +321,63 @@ impl Iterator for Reader<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Loads a campaign over `csv` and returns each row's fate as `(line, what, key)`.
+    fn rows(key_column: bool, csv: &str) -> Vec<(u64, &'static str, Option<String>)> {
+        let dir = tempfile::tempdir().unwrap();
+        let key = if key_column { "  key_column: id\n" } else { "" };
+        let yaml = format!(
+            "input:\n  path: c.csv\n  default_region: US\n{key}call:\n  objective: Hi {{{{ name }}}}\n"
+        );
+        std::fs::write(dir.path().join("c.yaml"), yaml).unwrap();
+        std::fs::write(dir.path().join("c.csv"), csv).unwrap();
+        let campaign = Campaign::load(&dir.path().join("c.yaml")).unwrap();
+        let suppression = Suppression::default();
+        Reader::open(&campaign, &suppression)
+            .unwrap()
+            .map(|row| {
+                let row = row.unwrap();
+                let what = match &row {
+                    Row::Callable(_) => "call",
+                    Row::Invalid { problem, .. } => problem.label(),
+                    Row::Duplicate { .. } => "duplicate",
+                    Row::Suppressed { .. } => "suppressed",
+                };
+                (row.line(), what, row.key().map(str::to_owned))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn without_a_key_column_the_normalized_number_is_the_identity() {
+        let csv =
+            "id,name,phone\n1,Ana,(415) 555-0101\n2,Ana,+1 415 555 0101\n3,Wei,212-555-0102\n";
+        assert_eq!(
+            rows(false, csv),
+            vec![
+                (2, "call", Some("+14155550101".into())),
+                (3, "duplicate", Some("+14155550101".into())),
+                (4, "call", Some("+12125550102".into())),
+            ]
+        );
+    }
+
+    #[test]
+    fn with_a_key_column_the_key_is_the_identity() {
+        // The same number under two keys is two calls; a repeated key is an invalid row.
+        let csv = "id,name,phone\nA,Ana,(415) 555-0101\nB,Ana,(415) 555-0101\nA,Wei,212-555-0102\n,Lin,212-555-0103\n";
+        assert_eq!(
+            rows(true, csv),
+            vec![
+                (2, "call", Some("A".into())),
+                (3, "call", Some("B".into())),
+                (4, "duplicate key", Some("A".into())),
+                (5, "empty key", None),
+            ]
+        );
+    }
+}
