@@ -16,4 +16,5 @@ pub mod logging;
 pub mod render;
 pub mod report;
 pub mod sandbox;
+pub mod state;
 pub mod text;

@@ -1,0 +1,471 @@
+//! The lifecycles of a contact and of an attempt, as enums with pure transitions.
+//!
+//! Everything the runner decides — place again, wait, give up, ask the user — is decided here,
+//! from (state, event, policy, now), with no I/O. The runner performs the I/O and records the
+//! result; the store keeps these enums as TEXT. The transition table is tested exhaustively.
+//!
+//! The rule this module exists for: an attempt is committed as [`AttemptState::Placing`] before
+//! its POST is sent, and a POST whose answer is lost makes the attempt [`AttemptState::Ambiguous`],
+//! never "not placed". Only evidence (the call found in the API's list, or the list reaching
+//! back past the attempt without it) turns an ambiguous attempt into placed or not placed.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::campaign::{Retry, RetryPolicy};
+
+/// How a call ended: the API's five terminal statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Completed,
+    NoAnswer,
+    Voicemail,
+    Declined,
+    Failed,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Completed,
+        Outcome::NoAnswer,
+        Outcome::Voicemail,
+        Outcome::Declined,
+        Outcome::Failed,
+    ];
+
+    /// The retry rule for this outcome; `None` for `completed`, which is final.
+    pub fn retry_rule(self, policy: &RetryPolicy) -> Option<Retry> {
+        match self {
+            Outcome::Completed => None,
+            Outcome::NoAnswer => Some(policy.no_answer),
+            Outcome::Voicemail => Some(policy.voicemail),
+            Outcome::Declined => Some(policy.declined),
+            Outcome::Failed => Some(policy.failed),
+        }
+    }
+}
+
+/// Where a contact is in its campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContactState {
+    /// To be called when due.
+    Pending,
+    /// An attempt is being placed, followed or resolved.
+    Active,
+    /// Nothing more will be done: completed, attempts used up, or refused by the API.
+    Done,
+    /// A call may or may not have been placed and the API could not tell; never re-placed
+    /// unless the user asks (`--retry-unknown`).
+    Unknown,
+    /// The row cannot be called (bad number, bad zone, template error…).
+    Invalid,
+    /// Same number as an earlier row, in a campaign without a key column.
+    Duplicate,
+    /// On a suppression list.
+    Suppressed,
+}
+
+/// Where one attempt (one POST, and the call it may have made) is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttemptState {
+    /// Committed before the POST was sent. Found in this state after a crash, it is ambiguous.
+    Placing,
+    /// The API answered with a call id; the call is being followed.
+    Placed,
+    /// The POST's answer was lost: a call may exist.
+    Ambiguous,
+    /// The call reached a terminal status.
+    Finished,
+    /// The API refused the POST, or resolution proved no call exists. Costs no attempt.
+    NotPlaced,
+    /// Ambiguous and unresolvable. Counts as a placed call (it may have rung someone).
+    Unknown,
+}
+
+macro_rules! text_enum {
+    ($ty:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $text),+ }
+            }
+        }
+        impl FromStr for $ty {
+            type Err = UnknownState;
+            fn from_str(s: &str) -> Result<Self, UnknownState> {
+                match s { $($text => Ok($ty::$variant),)+ _ => Err(UnknownState(s.to_owned())) }
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+text_enum!(Outcome {
+    Completed => "completed",
+    NoAnswer => "no_answer",
+    Voicemail => "voicemail",
+    Declined => "declined",
+    Failed => "failed",
+});
+
+text_enum!(ContactState {
+    Pending => "pending",
+    Active => "active",
+    Done => "done",
+    Unknown => "unknown",
+    Invalid => "invalid",
+    Duplicate => "duplicate",
+    Suppressed => "suppressed",
+});
+
+text_enum!(AttemptState {
+    Placing => "placing",
+    Placed => "placed",
+    Ambiguous => "ambiguous",
+    Finished => "finished",
+    NotPlaced => "not_placed",
+    Unknown => "unknown",
+});
+
+/// A state string in the state file that this version does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown state {0:?} in the state file (written by a newer bys-campaign?)")]
+pub struct UnknownState(pub String);
+
+impl AttemptState {
+    /// Whether this attempt counts against the contact's `attempts`: a call was, or may have
+    /// been, placed.
+    pub fn counts_as_call(self) -> bool {
+        matches!(
+            self,
+            AttemptState::Placed | AttemptState::Finished | AttemptState::Unknown
+        )
+    }
+
+    /// Whether the runner must still do something for it (follow, resolve) before it is settled.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            AttemptState::Placing | AttemptState::Placed | AttemptState::Ambiguous
+        )
+    }
+}
+
+/// What to do with a contact after a call ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterCall {
+    /// Final: completed, or the outcome's attempts are used up.
+    Done,
+    /// Call again, not before this instant.
+    RetryAt(Timestamp),
+}
+
+/// The contact's fate once a call has ended with `outcome`, `calls` being the calls placed for it
+/// so far (this one included).
+pub fn after_call(
+    outcome: Outcome,
+    calls: u32,
+    policy: &RetryPolicy,
+    ended_at: Timestamp,
+) -> AfterCall {
+    match outcome.retry_rule(policy) {
+        Some(rule) if calls < rule.attempts.get() => AfterCall::RetryAt(add(ended_at, rule.after)),
+        _ => AfterCall::Done,
+    }
+}
+
+/// How the API answered a POST, as far as the contact is concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaceResult {
+    /// A call id came back.
+    Placed,
+    /// Refused before any call existed, for a reason that passes (rate limit, a 5xx): try again
+    /// after the delay. Costs no attempt.
+    Transient { retry_after: Duration },
+    /// Refused for good for this row (invalid number, blocked destination).
+    RowRefused,
+    /// Refused for every row (bad key, caller ID not owned): the run must stop.
+    RunRefused,
+    /// The answer was lost.
+    Lost,
+}
+
+/// The states an attempt and its contact move to after a POST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    pub attempt: AttemptState,
+    pub contact: ContactState,
+    /// For a contact back to `Pending`: not before this instant.
+    pub due: Option<Timestamp>,
+}
+
+pub fn after_place(result: &PlaceResult, now: Timestamp) -> Placement {
+    let (attempt, contact, due) = match result {
+        PlaceResult::Placed => (AttemptState::Placed, ContactState::Active, None),
+        PlaceResult::Transient { retry_after } => (
+            AttemptState::NotPlaced,
+            ContactState::Pending,
+            Some(add(now, *retry_after)),
+        ),
+        PlaceResult::RowRefused => (AttemptState::NotPlaced, ContactState::Invalid, None),
+        PlaceResult::RunRefused => (AttemptState::NotPlaced, ContactState::Pending, None),
+        PlaceResult::Lost => (AttemptState::Ambiguous, ContactState::Active, None),
+    };
+    Placement {
+        attempt,
+        contact,
+        due,
+    }
+}
+
+/// What the list of recent calls says about an ambiguous attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Evidence {
+    /// A call matching the attempt, not claimed by any other attempt, is in the list.
+    Found,
+    /// No match, and the list reaches back to before the attempt was made: no call exists.
+    Absent,
+    /// No match, but the list does not reach back far enough to be sure.
+    Inconclusive,
+}
+
+/// The states an ambiguous attempt and its contact move to given the evidence.
+pub fn after_resolve(evidence: &Evidence) -> (AttemptState, ContactState) {
+    match evidence {
+        Evidence::Found => (AttemptState::Placed, ContactState::Active),
+        Evidence::Absent => (AttemptState::NotPlaced, ContactState::Pending),
+        Evidence::Inconclusive => (AttemptState::Unknown, ContactState::Unknown),
+    }
+}
+
+/// What the contacts CSV says about a row at import.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowKind {
+    Callable,
+    Invalid,
+    Suppressed,
+}
+
+/// A contact's state after an import, given its state before (if it was known). Once a contact
+/// has been called, its history wins: editing or re-importing the CSV never calls it again.
+/// Rows no longer in the CSV are not a state: the store flags them as absent.
+pub fn after_import(before: Option<ContactState>, row: RowKind) -> ContactState {
+    use ContactState as C;
+    match (before, row) {
+        (Some(state @ (C::Active | C::Done | C::Unknown)), _) => state,
+        (_, RowKind::Callable) => C::Pending,
+        (_, RowKind::Invalid) => C::Invalid,
+        (_, RowKind::Suppressed) => C::Suppressed,
+    }
+}
+
+fn add(at: Timestamp, delay: Duration) -> Timestamp {
+    let delay = jiff::SignedDuration::try_from(delay).unwrap_or(jiff::SignedDuration::MAX);
+    at.checked_add(delay).unwrap_or(Timestamp::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::NonZeroU32;
+
+    use super::*;
+
+    fn policy() -> RetryPolicy {
+        let rule = |attempts, mins: u64| Retry {
+            attempts: NonZeroU32::new(attempts).unwrap(),
+            after: Duration::from_secs(mins * 60),
+        };
+        RetryPolicy {
+            no_answer: rule(3, 120),
+            voicemail: rule(2, 240),
+            failed: rule(3, 15),
+            declined: rule(1, 0),
+        }
+    }
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn states_round_trip_through_text() {
+        for o in Outcome::ALL {
+            assert_eq!(o.as_str().parse::<Outcome>(), Ok(o));
+        }
+        use ContactState as C;
+        for c in [
+            C::Pending,
+            C::Active,
+            C::Done,
+            C::Unknown,
+            C::Invalid,
+            C::Duplicate,
+            C::Suppressed,
+        ] {
+            assert_eq!(c.as_str().parse::<ContactState>(), Ok(c));
+        }
+        use AttemptState as A;
+        for a in [
+            A::Placing,
+            A::Placed,
+            A::Ambiguous,
+            A::Finished,
+            A::NotPlaced,
+            A::Unknown,
+        ] {
+            assert_eq!(a.as_str().parse::<AttemptState>(), Ok(a));
+        }
+        assert_eq!(
+            "ringing".parse::<AttemptState>(),
+            Err(UnknownState("ringing".into()))
+        );
+    }
+
+    #[test]
+    fn after_call_table() {
+        let end = t("2026-12-07T17:00:00Z");
+        let p = policy();
+        // (outcome, calls so far, expected)
+        let table = [
+            (Outcome::Completed, 1, AfterCall::Done),
+            (
+                Outcome::NoAnswer,
+                1,
+                AfterCall::RetryAt(t("2026-12-07T19:00:00Z")),
+            ),
+            (
+                Outcome::NoAnswer,
+                2,
+                AfterCall::RetryAt(t("2026-12-07T19:00:00Z")),
+            ),
+            (Outcome::NoAnswer, 3, AfterCall::Done),
+            (
+                Outcome::Voicemail,
+                1,
+                AfterCall::RetryAt(t("2026-12-07T21:00:00Z")),
+            ),
+            (Outcome::Voicemail, 2, AfterCall::Done),
+            (
+                Outcome::Failed,
+                1,
+                AfterCall::RetryAt(t("2026-12-07T17:15:00Z")),
+            ),
+            (Outcome::Failed, 3, AfterCall::Done),
+            (Outcome::Declined, 1, AfterCall::Done),
+            // More calls than the rule allows (the policy was tightened between runs): done.
+            (Outcome::NoAnswer, 7, AfterCall::Done),
+        ];
+        for (outcome, calls, expected) in table {
+            assert_eq!(
+                after_call(outcome, calls, &p, end),
+                expected,
+                "{outcome} after {calls}"
+            );
+        }
+    }
+
+    #[test]
+    fn after_place_table() {
+        let now = t("2026-12-07T17:00:00Z");
+        use {AttemptState as A, ContactState as C};
+        let table = [
+            (PlaceResult::Placed, A::Placed, C::Active, None),
+            (
+                PlaceResult::Transient {
+                    retry_after: Duration::from_secs(30),
+                },
+                A::NotPlaced,
+                C::Pending,
+                Some(t("2026-12-07T17:00:30Z")),
+            ),
+            (PlaceResult::RowRefused, A::NotPlaced, C::Invalid, None),
+            (PlaceResult::RunRefused, A::NotPlaced, C::Pending, None),
+            (PlaceResult::Lost, A::Ambiguous, C::Active, None),
+        ];
+        for (result, attempt, contact, due) in table {
+            assert_eq!(
+                after_place(&result, now),
+                Placement {
+                    attempt,
+                    contact,
+                    due
+                },
+                "{result:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_lost_answer_is_never_taken_as_not_placed() {
+        let placement = after_place(&PlaceResult::Lost, t("2026-12-07T17:00:00Z"));
+        assert!(placement.attempt.is_open());
+        assert_ne!(placement.contact, ContactState::Pending);
+    }
+
+    #[test]
+    fn after_resolve_table() {
+        assert_eq!(
+            after_resolve(&Evidence::Found),
+            (AttemptState::Placed, ContactState::Active)
+        );
+        assert_eq!(
+            after_resolve(&Evidence::Absent),
+            (AttemptState::NotPlaced, ContactState::Pending)
+        );
+        assert_eq!(
+            after_resolve(&Evidence::Inconclusive),
+            (AttemptState::Unknown, ContactState::Unknown)
+        );
+    }
+
+    #[test]
+    fn after_import_table() {
+        use {ContactState as C, RowKind as R};
+        let befores = [
+            None,
+            Some(C::Pending),
+            Some(C::Active),
+            Some(C::Done),
+            Some(C::Unknown),
+            Some(C::Invalid),
+            Some(C::Duplicate),
+            Some(C::Suppressed),
+        ];
+        for before in befores {
+            for row in [R::Callable, R::Invalid, R::Suppressed] {
+                let expected = match (before, row) {
+                    (Some(C::Active), _) => C::Active,
+                    (Some(C::Done), _) => C::Done,
+                    (Some(C::Unknown), _) => C::Unknown,
+                    (_, R::Callable) => C::Pending,
+                    (_, R::Invalid) => C::Invalid,
+                    (_, R::Suppressed) => C::Suppressed,
+                };
+                assert_eq!(after_import(before, row), expected, "{before:?} + {row:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn which_attempts_count_as_calls() {
+        use AttemptState as A;
+        let counted: Vec<A> = [
+            A::Placing,
+            A::Placed,
+            A::Ambiguous,
+            A::Finished,
+            A::NotPlaced,
+            A::Unknown,
+        ]
+        .into_iter()
+        .filter(|a| a.counts_as_call())
+        .collect();
+        assert_eq!(counted, vec![A::Placed, A::Finished, A::Unknown]);
+    }
+}
