@@ -174,7 +174,7 @@ async fn place_call(
         if let Err(wait) = windows.entry(key.clone()).or_default().admit(now, limit) {
             let mut err = ApiError::new(
                 ErrorToken::RateLimited,
-                format!("more than {limit} calls per minute; retry in {wait} s"),
+                format!("the limit of {limit} calls per minute is reached; retry in {wait} s"),
             );
             err.retry_after = Some(wait);
             return Err(err);

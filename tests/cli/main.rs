@@ -1,2 +1,5 @@
 //! The one integration-test binary: every test runs the real `bys-campaign` binary (and, where a
 //! test needs the API, the real sandbox over loopback HTTP). One module per feature.
+
+mod sandbox;
+mod support;
