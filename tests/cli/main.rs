@@ -2,4 +2,5 @@
 //! test needs the API, the real sandbox over loopback HTTP). One module per feature.
 
 mod sandbox;
+mod sdk;
 mod support;
