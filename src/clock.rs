@@ -83,6 +83,16 @@ impl Clock {
         }
     }
 
+    /// The real seconds one simulated second takes: `Some(1.0)` for the system clock, the
+    /// factor for a scaled one, `None` for a manual clock (it has no real-time rate).
+    pub fn scale(&self) -> Option<f64> {
+        match &*self.inner {
+            Inner::System => Some(1.0),
+            Inner::Scaled { scale, .. } => Some(*scale),
+            Inner::Manual { .. } => None,
+        }
+    }
+
     /// How much real time a simulated duration takes on this clock. A manual clock has no
     /// real-time rate; it answers the simulated duration unchanged.
     pub fn to_real(&self, simulated: Duration) -> Duration {

@@ -420,7 +420,8 @@ async fn sandbox_webhooks(State(shared): State<Arc<Shared>>) -> axum::Json<Value
 async fn sandbox_clock(State(shared): State<Arc<Shared>>) -> axum::Json<Value> {
     axum::Json(json!({
         "now": shared.clock.now().to_string(),
-        "timeScale": shared.config.time_scale,
+        // The clock's own rate: `null` for a manual clock, whatever the config says.
+        "timeScale": shared.clock.scale(),
         "seed": shared.config.seed,
     }))
 }
