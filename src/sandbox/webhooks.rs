@@ -248,6 +248,48 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_queue_pops_the_earliest_due_first_and_ties_in_arrival_order() {
+        use crate::sandbox::calls::Call;
+        use crate::sandbox::outcome::{Distribution, draw};
+        use crate::sandbox::request::validate;
+
+        let body = r#"{"to":"+14155550190","objective":"x"}"#;
+        let req = validate(body.as_bytes(), &["+14155550100".to_string()]).unwrap();
+        let t0: Timestamp = "2026-01-05T09:00:00Z".parse().unwrap();
+        let plan = draw(0, &req.to, 0, &Distribution::default());
+        let call = Arc::new(Call::new(
+            "c".into(),
+            "k".into(),
+            None,
+            t0,
+            req,
+            body.into(),
+            0,
+            plan,
+        ));
+        let job = |secs: u64, name: &str| Job {
+            due: t0 + Duration::from_secs(secs),
+            call: Arc::clone(&call),
+            event: name.to_string(),
+            at: t0,
+            event_id: name.to_string(),
+            attempt: 1,
+        };
+        let mut heap = BinaryHeap::new();
+        for (seq, (secs, name)) in [(30, "c"), (10, "a"), (30, "d"), (20, "b")]
+            .into_iter()
+            .enumerate()
+        {
+            heap.push(Queued {
+                seq: seq as u64,
+                job: job(secs, name),
+            });
+        }
+        let order: Vec<String> = std::iter::from_fn(|| heap.pop().map(|q| q.job.event)).collect();
+        assert_eq!(order, ["a", "b", "c", "d"]);
+    }
+
+    #[test]
     fn backoff_doubles_from_five_seconds() {
         let waits: Vec<u64> = (2..=MAX_TRIES).map(|n| backoff(n).as_secs()).collect();
         assert_eq!(waits, [5, 10, 20, 40]);
