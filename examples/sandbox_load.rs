@@ -1,11 +1,12 @@
 //! Load benchmark for the sandbox: 1,000 calls in flight and ~500 requests/s over loopback.
 //!
 //! ```text
-//! cargo run --release --example sandbox_load -- [--calls 1000] [--rps 500] [--seconds 20] [--time-scale 0.5]
+//! cargo run --release --example sandbox_load -- [--calls 1000] [--rps 500] [--seconds 20]
+//!     [--time-scale 0.5] [--placers 100]
 //! ```
 //!
-//! Starts the sandbox in-process on 127.0.0.1:0 with a scaled clock, places `--calls` calls at
-//! once (each with a webhook to a local receiver), then keeps a paced mix of requests going for
+//! Starts the sandbox in-process on 127.0.0.1:0 with a scaled clock, places `--calls` calls
+//! (`--placers` requests at a time, each call with a webhook to a local receiver), then keeps a paced mix of requests going for
 //! `--seconds` (≈90 % `GET /v1/agent/calls/{id}`, 5 % `POST`, 5 % list). It prints what it
 //! measured; it asserts nothing, since figures depend on the machine:
 //! - achieved requests/s and latency percentiles, errors;
@@ -35,6 +36,7 @@ struct Options {
     rps: u64,
     seconds: u64,
     time_scale: f64,
+    placers: usize,
 }
 
 fn options() -> Options {
@@ -43,6 +45,7 @@ fn options() -> Options {
         rps: 500,
         seconds: 20,
         time_scale: 0.5,
+        placers: 100,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
@@ -52,6 +55,7 @@ fn options() -> Options {
             "--rps" => o.rps = value.parse().expect("--rps N"),
             "--seconds" => o.seconds = value.parse().expect("--seconds N"),
             "--time-scale" => o.time_scale = value.parse().expect("--time-scale F"),
+            "--placers" => o.placers = value.parse().expect("--placers N"),
             other => panic!("unknown option {other}"),
         }
     }
@@ -159,8 +163,10 @@ async fn main() {
         1.0 / o.time_scale
     );
 
-    // Phase 1: place every call at once.
+    // Phase 1: place every call, `--placers` requests at a time (as a client with a
+    // concurrency limit would; 1,000 simultaneous connections measure the kernel, not us).
     let placing = Instant::now();
+    let placers = Arc::new(tokio::sync::Semaphore::new(o.placers));
     let mut tasks = Vec::with_capacity(o.calls);
     for i in 0..o.calls {
         let http = http.clone();
@@ -171,7 +177,9 @@ async fn main() {
             "fields": [{"name": "confirmed", "type": "boolean"}, {"name": "window"}],
             "webhookUrl": hook_url,
         });
+        let placers = Arc::clone(&placers);
         tasks.push(tokio::spawn(async move {
+            let _permit = placers.acquire_owned().await.ok()?;
             let resp = http
                 .post(url)
                 .bearer_auth(KEY)
@@ -191,10 +199,15 @@ async fn main() {
     }
     let placed_in = placing.elapsed();
     println!(
-        "placed {}/{} calls concurrently in {:.2} s",
+        "placed {}/{} calls, {} requests at a time, in {:.2} s",
         ids.len(),
         o.calls,
+        o.placers,
         placed_in.as_secs_f64()
+    );
+    println!(
+        "RSS after placing (before any /sandbox/calls dump): {}",
+        status_kb("VmRSS:")
     );
     let (running, total) = in_flight(&http, &base).await;
     println!("in flight at the start of the steady phase: {running} of {total} calls");
