@@ -355,6 +355,7 @@ async fn get_recording(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let key = admit(&shared, &headers).await?;
+    random_store_error(&shared)?;
     let call = find_call(&shared, &key, &id)?;
     let record = call.record_at(shared.clock.now(), &shared.base_url);
     if record["recordingUrl"].is_null() {
