@@ -197,7 +197,9 @@ impl Call {
         obj.insert("apiKey".into(), json!(self.api_key));
         obj.insert("idempotencyKey".into(), json!(self.idempotency_key));
         obj.insert("webhookUrl".into(), json!(self.request.webhook_url));
-        obj.insert("request".into(), self.request.body.clone());
+        // Parsed again on demand rather than stored twice: validation already proved it parses.
+        let request = serde_json::from_str(&self.raw_body).unwrap_or(Value::Null);
+        obj.insert("request".into(), request);
         obj.insert("requestBody".into(), json!(self.raw_body));
         obj.insert("callIndex".into(), json!(self.nth));
         obj.insert("plan".into(), json!(self.plan));

@@ -40,8 +40,6 @@ pub struct PlaceCall {
     pub caller_id: String,
     pub voice: Option<String>,
     pub language: Option<String>,
-    /// The parsed body, kept for the inspection endpoint.
-    pub body: Value,
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
@@ -176,7 +174,6 @@ pub fn validate(raw: &[u8], caller_ids: &[String]) -> Result<PlaceCall, ApiError
         caller_id,
         voice,
         language,
-        body,
     })
 }
 

@@ -629,6 +629,19 @@ async fn the_inspection_endpoint_and_the_ledger_record_every_placed_call() {
 }
 
 #[tokio::test]
+async fn shutdown_stops_serving() {
+    let ts = TestSandbox::default().await;
+    ts.api.place("+14155550123").await;
+    let base = ts.api.base.clone();
+    ts.handle.shutdown().await;
+    let after = reqwest::Client::new()
+        .get(format!("{base}/sandbox/calls"))
+        .send()
+        .await;
+    assert!(after.is_err(), "{after:?}");
+}
+
+#[tokio::test]
 async fn list_calls_returns_the_most_recent_first() {
     let ts = TestSandbox::default().await;
     let mut ids = Vec::new();
