@@ -60,7 +60,7 @@ pub enum Command {
     /// Example:
     ///   bys-campaign sandbox --port 8080 --time-scale 0.01
     #[command(verbatim_doc_comment)]
-    Sandbox(crate::sandbox::SandboxArgs),
+    Sandbox(Box<crate::sandbox::SandboxArgs>),
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 use std::process::ExitCode;
 
 use crate::campaign::LoadError;
+use crate::sandbox::SandboxError;
 
 /// Every way `bys-campaign` can end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +51,13 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
         if let Some(load) = cause.downcast_ref::<LoadError>() {
             return load.exit();
+        }
+        if let Some(sandbox) = cause.downcast_ref::<SandboxError>() {
+            return match sandbox {
+                SandboxError::Config(_) | SandboxError::ScenarioParse { .. } => Exit::Config,
+                SandboxError::ScenarioRead { .. } => Exit::NoInput,
+                SandboxError::Bind { .. } | SandboxError::Ledger { .. } => Exit::Failure,
+            };
         }
     }
     Exit::Failure

@@ -5,10 +5,13 @@
 //! - [`contacts`] streams the contacts CSV, normalises phone numbers and assigns row identities;
 //! - [`render`] turns a contact into the exact `POST /v1/agent/calls` request body;
 //! - [`sandbox`] is a faithful simulator of the API, for tests and rehearsals;
+//! - [`clock`] is the simulated clock the sandbox (and the runner) run on;
+//! - [`webhook`] signs and verifies the API's `X-BYS-Signature` webhook header;
 //! - [`cli`] and [`commands`] are the command line; [`exit`] is the one table of exit codes.
 
 pub mod campaign;
 pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod contacts;
 pub mod exit;
@@ -18,3 +21,4 @@ pub mod report;
 pub mod sandbox;
 pub mod state;
 pub mod text;
+pub mod webhook;

@@ -1,8 +1,11 @@
 //! The one integration-test binary: every test runs the real `bys-campaign` binary (and, where a
-//! test needs the API, the real sandbox over loopback HTTP). One module per feature.
+//! test needs the API, the real sandbox over loopback HTTP — as a process, or started in-process
+//! on a manual clock when a test must control time). One module per feature.
 
 mod support;
 
 mod memory;
 mod plan;
+mod sandbox;
+mod sdk;
 mod validate;

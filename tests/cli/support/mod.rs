@@ -1,5 +1,12 @@
-//! The test builder: a temp folder with a campaign and its CSV, the real binary run in it, and
-//! the whole invocation (exit code, stdout, stderr) as one text to snapshot.
+//! Test helpers. Here: the builder for CLI tests (a temp folder with a campaign and its CSV, the
+//! real binary run in it, the whole invocation as one text to snapshot). In [`sandbox`]: the
+//! sandbox in-process or as a process, and a small API client; in [`receiver`]: a webhook
+//! receiver.
+
+pub mod receiver;
+pub mod sandbox;
+
+pub use sandbox::*;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
