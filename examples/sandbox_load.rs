@@ -95,10 +95,10 @@ struct Received {
 
 async fn receive(State(received): State<Arc<Mutex<Received>>>, body: Bytes) -> &'static str {
     let arrived = Instant::now();
-    if let Ok(v) = serde_json::from_slice::<Value>(&body) {
-        if let Some(t) = v["timestamp"].as_str().and_then(|t| t.parse().ok()) {
-            received.lock().unwrap().events.push((arrived, t));
-        }
+    if let Ok(v) = serde_json::from_slice::<Value>(&body)
+        && let Some(t) = v["timestamp"].as_str().and_then(|t| t.parse().ok())
+    {
+        received.lock().unwrap().events.push((arrived, t));
     }
     "ok"
 }

@@ -20,5 +20,8 @@ pub mod render;
 pub mod report;
 pub mod sandbox;
 pub mod state;
+pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod text;
 pub mod webhook;

@@ -108,19 +108,12 @@ pub fn scan(campaign: &Campaign, options: &Options<'_>) -> Result<Report, ScanEr
     for row in reader {
         let row = row.map_err(ScanError::Read)?;
         report.rows += 1;
-        let row = match row {
-            Row::Callable(contact) => match render::request(campaign, &contact) {
-                Ok(body) => {
-                    tally_callable(&mut report, options.show, wanted.as_deref(), contact, body);
-                    continue;
-                }
-                Err(err) => Row::Invalid {
-                    line: contact.line,
-                    key: Some(contact.key),
-                    problem: RowProblem::Render(err),
-                },
-            },
-            other => other,
+        let row = match rendered(campaign, row) {
+            Ok((contact, body)) => {
+                tally_callable(&mut report, options.show, wanted.as_deref(), contact, body);
+                continue;
+            }
+            Err(row) => row,
         };
         let is_wanted = wanted.is_some() && row.key() == wanted.as_deref();
         match row {
@@ -161,6 +154,22 @@ pub fn scan(campaign: &Campaign, options: &Options<'_>) -> Result<Report, ScanEr
         }
     }
     Ok(report)
+}
+
+/// A callable row with the request it renders to; any other row — including a callable one
+/// whose template fails on its values, which becomes invalid — as `Err`.
+pub fn rendered(campaign: &Campaign, row: Row) -> Result<(Contact, CallRequest), Row> {
+    match row {
+        Row::Callable(contact) => match render::request(campaign, &contact) {
+            Ok(body) => Ok((contact, body)),
+            Err(err) => Err(Row::Invalid {
+                line: contact.line,
+                key: Some(contact.key),
+                problem: RowProblem::Render(err),
+            }),
+        },
+        other => Err(other),
+    }
 }
 
 fn tally_callable(

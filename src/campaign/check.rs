@@ -350,15 +350,15 @@ impl Checker<'_> {
                 ok = false;
             }
         }
-        if let Some(lang) = raw.language.as_deref().filter(|l| !l.trim().is_empty()) {
-            if !is_language_tag(lang) {
-                self.report(
-                    "call.language",
-                    format!("{lang:?} is not a BCP-47 language tag"),
-                )
-                .hint = Some("for example en-US, es-MX, fr, or auto".into());
-                ok = false;
-            }
+        if let Some(lang) = raw.language.as_deref().filter(|l| !l.trim().is_empty())
+            && !is_language_tag(lang)
+        {
+            self.report(
+                "call.language",
+                format!("{lang:?} is not a BCP-47 language tag"),
+            )
+            .hint = Some("for example en-US, es-MX, fr, or auto".into());
+            ok = false;
         }
         ok.then(|| Call {
             templates: templates.expect("ok implies compiled"),
@@ -470,14 +470,14 @@ impl Checker<'_> {
             .not_after
             .as_deref()
             .map(|t| self.instant("schedule.not_after", t, &timezone));
-        if let (Some(Some(b)), Some(Some(a))) = (not_before, not_after) {
-            if b >= a {
-                self.report(
-                    "schedule.not_after",
-                    "`not_after` must be later than `not_before`",
-                );
-                ok = false;
-            }
+        if let (Some(Some(b)), Some(Some(a))) = (not_before, not_after)
+            && b >= a
+        {
+            self.report(
+                "schedule.not_after",
+                "`not_after` must be later than `not_before`",
+            );
+            ok = false;
         }
         let (Some(last_call_before_end), Some(not_before), Some(not_after)) = (
             last_call_before_end,

@@ -28,23 +28,23 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Exit> {
     };
     let report = report::scan(&campaign, &options)
         .with_context(|| format!("planning {}", args.campaign.display()))?;
-    if let Some(row) = &args.row {
-        if report.selected.is_none() {
-            anyhow::bail!(
-                "no row has the key {row:?} in {}\n  hint: keys are the `{}` column{}",
-                campaign.input.path.display(),
-                campaign
-                    .input
-                    .key_column
-                    .as_ref()
-                    .map_or("phone", |c| c.name.as_str()),
-                if campaign.input.key_column.is_some() {
-                    ""
-                } else {
-                    " in E.164 form, e.g. +14155550123"
-                },
-            );
-        }
+    if let Some(row) = &args.row
+        && report.selected.is_none()
+    {
+        anyhow::bail!(
+            "no row has the key {row:?} in {}\n  hint: keys are the `{}` column{}",
+            campaign.input.path.display(),
+            campaign
+                .input
+                .key_column
+                .as_ref()
+                .map_or("phone", |c| c.name.as_str()),
+            if campaign.input.key_column.is_some() {
+                ""
+            } else {
+                " in E.164 form, e.g. +14155550123"
+            },
+        );
     }
     let estimate = Estimate::new(&campaign, report.to_call);
     if args.json {

@@ -250,10 +250,10 @@ impl<'a> Reader<'a> {
             .key_column
             .as_ref()
             .map(|c| values[c.index].trim().to_owned());
-        if let (Some(key), Some(column)) = (&key_from_column, &input.key_column) {
-            if key.is_empty() {
-                return invalid(None, RowProblem::EmptyKey(column.name.clone()));
-            }
+        if let (Some(key), Some(column)) = (&key_from_column, &input.key_column)
+            && key.is_empty()
+        {
+            return invalid(None, RowProblem::EmptyKey(column.name.clone()));
         }
         let phone = match phone::normalize(&values[input.phone_column.index], input.default_region)
         {
@@ -299,6 +299,17 @@ impl<'a> Reader<'a> {
             values,
             timezone,
         })
+    }
+}
+
+impl Reader<'_> {
+    /// The cells of the row last returned, as text (invalid UTF-8 replaced), for rows that are
+    /// reported rather than called.
+    pub fn cells(&self) -> Vec<String> {
+        self.record
+            .iter()
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect()
     }
 }
 

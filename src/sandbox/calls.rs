@@ -119,10 +119,10 @@ impl Call {
 
     /// The status at `now`.
     pub fn status_at(&self, now: Timestamp) -> Status {
-        if let (End::Terminal(outcome), Some(end)) = (self.plan.end, self.ended_at()) {
-            if now >= end {
-                return Status::Ended(outcome);
-            }
+        if let (End::Terminal(outcome), Some(end)) = (self.plan.end, self.ended_at())
+            && now >= end
+        {
+            return Status::Ended(outcome);
         }
         match self.answered_at() {
             Some(answered) if now >= answered => Status::InProgress,

@@ -39,14 +39,13 @@ fn peak_kib(rows: u32) -> u64 {
     let status_path = format!("/proc/{}/status", child.id());
     let mut peak = 0;
     loop {
-        if let Ok(status) = std::fs::read_to_string(&status_path) {
-            if let Some(kib) = status
+        if let Ok(status) = std::fs::read_to_string(&status_path)
+            && let Some(kib) = status
                 .lines()
                 .find_map(|l| l.strip_prefix("VmHWM:"))
                 .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            {
-                peak = peak.max(kib);
-            }
+        {
+            peak = peak.max(kib);
         }
         if child.try_wait().expect("wait").is_some() {
             break;

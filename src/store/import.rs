@@ -1,0 +1,325 @@
+//! Importing the contacts CSV into the state file, idempotently, by row identity.
+//!
+//! Every run imports the CSV again: new rows are added, known rows keep their state (a contact
+//! that has been called is never reset by an import), rows no longer in the file are flagged
+//! absent and never called, and edits are counted so the run can say what changed.
+
+use rusqlite::{OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use super::{Store, StoreError, millis};
+use crate::campaign::Campaign;
+use crate::contacts::{self, Row, RowProblem, Suppression};
+use crate::report;
+use crate::state::{ContactState, RowKind, after_import};
+
+/// What changed since the previous import.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportSummary {
+    /// Rows in the CSV.
+    pub rows: u64,
+    /// Identities not seen before (or back after being removed).
+    pub added: u64,
+    /// Known identities whose cells changed.
+    pub edited: u64,
+    /// Identities in the previous import that are gone from the CSV.
+    pub removed: u64,
+    /// Rows without an identity of their own: duplicates, repeated or empty keys.
+    pub skipped: u64,
+}
+
+/// The result of an import, with the suppression lists it loaded (the runner checks them again
+/// before each placement).
+#[derive(Debug)]
+pub struct Imported {
+    pub summary: ImportSummary,
+    pub suppression_warnings: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Scan(#[from] report::ScanError),
+}
+
+fn fingerprint(cells_json: &str) -> String {
+    hex::encode(&Sha256::digest(cells_json.as_bytes())[..16])
+}
+
+impl Store {
+    /// Reads the whole CSV into the state file in one transaction.
+    pub fn import(
+        &mut self,
+        campaign: &Campaign,
+        now: jiff::Timestamp,
+    ) -> Result<Imported, ImportError> {
+        let suppression = Suppression::load(&campaign.suppress, campaign.input.default_region)
+            .map_err(report::ScanError::Suppression)?;
+        let mut reader =
+            contacts::Reader::open(campaign, &suppression).map_err(report::ScanError::Open)?;
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        tx.execute_batch(
+            "DELETE FROM skipped_rows; UPDATE contacts SET present = 2 WHERE present = 1;",
+        )
+        .map_err(sql)?;
+        let mut summary = ImportSummary::default();
+        let now = millis(now);
+        {
+            let mut find = tx
+                .prepare_cached("SELECT state, fingerprint, present FROM contacts WHERE key = ?1")
+                .map_err(sql)?;
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO contacts (key, seq, line, present, cells, fingerprint, phone, timezone, state, reason, updated_at)
+                     VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                     ON CONFLICT (key) DO UPDATE SET
+                        seq = excluded.seq, line = excluded.line, present = 1,
+                        cells = excluded.cells, fingerprint = excluded.fingerprint,
+                        phone = CASE WHEN contacts.state IN ('active', 'done', 'unknown') THEN contacts.phone ELSE excluded.phone END,
+                        timezone = excluded.timezone,
+                        state = excluded.state,
+                        reason = CASE WHEN contacts.state IN ('active', 'done', 'unknown') THEN contacts.reason ELSE excluded.reason END,
+                        updated_at = excluded.updated_at",
+                )
+                .map_err(sql)?;
+            let mut skip = tx
+                .prepare_cached("INSERT INTO skipped_rows (seq, line, cells, state, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .map_err(sql)?;
+            while let Some(row) = reader.next() {
+                let row = row.map_err(report::ScanError::Read)?;
+                summary.rows += 1;
+                let seq = summary.rows as i64;
+                let (line, key, kind, phone, timezone, reason, cells) =
+                    match report::rendered(campaign, row) {
+                        Ok((contact, _request)) => (
+                            contact.line,
+                            contact.key,
+                            RowKind::Callable,
+                            Some(contact.phone),
+                            contact.timezone,
+                            None,
+                            contact.values,
+                        ),
+                        Err(Row::Suppressed { line, key, phone }) => {
+                            let reason = format!("{phone} is on a suppression list");
+                            (
+                                line,
+                                key,
+                                RowKind::Suppressed,
+                                Some(phone),
+                                None,
+                                Some(reason),
+                                reader.cells(),
+                            )
+                        }
+                        Err(Row::Invalid {
+                            line,
+                            key: Some(key),
+                            problem,
+                        }) if !matches!(problem, RowProblem::DuplicateKey { .. }) => (
+                            line,
+                            key,
+                            RowKind::Invalid,
+                            None,
+                            None,
+                            Some(problem.to_string()),
+                            reader.cells(),
+                        ),
+                        Err(other) => {
+                            let (line, state, reason) = match other {
+                                Row::Duplicate {
+                                    line,
+                                    phone,
+                                    first_line,
+                                } => (
+                                    line,
+                                    ContactState::Duplicate,
+                                    format!("{phone} is also on line {first_line}"),
+                                ),
+                                Row::Invalid { line, problem, .. } => {
+                                    (line, ContactState::Invalid, problem.to_string())
+                                }
+                                Row::Callable(c) => {
+                                    (c.line, ContactState::Invalid, "unreachable".into())
+                                }
+                                Row::Suppressed { line, .. } => {
+                                    (line, ContactState::Suppressed, "suppressed".into())
+                                }
+                            };
+                            let cells =
+                                serde_json::to_string(&reader.cells()).expect("strings serialize");
+                            skip.execute(params![seq, line as i64, cells, state.as_str(), reason])
+                                .map_err(sql)?;
+                            summary.skipped += 1;
+                            continue;
+                        }
+                    };
+                let cells = serde_json::to_string(&cells).expect("strings serialize");
+                let print = fingerprint(&cells);
+                let before: Option<(String, String, i64)> = find
+                    .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()
+                    .map_err(sql)?;
+                let before_state =
+                    match &before {
+                        Some((state, ..)) => Some(state.parse::<ContactState>().map_err(|e| {
+                            StoreError::Corrupt {
+                                path: self.path.clone(),
+                                message: e.to_string(),
+                            }
+                        })?),
+                        None => None,
+                    };
+                match &before {
+                    None => summary.added += 1,
+                    Some((_, _, 0)) => summary.added += 1,
+                    Some((_, old, _)) if *old != print => summary.edited += 1,
+                    Some(_) => {}
+                }
+                let state = after_import(before_state, kind);
+                upsert
+                    .execute(params![
+                        key,
+                        seq,
+                        line as i64,
+                        cells,
+                        print,
+                        phone,
+                        timezone,
+                        state.as_str(),
+                        reason,
+                        now
+                    ])
+                    .map_err(sql)?;
+            }
+        }
+        summary.removed = tx
+            .execute("UPDATE contacts SET present = 0 WHERE present = 2", [])
+            .map_err(sql)? as u64;
+        tx.commit().map_err(sql)?;
+        Ok(Imported {
+            summary,
+            suppression_warnings: suppression.unreadable,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    fn t0() -> jiff::Timestamp {
+        "2026-12-07T17:00:00Z".parse().unwrap()
+    }
+
+    fn import(dir: &std::path::Path, store: &mut Store, csv: &str) -> ImportSummary {
+        let campaign = testing::campaign(dir, "  key_column: id\n", "", csv);
+        store.import(&campaign, t0()).unwrap().summary
+    }
+
+    fn state_of(store: &Store, key: &str) -> (String, i64) {
+        store
+            .conn
+            .query_row(
+                "SELECT state, present FROM contacts WHERE key = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn imports_are_idempotent_and_report_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let first = "id,name,phone\nA,Ana,(415) 555-0101\nB,Wei,212-555-0102\nC,Lin,555-0103\nB,Again,212-555-0104\n";
+        let s = import(dir.path(), &mut store, first);
+        assert_eq!(
+            s,
+            ImportSummary {
+                rows: 4,
+                added: 3,
+                edited: 0,
+                removed: 0,
+                skipped: 1
+            }
+        );
+        assert_eq!(state_of(&store, "A"), ("pending".into(), 1));
+        assert_eq!(state_of(&store, "C"), ("invalid".into(), 1));
+
+        let again = import(dir.path(), &mut store, first);
+        assert_eq!(
+            again,
+            ImportSummary {
+                rows: 4,
+                added: 0,
+                edited: 0,
+                removed: 0,
+                skipped: 1
+            }
+        );
+
+        // A is called and done; B is edited; C is gone; D is new.
+        store
+            .conn
+            .execute(
+                "UPDATE contacts SET state = 'done', calls = 1 WHERE key = 'A'",
+                [],
+            )
+            .unwrap();
+        let next = "id,name,phone\nA,Ana María,(415) 555-0101\nB,Wei Chen,212-555-0102\nD,Sam,312-555-0105\n";
+        let s = import(dir.path(), &mut store, next);
+        assert_eq!(
+            s,
+            ImportSummary {
+                rows: 3,
+                added: 1,
+                edited: 2,
+                removed: 1,
+                skipped: 0
+            }
+        );
+        assert_eq!(
+            state_of(&store, "A"),
+            ("done".into(), 1),
+            "a called contact is never reset"
+        );
+        assert_eq!(state_of(&store, "C"), ("invalid".into(), 0));
+        assert_eq!(state_of(&store, "D"), ("pending".into(), 1));
+
+        // C comes back, now valid: it counts as added and becomes callable.
+        let back = "id,name,phone\nA,Ana María,(415) 555-0101\nC,Lin,(312) 555-0103\n";
+        let s = import(dir.path(), &mut store, back);
+        assert_eq!((s.added, s.removed), (1, 2));
+        assert_eq!(state_of(&store, "C"), ("pending".into(), 1));
+    }
+
+    #[test]
+    fn skipped_rows_are_rebuilt_each_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        import(
+            dir.path(),
+            &mut store,
+            "id,name,phone\nA,Ana,(415) 555-0101\nA,Dup,(415) 555-0102\n,NoKey,(415) 555-0103\n",
+        );
+        import(
+            dir.path(),
+            &mut store,
+            "id,name,phone\nA,Ana,(415) 555-0101\nA,Dup,(415) 555-0102\n",
+        );
+        let skipped: i64 = store
+            .conn
+            .query_row("SELECT COUNT(*) FROM skipped_rows", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(skipped, 1);
+    }
+}

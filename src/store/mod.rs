@@ -1,0 +1,233 @@
+//! The state file: one SQLite database per campaign holding every contact, attempt and step.
+//!
+//! All SQL lives in this module, behind named methods. The connection has one owner (the
+//! runner's driver task, or a command) and is never shared across threads. Invariants:
+//! - WAL, `synchronous = FULL`: a commit survives a power cut before the next step runs — the
+//!   `placing` row of an attempt is on disk before its POST is sent;
+//! - the schema moves forward by numbered migrations (`PRAGMA user_version`); a file written by
+//!   a newer version is refused, never "upgraded" down;
+//! - the API key is never stored.
+
+pub mod import;
+mod lock;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::Timestamp;
+use rusqlite::{Connection, OptionalExtension, params};
+
+pub use import::{ImportSummary, Imported};
+pub use lock::{Lock, LockError};
+
+/// Forward-only migrations, applied in order; `user_version` is how many have run.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+
+/// Why the state file cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("state file {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "state file {path} has schema version {found}, newer than this bys-campaign knows ({known}); \
+         use a newer bys-campaign"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: usize,
+    },
+    #[error("state file {path} holds campaign {found:?}, not {expected:?}")]
+    OtherCampaign {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
+    #[error("state file {path}: {message}")]
+    Corrupt { path: PathBuf, message: String },
+}
+
+/// An open state file.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// Milliseconds since the epoch, the column format of every instant.
+pub fn millis(t: Timestamp) -> i64 {
+    t.as_millisecond()
+}
+
+/// The instant stored as `ms`.
+pub fn instant(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::MIN)
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the state file.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let conn = Connection::open(path).map_err(|source| StoreError::Sqlite {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut store = Store {
+            conn,
+            path: path.to_owned(),
+        };
+        store.configure().and_then(|()| store.migrate())?;
+        Ok(store)
+    }
+
+    /// Opens an existing state file for reading while a run may hold it (`status`, `export`).
+    pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
+        if !path.exists() {
+            return Err(StoreError::Corrupt {
+                path: path.to_owned(),
+                message: "does not exist: no run has started yet".into(),
+            });
+        }
+        Store::open(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn configure(&self) -> Result<(), StoreError> {
+        self.conn
+            .busy_timeout(Duration::from_secs(10))
+            .and_then(|()| {
+                self.conn.execute_batch(
+                    "PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = FULL;
+                     PRAGMA foreign_keys = ON;",
+                )
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StoreError::TooNew {
+                path: self.path.clone(),
+                found: version,
+                known: MIGRATIONS.len(),
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
+                path: self.path.clone(),
+                source: e,
+            })?;
+            tx.execute_batch(sql)
+                .and_then(|()| tx.pragma_update(None, "user_version", i as i64 + 1))
+                .and_then(|()| tx.commit())
+                .map_err(|e| StoreError::Sqlite {
+                    path: self.path.clone(),
+                    source: e,
+                })?;
+        }
+        Ok(())
+    }
+
+    /// The schema version of this file.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Binds the file to a campaign name on first use; refuses a file made for another one.
+    pub fn claim_campaign(&self, name: &str) -> Result<(), StoreError> {
+        match self.meta("campaign")? {
+            None => self.set_meta("campaign", name),
+            Some(found) if found == name => Ok(()),
+            Some(found) => Err(StoreError::OtherCampaign {
+                path: self.path.clone(),
+                found,
+                expected: name.to_owned(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_a_new_file_and_reopens_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        store.set_meta("campaign", "demo").unwrap();
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.meta("campaign").unwrap().as_deref(), Some("demo"));
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn refuses_a_file_from_a_newer_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::TooNew { found: 99, .. })
+        ));
+    }
+
+    #[test]
+    fn a_file_belongs_to_one_campaign() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        store.claim_campaign("a").unwrap();
+        store.claim_campaign("a").unwrap();
+        assert!(matches!(
+            store.claim_campaign("b"),
+            Err(StoreError::OtherCampaign { .. })
+        ));
+    }
+}
