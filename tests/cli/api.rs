@@ -693,3 +693,56 @@ async fn the_key_never_appears_in_errors_logs_or_debug_output() {
     assert!(!logs.contains(SECRET), "{logs}");
     eprintln!("{logs}");
 }
+
+#[tokio::test]
+async fn a_connect_timeout_is_backoff_even_when_placing() {
+    // A listener that never accepts, with the smallest backlog, filled up: the kernel drops
+    // further SYNs, so connecting hangs until the client's connect timeout.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(0).unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut fillers = Vec::new();
+    for _ in 0..4 {
+        if let Ok(Ok(stream)) = tokio::time::timeout(
+            Duration::from_millis(200),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            fillers.push(stream);
+        }
+    }
+    let api = client_with(
+        &format!("http://{addr}"),
+        KEY,
+        ClientOptions {
+            connect_timeout: Duration::from_millis(300),
+            timeout: Duration::from_secs(10),
+        },
+    );
+    let started = std::time::Instant::now();
+    let err = expect(
+        api.place_call(&body("+14155550123"), "k").await,
+        None,
+        None,
+        ErrorClass::Backoff,
+    );
+    assert!(
+        matches!(
+            err,
+            ApiError::Transport {
+                what: Transport::Connect,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // It was the connect timeout that ended it, not a refusal nor the 10 s request timeout.
+    assert!(
+        (Duration::from_millis(250)..Duration::from_secs(8)).contains(&started.elapsed()),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(listener);
+}
