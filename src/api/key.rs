@@ -1,7 +1,7 @@
 //! The API key: a secret that only the `Authorization` header ever sees.
 //!
 //! Invariant: no `Debug`, `Display` or error of this module shows the key or the content of the
-//! file it came from. The only way to read it is [`ApiKey::expose`], which is private to
+//! file it came from. The only way to read it is `ApiKey::expose`, which is private to
 //! [`crate::api`] and used once, to build the header.
 
 use std::fmt;
