@@ -4,11 +4,14 @@
 //! - [`campaign`] reads the YAML campaign file and validates it into a typed [`campaign::Campaign`];
 //! - [`contacts`] streams the contacts CSV, normalises phone numbers and assigns row identities;
 //! - [`render`] turns a contact into the exact `POST /v1/agent/calls` request body;
+//! - [`api`] is the typed HTTP client of the API and the classification of its errors;
 //! - [`sandbox`] is a faithful simulator of the API, for tests and rehearsals;
 //! - [`clock`] is the simulated clock the sandbox (and the runner) run on;
 //! - [`webhook`] signs and verifies the API's `X-BYS-Signature` webhook header;
+//! - [`state`] holds the contact and attempt lifecycles; [`store`] keeps them in SQLite;
 //! - [`cli`] and [`commands`] are the command line; [`exit`] is the one table of exit codes.
 
+pub mod api;
 pub mod campaign;
 pub mod cli;
 pub mod clock;

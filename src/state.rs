@@ -17,8 +17,9 @@ use jiff::Timestamp;
 
 use crate::campaign::{Retry, RetryPolicy};
 
-/// How a call ended: the API's five terminal statuses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How a call ended: the API's five terminal statuses. The name is also the `status` column of
+/// the results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Outcome {
     Completed,
     NoAnswer,

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod api;
 mod memory;
 mod plan;
 mod sandbox;
