@@ -55,6 +55,40 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Plan(PlanArgs),
 
+    /// Place the campaign's calls, follow each to its end, and keep every result.
+    ///
+    /// Safe to stop and start again at any moment: a run resumes where the last one stopped and
+    /// never calls anyone twice by accident. The state lives in a SQLite file beside the
+    /// campaign (<name>.state.db); the results CSV is written at the end and on every stop.
+    ///
+    /// Examples:
+    ///   bys-campaign run campaigns/appointment-confirmations.yaml --sandbox
+    ///   BYS_API_KEY=bys_ak_... bys-campaign run campaigns/appointment-confirmations.yaml
+    ///   bys-campaign run campaign.yaml --yes --max-calls 50     # from cron, no questions
+    #[command(verbatim_doc_comment)]
+    Run(RunArgs),
+
+    /// Show where a campaign stands: contacts by state and outcome, calls in flight, errors.
+    ///
+    /// Reads the state file only; works while a run is going on.
+    ///
+    /// Examples:
+    ///   bys-campaign status campaigns/appointment-confirmations.yaml
+    ///   bys-campaign status campaigns/appointment-confirmations.yaml --json
+    #[command(verbatim_doc_comment)]
+    Status(StatusArgs),
+
+    /// Write the results CSV now: the input columns plus status, extracted fields and call data.
+    ///
+    /// `run` writes it too, at the end and on every stop; `export` works at any time, also
+    /// while a run is going on.
+    ///
+    /// Examples:
+    ///   bys-campaign export campaigns/appointment-confirmations.yaml
+    ///   bys-campaign export campaigns/appointment-confirmations.yaml -o /tmp/results.csv
+    #[command(verbatim_doc_comment)]
+    Export(ExportArgs),
+
     /// Run a local simulator of the By Your Side API, for tests and rehearsals.
     ///
     /// Example:
@@ -92,11 +126,105 @@ pub struct PlanArgs {
     pub json: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct StateArg {
+    /// The state file [default: <name>.state.db beside the campaign file].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The campaign file (YAML).
+    pub campaign: PathBuf,
+
+    #[command(flatten)]
+    pub state: StateArg,
+
+    /// Rehearse: run against the built-in simulator on a free loopback port, at a fast time
+    /// scale. Nobody is called and no API key is needed.
+    #[arg(long)]
+    pub sandbox: bool,
+
+    /// With --sandbox: simulated time runs 1/SCALE times faster.
+    #[arg(
+        long,
+        value_name = "SCALE",
+        default_value_t = 0.01,
+        requires = "sandbox"
+    )]
+    pub time_scale: f64,
+
+    /// API base URL.
+    #[arg(
+        long,
+        env = "BYS_API_URL",
+        value_name = "URL",
+        conflicts_with = "sandbox"
+    )]
+    pub api_url: Option<String>,
+
+    /// Read the API key from this file instead of the BYS_API_KEY environment variable.
+    #[arg(long, value_name = "FILE")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Place at most N calls in this run (retries included).
+    #[arg(long, value_name = "N")]
+    pub max_calls: Option<u64>,
+
+    /// Do not ask for confirmation before the first call (required without a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// Place contacts whose earlier call may or may not have gone out (status `unknown`) again.
+    /// Only after checking, e.g. in the provider's dashboard, that they were not called.
+    #[arg(long)]
+    pub retry_unknown: bool,
+
+    /// Write cells exactly as received, without neutralising spreadsheet formulas.
+    #[arg(long)]
+    pub raw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The campaign file (YAML).
+    pub campaign: PathBuf,
+
+    #[command(flatten)]
+    pub state: StateArg,
+
+    /// Print one JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The campaign file (YAML).
+    pub campaign: PathBuf,
+
+    #[command(flatten)]
+    pub state: StateArg,
+
+    /// Where to write [default: output.path of the campaign].
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Write cells exactly as received, without neutralising spreadsheet formulas
+    /// (cells starting with =, +, -, @, tab or CR get a leading ' by default).
+    #[arg(long)]
+    pub raw: bool,
+}
+
 /// Runs the parsed command line and returns how the process should exit.
 pub fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Validate(args) => commands::validate::run(&args),
         Command::Plan(args) => commands::plan::run(&args),
+        Command::Run(args) => commands::run::run(&args),
+        Command::Status(args) => commands::status::run(&args),
+        Command::Export(args) => commands::export::run(&args),
         Command::Sandbox(args) => commands::sandbox::run(&args),
     }
 }

@@ -211,6 +211,16 @@ impl Campaign {
         check::load(file, &source)
     }
 
+    /// The state file used when `--state` is not given: `<name>.state.db` beside the campaign.
+    pub fn default_state_path(&self) -> PathBuf {
+        self.dir().join(format!("{}.state.db", self.name))
+    }
+
+    /// `--state` if given, else [`Campaign::default_state_path`].
+    pub fn state_path(&self, given: Option<&Path>) -> PathBuf {
+        given.map_or_else(|| self.default_state_path(), Path::to_owned)
+    }
+
     /// The folder relative paths in the campaign file are resolved against.
     pub fn dir(&self) -> &Path {
         base_dir(&self.file)
@@ -218,8 +228,5 @@ impl Campaign {
 }
 
 fn base_dir(file: &Path) -> &Path {
-    match file.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
+    file.parent().unwrap_or(Path::new(""))
 }
