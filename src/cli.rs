@@ -150,7 +150,7 @@ pub struct RunArgs {
     #[arg(
         long,
         value_name = "SCALE",
-        default_value_t = 0.01,
+        default_value_t = 0.001,
         requires = "sandbox"
     )]
     pub time_scale: f64,

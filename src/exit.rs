@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use crate::campaign::LoadError;
 use crate::sandbox::SandboxError;
+use crate::store::{LockError, StoreError};
 
 /// Every way `bys-campaign` can end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +24,12 @@ pub enum Exit {
     NoInput,
     /// The campaign file or a template is broken (EX_CONFIG).
     Config,
+    /// The API refused the run: bad key or caller ID not owned (EX_NOPERM).
+    Refused,
+    /// Try again later: another run holds the state file (EX_TEMPFAIL).
+    TempFail,
+    /// Stopped by Ctrl-C or SIGTERM (128 + SIGINT).
+    Interrupted,
 }
 
 impl Exit {
@@ -35,6 +42,9 @@ impl Exit {
             Exit::DataErr => 65,
             Exit::NoInput => 66,
             Exit::Config => 78,
+            Exit::Refused => 77,
+            Exit::TempFail => 75,
+            Exit::Interrupted => 130,
         }
     }
 }
@@ -51,6 +61,15 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
     for cause in err.chain() {
         if let Some(load) = cause.downcast_ref::<LoadError>() {
             return load.exit();
+        }
+        if cause.downcast_ref::<LockError>().is_some() {
+            return Exit::TempFail;
+        }
+        if let Some(StoreError::OtherCampaign { .. }) = cause.downcast_ref::<StoreError>() {
+            return Exit::Config;
+        }
+        if cause.downcast_ref::<crate::api::KeyError>().is_some() {
+            return Exit::Config;
         }
         if let Some(sandbox) = cause.downcast_ref::<SandboxError>() {
             return match sandbox {
@@ -94,6 +113,9 @@ mod tests {
             (Exit::DataErr, 65),
             (Exit::NoInput, 66),
             (Exit::Config, 78),
+            (Exit::Refused, 77),
+            (Exit::TempFail, 75),
+            (Exit::Interrupted, 130),
         ];
         for (exit, code) in table {
             assert_eq!(exit.code(), code, "{exit:?}");

@@ -1,9 +1,246 @@
-//! `bys-campaign run` (being built: issue 4).
+//! `bys-campaign run`: import the contacts, then place, follow and record every call.
+//!
+//! Order of business: load and check the campaign; take the state file's lock; import the CSV
+//! (saying what changed since the last run); ask before the first live placement (or require
+//! `--yes` without a terminal); run until done or stopped; write the results.
+//!
+//! Stopping: the first Ctrl-C or SIGTERM stops new placements and follows the calls already
+//! placed to their end (the API cannot cancel a ringing call); a second one exits at once. Either
+//! way the state file is consistent: every step is its own committed transaction.
 
+use std::io::{BufRead, IsTerminal, Write};
+
+use anyhow::Context as _;
+use jiff::Timestamp;
+use tokio::sync::watch;
+
+use crate::api::{ApiKey, Client, ClientOptions, DEFAULT_BASE_URL};
+use crate::campaign::Campaign;
 use crate::cli::RunArgs;
+use crate::clock::Clock;
 use crate::exit::Exit;
+use crate::progress::Progress;
+use crate::runner::{self, Ending, Runner};
+use crate::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use crate::store::{Lock, Store};
+
+/// The key the built-in sandbox is called with; it accepts any `bys_ak_` key.
+const SANDBOX_KEY: &str = "bys_ak_sandbox_rehearsal";
 
 pub fn run(args: &RunArgs) -> anyhow::Result<Exit> {
-    let _ = args;
-    anyhow::bail!("`run` is not built yet")
+    let campaign = Campaign::load(&args.campaign)?;
+    let key = if args.sandbox {
+        None
+    } else {
+        Some(api_key(args)?)
+    };
+    let state_path = campaign.state_path(args.state.state.as_deref());
+    let _lock = Lock::acquire(&state_path, Timestamp::now())?;
+    let store = Store::open(&state_path)?;
+    store.claim_campaign(&campaign.name)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(drive(args, &campaign, store, key))
+}
+
+fn api_key(args: &RunArgs) -> anyhow::Result<ApiKey> {
+    if let Some(path) = &args.api_key_file {
+        return Ok(ApiKey::from_file(path)?);
+    }
+    match std::env::var("BYS_API_KEY") {
+        Ok(value) => Ok(ApiKey::from_env_value(&value)?),
+        Err(_) => anyhow::bail!(
+            "no API key: set BYS_API_KEY or pass --api-key-file FILE\n  \
+             hint: to rehearse without calling anyone, add --sandbox: bys-campaign run {} --sandbox",
+            args.campaign.display()
+        ),
+    }
+}
+
+async fn drive(
+    args: &RunArgs,
+    campaign: &Campaign,
+    mut store: Store,
+    key: Option<ApiKey>,
+) -> anyhow::Result<Exit> {
+    let (clock, client, sandbox) = match key {
+        None => {
+            let clock = Clock::scaled(Timestamp::now(), args.time_scale);
+            let sandbox = start_sandbox(campaign, clock.clone(), args.time_scale).await?;
+            let key = ApiKey::from_env_value(SANDBOX_KEY)?;
+            let client = Client::new(sandbox.base_url(), key, ClientOptions::default())?;
+            eprintln!(
+                "rehearsal: calling the built-in sandbox at {} (nobody is called; time runs {}x faster)",
+                sandbox.base_url(),
+                (1.0 / args.time_scale).round()
+            );
+            (clock, client, Some(sandbox))
+        }
+        Some(key) => {
+            let url = args.api_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
+            (
+                Clock::system(),
+                Client::new(url, key, ClientOptions::default())?,
+                None,
+            )
+        }
+    };
+    let imported = store.import(campaign, clock.now())?;
+    let s = &imported.summary;
+    eprintln!(
+        "contacts: {} rows in {} ({} new, {} edited, {} removed since the last run, {} skipped)",
+        s.rows,
+        campaign.input.path.display(),
+        s.added,
+        s.edited,
+        s.removed,
+        s.skipped
+    );
+    for warning in &imported.suppression_warnings {
+        eprintln!(
+            "warning: suppression entry is not a phone number, it suppresses nothing: {warning}"
+        );
+    }
+    if args.retry_unknown {
+        let released = store.release_unknown(clock.now())?;
+        if released > 0 {
+            eprintln!(
+                "--retry-unknown: {released} contact(s) whose call may have gone out will be called again"
+            );
+        }
+    }
+    let pending = store.pending_count()?;
+    if sandbox.is_none() && pending > 0 && !confirm(args, campaign, pending, client.base_url())? {
+        eprintln!("nothing placed");
+        return Ok(Exit::Ok);
+    }
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let progress = Progress::new(pending);
+    let options = runner::Options {
+        max_calls: args.max_calls,
+    };
+    let mut runner = Runner::new(campaign, store, client, clock, options, progress);
+    let outcome = tokio::select! {
+        result = runner.run(stop_rx) => Some(result?),
+        () = signals(stop_tx) => None,
+    };
+    let store = runner.into_store();
+    if let Some(sandbox) = sandbox {
+        sandbox.shutdown().await;
+    }
+    let Some(summary) = outcome else {
+        eprintln!("stopped at once; the state file is consistent: run again to resume");
+        return Ok(Exit::Interrupted);
+    };
+    eprintln!(
+        "this run: {} call(s) placed, {} result(s) recorded, {} poll(s)",
+        summary.placed, summary.finished, summary.polls
+    );
+    let tally: Vec<String> = store
+        .tally()?
+        .into_iter()
+        .map(|(state, n)| format!("{state} {n}"))
+        .collect();
+    eprintln!("campaign: {}", tally.join(", "));
+    Ok(match summary.ending {
+        Ending::Finished => {
+            eprintln!("finished: every contact is settled");
+            Exit::Ok
+        }
+        Ending::CapReached(why) => {
+            eprintln!("stopped placing: {why}; run again to continue");
+            Exit::Ok
+        }
+        Ending::Interrupted => {
+            eprintln!(
+                "interrupted; calls already placed were followed to their end; run again to resume"
+            );
+            Exit::Interrupted
+        }
+        Ending::Refused(why) => {
+            eprintln!("error: the API refused the run: {why}");
+            Exit::Refused
+        }
+    })
+}
+
+async fn start_sandbox(
+    campaign: &Campaign,
+    clock: Clock,
+    time_scale: f64,
+) -> anyhow::Result<SandboxHandle> {
+    let mut config = SandboxConfig {
+        time_scale,
+        ..SandboxConfig::default()
+    };
+    if let Some(caller_id) = &campaign.call.caller_id {
+        config.caller_ids = vec![caller_id.clone()];
+    }
+    Ok(Sandbox::start(config, clock).await?)
+}
+
+/// Asks on a terminal; without one, a live run needs `--yes`.
+fn confirm(args: &RunArgs, campaign: &Campaign, pending: u64, url: &str) -> anyhow::Result<bool> {
+    if args.yes {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "a live run without a terminal needs --yes (it would call {pending} contact(s) through {url})\n  \
+             hint: check it first with `bys-campaign plan {}`",
+            args.campaign.display()
+        );
+    }
+    let limits = &campaign.limits;
+    eprintln!(
+        "About to call up to {pending} contact(s) of campaign {} through {url},\n\
+         at {}/min (burst {}), at most {} at once. Real people will be called.",
+        campaign.name, limits.calls_per_minute, limits.burst, limits.max_concurrent
+    );
+    eprint!("Continue? [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+/// Resolves only on the second stop signal; the first one asks the runner to stop placing.
+async fn signals(stop: watch::Sender<bool>) {
+    let mut count = 0;
+    loop {
+        wait_for_signal().await;
+        count += 1;
+        if count == 1 {
+            eprintln!(
+                "\nstopping: no new calls; waiting for calls in flight (Ctrl-C again to quit at once)"
+            );
+            let _ = stop.send(true);
+        } else {
+            return;
+        }
+    }
+}
+
+#[cfg(unix)]
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -8,6 +8,7 @@
 //!   a newer version is refused, never "upgraded" down;
 //! - the API key is never stored.
 
+mod attempts;
 pub mod import;
 mod lock;
 
@@ -17,6 +18,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
+pub use attempts::{Due, OpenAttempt};
 pub use import::{ImportSummary, Imported};
 pub use lock::{Lock, LockError};
 

@@ -1,0 +1,781 @@
+//! The campaign runner: places every due call under the limits, follows each to its end, and
+//! records every step, so that it can be killed at any instant and resumed without calling
+//! anyone twice.
+//!
+//! One driver task owns the state file and makes every decision (through [`crate::state`]);
+//! HTTP requests run in spawned tasks and report back over a channel. The driver never holds
+//! the database across an `.await`. Order of things, each committed before the next:
+//! 1. an attempt is committed `placing`, then its POST is sent;
+//! 2. the answer is committed (`placed` with its call id, `not_placed`, or `ambiguous`);
+//! 3. polls are committed as they come; the final record is committed before the call counts as
+//!    done.
+//!
+//! On start, attempts left `placing` are ambiguous; every ambiguous attempt is resolved against
+//! the API's list of recent calls before anything new is placed.
+
+pub mod follow;
+pub mod pace;
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::{mpsc, watch};
+
+use crate::api::{ApiError, BackoffPolicy, CallRecord, Client, ErrorClass, Placed};
+use crate::campaign::Campaign;
+use crate::clock::Clock;
+use crate::contacts::Contact;
+use crate::progress::Progress;
+use crate::render;
+use crate::state::{self, AfterCall, AttemptState, ContactState, Evidence, PlaceResult, Placement};
+use crate::store::{Store, StoreError};
+use follow::Lost;
+use pace::Pacer;
+
+/// How long placements pause when the account's minutes are used up (`over_minute_cap`).
+pub const MINUTE_CAP_PAUSE: Duration = Duration::from_secs(15 * 60);
+
+/// How many recent calls one resolution reads (the API's maximum page).
+const LIST_LIMIT: u8 = 100;
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Cap on placements in this run (`--max-calls`).
+    pub max_calls: Option<u64>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// Nothing left to do: every contact is settled.
+    Finished,
+    /// Stopped by a signal; calls already placed were followed to their end.
+    Interrupted,
+    /// A placement cap was reached; contacts remain for a later run.
+    CapReached(String),
+    /// The API refused every call (bad key, caller ID not owned); the message says why.
+    Refused(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub ending: Ending,
+    /// Calls placed in this run.
+    pub placed: u64,
+    /// Calls whose result was recorded in this run.
+    pub finished: u64,
+    pub polls: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+enum Event {
+    Placed {
+        attempt: i64,
+        result: Result<Placed, ApiError>,
+    },
+    // Boxed: a call record is large next to the other events.
+    Polled {
+        attempt: i64,
+        result: Box<Result<CallRecord, ApiError>>,
+    },
+    Listed {
+        result: Result<Vec<CallRecord>, ApiError>,
+    },
+}
+
+/// A call being followed.
+struct Following {
+    key: String,
+    call_id: String,
+    placed_at: Timestamp,
+    polls: u32,
+    /// The contact's calls, this one included.
+    calls: u32,
+}
+
+/// A POST whose answer was lost, waiting to be resolved.
+struct Unsettled {
+    attempt: i64,
+    key: String,
+    request: Sent,
+    created_at: Timestamp,
+}
+
+/// What resolution matches on, read back from the body as it was sent.
+#[derive(Debug, serde::Deserialize)]
+struct Sent {
+    to: String,
+    objective: String,
+}
+
+pub struct Runner<'a> {
+    campaign: &'a Campaign,
+    store: Store,
+    client: Client,
+    clock: Clock,
+    options: Options,
+    progress: Progress,
+    pacer: Pacer,
+    backoff: BackoffPolicy,
+    tx: mpsc::UnboundedSender<Event>,
+    rx: mpsc::UnboundedReceiver<Event>,
+    placing: HashMap<i64, (String, Sent)>,
+    following: HashMap<i64, Following>,
+    polls_due: BinaryHeap<Reverse<(Timestamp, i64)>>,
+    polling: HashSet<i64>,
+    unsettled: Vec<Unsettled>,
+    resolve_at: Option<Timestamp>,
+    listing: bool,
+    hold_until: Option<Timestamp>,
+    failures: u32,
+    stopping: Option<Ending>,
+    summary: Summary,
+}
+
+impl std::fmt::Debug for Runner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner")
+            .field("summary", &self.summary)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Runner<'a> {
+    pub fn new(
+        campaign: &'a Campaign,
+        store: Store,
+        client: Client,
+        clock: Clock,
+        options: Options,
+        progress: Progress,
+    ) -> Runner<'a> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let pacer = Pacer::new(
+            campaign.limits.calls_per_minute,
+            campaign.limits.burst,
+            clock.clone(),
+        );
+        Runner {
+            campaign,
+            store,
+            client,
+            clock,
+            options,
+            progress,
+            pacer,
+            backoff: BackoffPolicy::default(),
+            tx,
+            rx,
+            placing: HashMap::new(),
+            following: HashMap::new(),
+            polls_due: BinaryHeap::new(),
+            polling: HashSet::new(),
+            unsettled: Vec::new(),
+            resolve_at: None,
+            listing: false,
+            hold_until: None,
+            failures: 0,
+            stopping: None,
+            summary: Summary {
+                ending: Ending::Finished,
+                placed: 0,
+                finished: 0,
+                polls: 0,
+            },
+        }
+    }
+
+    /// The state file, for the caller to export results after the run.
+    pub fn into_store(self) -> Store {
+        self.store
+    }
+
+    /// Runs until every contact is settled, a cap is reached, the API refuses the run, or `stop`
+    /// turns true (then no new call is placed and calls in flight are followed to their end).
+    pub async fn run(&mut self, mut stop: watch::Receiver<bool>) -> Result<Summary, RunError> {
+        self.recover()?;
+        loop {
+            let now = self.clock.now();
+            if *stop.borrow() && self.stopping.is_none() {
+                self.stopping = Some(Ending::Interrupted);
+                self.progress.note(&format!(
+                    "stopping: no new calls; following {} call(s) already placed to their end",
+                    self.in_flight()
+                ));
+            }
+            self.start_resolution(now);
+            let mut wake: Option<Timestamp> = None;
+            if self.stopping.is_none() && self.unsettled_at_start_done() {
+                wake = earliest(wake, self.place_due(now)?);
+            }
+            self.start_polls(now);
+            wake = earliest(wake, self.polls_due.peek().map(|Reverse((at, _))| *at));
+            wake = earliest(wake, self.resolve_at);
+            self.progress.update(self.in_flight());
+            if self.in_flight() == 0 && self.unsettled.is_empty() {
+                if let Some(ending) = self.stopping.clone() {
+                    self.summary.ending = ending;
+                    break;
+                }
+                match self.store.next_due_at()? {
+                    None => {
+                        self.summary.ending = Ending::Finished;
+                        break;
+                    }
+                    Some(Some(due)) if due > now => wake = earliest(wake, Some(due)),
+                    Some(_) => {}
+                }
+                if let Some(reason) = self.cap_reached()? {
+                    self.summary.ending = Ending::CapReached(reason);
+                    break;
+                }
+            }
+            let sleep = wake.map(|at| at.max(now));
+            tokio::select! {
+                event = self.rx.recv() => {
+                    if let Some(event) = event {
+                        self.handle(event)?;
+                    }
+                }
+                () = sleep_until(&self.clock, sleep) => {}
+                changed = stop.changed(), if self.stopping.is_none() => {
+                    if changed.is_err() {
+                        // The sender is gone: treat as a stop request.
+                        self.stopping = Some(Ending::Interrupted);
+                    }
+                }
+            }
+        }
+        Ok(self.summary.clone())
+    }
+
+    fn in_flight(&self) -> usize {
+        self.placing.len() + self.following.len()
+    }
+
+    /// Attempts left open by an earlier run: `placing` ones become ambiguous and are resolved
+    /// before anything new is placed; `placed` ones are followed again.
+    fn recover(&mut self) -> Result<(), RunError> {
+        let now = self.clock.now();
+        let interrupted = self.store.mark_interrupted_placements(now)?;
+        if interrupted > 0 {
+            self.progress.note(&format!(
+                "{interrupted} call(s) were being placed when the last run stopped; checking the API before placing anything"
+            ));
+        }
+        for open in self.store.open_attempts()? {
+            match open.state {
+                AttemptState::Placed => {
+                    let call_id = open.call_id.clone().unwrap_or_default();
+                    let placed_at = open.placed_at.unwrap_or(open.created_at);
+                    self.follow(
+                        open.id,
+                        open.contact_key,
+                        call_id,
+                        placed_at,
+                        open.polls,
+                        open.calls,
+                        now,
+                    );
+                }
+                AttemptState::Ambiguous | AttemptState::Placing => {
+                    let Ok(request) = serde_json::from_str::<Sent>(&open.request) else {
+                        return Err(RunError::Store(StoreError::Corrupt {
+                            path: self.store.path().to_owned(),
+                            message: format!("attempt {} has an unreadable request body", open.id),
+                        }));
+                    };
+                    self.unsettled.push(Unsettled {
+                        attempt: open.id,
+                        key: open.contact_key,
+                        request,
+                        created_at: open.created_at,
+                    });
+                }
+                _ => {}
+            }
+        }
+        if let Some(first) = self.unsettled.first() {
+            self.resolve_at = Some(settle_time(first.created_at).max(now));
+        }
+        Ok(())
+    }
+
+    /// Whether placing may start: ambiguous attempts found at start must be settled first.
+    fn unsettled_at_start_done(&self) -> bool {
+        self.unsettled.is_empty() || self.summary.placed > 0
+    }
+
+    fn cap_reached(&self) -> Result<Option<String>, RunError> {
+        if let Some(cap) = self.options.max_calls
+            && self.summary.placed + self.placing.len() as u64 >= cap
+        {
+            return Ok(Some(format!("--max-calls {cap} reached")));
+        }
+        if let Some(cap) = self.campaign.limits.max_calls
+            && self.store.calls_placed()? >= cap.get()
+        {
+            return Ok(Some(format!(
+                "limits.max_calls {cap} reached for the campaign"
+            )));
+        }
+        Ok(None)
+    }
+
+    /// Places as many due calls as the limits allow; returns when to try again, if waiting.
+    fn place_due(&mut self, now: Timestamp) -> Result<Option<Timestamp>, RunError> {
+        if let Some(hold) = self.hold_until {
+            if hold > now {
+                return Ok(Some(hold));
+            }
+            self.hold_until = None;
+        }
+        let max = self.campaign.limits.max_concurrent.get() as usize;
+        while self.in_flight() < max {
+            if self.cap_reached()?.is_some() {
+                return Ok(None);
+            }
+            let Some(due) = self.store.next_due(now)? else {
+                return Ok(None);
+            };
+            if let Err(wait) = self.pacer.take() {
+                return Ok(Some(later(now, wait)));
+            }
+            let contact = Contact {
+                line: due.line,
+                key: due.key.clone(),
+                phone: due.phone.clone(),
+                values: due.cells.clone(),
+                timezone: due.timezone.clone(),
+            };
+            let request = match render::request(self.campaign, &contact) {
+                Ok(request) => request,
+                Err(err) => {
+                    // The CSV changed shape since import checked it; never place a half-rendered call.
+                    self.store
+                        .set_contact_invalid(&due.key, &err.to_string(), now)?;
+                    continue;
+                }
+            };
+            let body = serde_json::to_string(&request).expect("a request serializes");
+            let idempotency_key = uuid::Uuid::new_v4().to_string();
+            let Some(attempt) = self
+                .store
+                .begin_attempt(&due.key, &idempotency_key, &body, now)?
+            else {
+                continue;
+            };
+            let sent = Sent {
+                to: request.to.clone(),
+                objective: request.objective.clone(),
+            };
+            self.placing.insert(attempt, (due.key.clone(), sent));
+            self.summary.placed += 1;
+            let client = self.client.clone();
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let result = client.place_call(&request, &idempotency_key).await;
+                let _ = tx.send(Event::Placed { attempt, result });
+            });
+        }
+        Ok(None)
+    }
+
+    fn start_polls(&mut self, now: Timestamp) {
+        while let Some(Reverse((at, attempt))) = self.polls_due.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.polls_due.pop();
+            let Some(following) = self.following.get(&attempt) else {
+                continue;
+            };
+            if !self.polling.insert(attempt) {
+                continue;
+            }
+            let client = self.client.clone();
+            let tx = self.tx.clone();
+            let call_id = following.call_id.clone();
+            tokio::spawn(async move {
+                let result = client.get_call(&call_id).await;
+                let _ = tx.send(Event::Polled {
+                    attempt,
+                    result: Box::new(result),
+                });
+            });
+        }
+    }
+
+    fn start_resolution(&mut self, now: Timestamp) {
+        if self.listing || self.unsettled.is_empty() || self.resolve_at.is_some_and(|at| at > now) {
+            return;
+        }
+        self.listing = true;
+        self.resolve_at = None;
+        let client = self.client.clone();
+        let tx = self.tx.clone();
+        tokio::spawn(async move {
+            let result = client.list_calls(LIST_LIMIT).await;
+            let _ = tx.send(Event::Listed { result });
+        });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn follow(
+        &mut self,
+        attempt: i64,
+        key: String,
+        call_id: String,
+        placed_at: Timestamp,
+        polls: u32,
+        calls: u32,
+        now: Timestamp,
+    ) {
+        let next = follow::next_poll(placed_at, now, polls);
+        self.following.insert(
+            attempt,
+            Following {
+                key,
+                call_id,
+                placed_at,
+                polls,
+                calls,
+            },
+        );
+        self.polls_due.push(Reverse((next, attempt)));
+    }
+
+    fn handle(&mut self, event: Event) -> Result<(), RunError> {
+        let now = self.clock.now();
+        match event {
+            Event::Placed { attempt, result } => self.placed(attempt, result, now),
+            Event::Polled { attempt, result } => self.polled(attempt, *result, now),
+            Event::Listed { result } => self.listed(result, now),
+        }
+    }
+
+    fn placed(
+        &mut self,
+        attempt: i64,
+        result: Result<Placed, ApiError>,
+        now: Timestamp,
+    ) -> Result<(), RunError> {
+        let Some((key, sent)) = self.placing.remove(&attempt) else {
+            return Ok(());
+        };
+        let placed = match result {
+            Ok(placed) => placed,
+            Err(err) => return self.place_failed(attempt, key, &sent, &err, now),
+        };
+        self.failures = 0;
+        let placement = state::after_place(&PlaceResult::Placed, now);
+        let next = follow::next_poll(now, now, 0);
+        let status = placed.status.as_str().to_owned();
+        self.store.record_placement(
+            attempt,
+            &key,
+            placement,
+            Some(&placed.call_id),
+            Some(&status),
+            Some(next),
+            None,
+            now,
+        )?;
+        let calls = self.store.contact_calls(&key)?;
+        self.follow(attempt, key, placed.call_id, now, 0, calls, now);
+        Ok(())
+    }
+
+    fn place_failed(
+        &mut self,
+        attempt: i64,
+        key: String,
+        sent: &Sent,
+        err: &ApiError,
+        now: Timestamp,
+    ) -> Result<(), RunError> {
+        let result = match err.class() {
+            ErrorClass::RetryAfter(wait) => {
+                self.hold(now, wait);
+                PlaceResult::Transient { retry_after: wait }
+            }
+            ErrorClass::Backoff => {
+                self.failures += 1;
+                let wait = self.backoff.delay_random(self.failures, err.retry_after());
+                self.hold(now, wait);
+                PlaceResult::Transient { retry_after: wait }
+            }
+            ErrorClass::PauseRun => {
+                self.hold(now, MINUTE_CAP_PAUSE);
+                self.progress.note(&format!(
+                    "the account's call minutes are used up ({err}); pausing placements for {} min",
+                    MINUTE_CAP_PAUSE.as_secs() / 60
+                ));
+                PlaceResult::Transient {
+                    retry_after: MINUTE_CAP_PAUSE,
+                }
+            }
+            ErrorClass::StopRun | ErrorClass::NotFound => {
+                if self.stopping.is_none() {
+                    self.stopping = Some(Ending::Refused(err.to_string()));
+                }
+                PlaceResult::RunRefused
+            }
+            ErrorClass::RowFatal => PlaceResult::RowRefused,
+            ErrorClass::Ambiguous => PlaceResult::Lost,
+        };
+        let placement = state::after_place(&result, now);
+        let note = match result {
+            PlaceResult::RowRefused => format!("the API refused this contact: {err}"),
+            PlaceResult::Lost => {
+                format!("the answer to the POST was lost ({err}); checking whether the call exists")
+            }
+            _ => err.to_string(),
+        };
+        self.store.record_placement(
+            attempt,
+            &key,
+            placement,
+            None,
+            None,
+            None,
+            Some(&note),
+            now,
+        )?;
+        if result == PlaceResult::Lost {
+            let request = Sent {
+                to: sent.to.clone(),
+                objective: sent.objective.clone(),
+            };
+            self.unsettled.push(Unsettled {
+                attempt,
+                key,
+                request,
+                created_at: now,
+            });
+            let at = settle_time(now);
+            self.resolve_at = Some(self.resolve_at.map_or(at, |r| r.min(at)));
+        } else if placement.attempt == AttemptState::NotPlaced
+            && placement.contact == ContactState::Pending
+        {
+            // Did not cost an attempt; the placement counter of this run gives it back.
+            self.summary.placed = self.summary.placed.saturating_sub(1);
+        } else if placement.contact == ContactState::Invalid {
+            self.summary.placed = self.summary.placed.saturating_sub(1);
+        }
+        Ok(())
+    }
+
+    fn hold(&mut self, now: Timestamp, wait: Duration) {
+        let until = later(now, wait);
+        self.hold_until = Some(self.hold_until.map_or(until, |h| h.max(until)));
+    }
+
+    fn polled(
+        &mut self,
+        attempt: i64,
+        result: Result<CallRecord, ApiError>,
+        now: Timestamp,
+    ) -> Result<(), RunError> {
+        self.polling.remove(&attempt);
+        self.summary.polls += 1;
+        let Some(following) = self.following.get_mut(&attempt) else {
+            return Ok(());
+        };
+        match result {
+            Ok(record) => {
+                if let Some(outcome) = record.outcome() {
+                    let following = self.following.remove(&attempt).expect("present");
+                    let ended = record.ended_at.unwrap_or(now);
+                    let after =
+                        state::after_call(outcome, following.calls, &self.campaign.retry, ended);
+                    let raw = serde_json::to_string(&record.raw).expect("JSON serializes");
+                    self.store.record_finished(
+                        attempt,
+                        &following.key,
+                        outcome,
+                        &raw,
+                        record.ended_at,
+                        after,
+                        true,
+                        now,
+                    )?;
+                    self.summary.finished += 1;
+                    self.progress
+                        .finished(outcome, matches!(after, AfterCall::RetryAt(_)));
+                } else {
+                    following.polls += 1;
+                    let next = follow::next_poll(following.placed_at, now, following.polls);
+                    self.store.record_poll(
+                        attempt,
+                        Some(record.status.as_str()),
+                        None,
+                        next,
+                        now,
+                    )?;
+                    self.polls_due.push(Reverse((next, attempt)));
+                }
+            }
+            Err(err) => {
+                following.polls += 1;
+                let wait = match err.class() {
+                    ErrorClass::RetryAfter(wait) => wait,
+                    ErrorClass::StopRun => {
+                        if self.stopping.is_none() {
+                            self.stopping = Some(Ending::Refused(err.to_string()));
+                        }
+                        follow::POLL_LONG_CALL
+                    }
+                    _ => self
+                        .backoff
+                        .delay_random(following.polls.min(6), err.retry_after())
+                        .max(follow::POLL_EVERY),
+                };
+                let next = later(now, wait);
+                self.store
+                    .record_poll(attempt, None, Some(&err.to_string()), next, now)?;
+                self.polls_due.push(Reverse((next, attempt)));
+            }
+        }
+        Ok(())
+    }
+
+    fn listed(
+        &mut self,
+        result: Result<Vec<CallRecord>, ApiError>,
+        now: Timestamp,
+    ) -> Result<(), RunError> {
+        self.listing = false;
+        let recent = match result {
+            Ok(recent) => recent,
+            Err(err) => {
+                if err.class() == ErrorClass::StopRun && self.stopping.is_none() {
+                    self.stopping = Some(Ending::Refused(err.to_string()));
+                }
+                self.progress.note(&format!(
+                    "could not list recent calls to settle a lost placement: {err}; retrying"
+                ));
+                self.resolve_at = Some(later(now, follow::POLL_EVERY));
+                return Ok(());
+            }
+        };
+        let mut known = self.store.known_call_ids()?;
+        let ready: Vec<Unsettled> = {
+            let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unsettled)
+                .into_iter()
+                .partition(|u| settle_time(u.created_at) <= now);
+            self.unsettled = waiting;
+            ready
+        };
+        for lost in ready {
+            let probe = Lost {
+                to: &lost.request.to,
+                objective: &lost.request.objective,
+                created_at: lost.created_at,
+            };
+            let (evidence, call) = follow::find(&probe, &recent, usize::from(LIST_LIMIT), &known);
+            let (attempt_state, contact_state) = state::after_resolve(&evidence);
+            let placement = Placement {
+                attempt: attempt_state,
+                contact: contact_state,
+                due: None,
+            };
+            match (evidence, call) {
+                (Evidence::Found, Some(call)) => {
+                    known.insert(call.id.clone());
+                    let next = follow::next_poll(lost.created_at, now, 0);
+                    self.store.record_placement(
+                        lost.attempt,
+                        &lost.key,
+                        placement,
+                        Some(&call.id),
+                        Some(call.status.as_str()),
+                        Some(next),
+                        Some("the lost placement was found in the API's list of calls"),
+                        now,
+                    )?;
+                    let calls = self.store.contact_calls(&lost.key)?;
+                    self.follow(
+                        lost.attempt,
+                        lost.key,
+                        call.id.clone(),
+                        lost.created_at,
+                        0,
+                        calls,
+                        now,
+                    );
+                }
+                (Evidence::Absent, _) => {
+                    self.store.record_placement(
+                        lost.attempt,
+                        &lost.key,
+                        placement,
+                        None,
+                        None,
+                        None,
+                        Some("no call was created: the API's list of calls reaches back past the attempt without it"),
+                        now,
+                    )?;
+                }
+                _ => {
+                    self.store.record_placement(
+                        lost.attempt,
+                        &lost.key,
+                        placement,
+                        None,
+                        None,
+                        None,
+                        Some(
+                            "a call may have been placed: the API's list of recent calls does not reach back far \
+                             enough to tell; not called again unless the run is given --retry-unknown",
+                        ),
+                        now,
+                    )?;
+                    self.progress.note(&format!(
+                        "contact {} is unknown: its call may or may not have been placed",
+                        lost.key
+                    ));
+                }
+            }
+        }
+        if let Some(first) = self
+            .unsettled
+            .iter()
+            .map(|u| settle_time(u.created_at))
+            .min()
+        {
+            self.resolve_at = Some(first);
+        }
+        Ok(())
+    }
+}
+
+fn settle_time(created_at: Timestamp) -> Timestamp {
+    later(created_at, follow::SETTLE)
+}
+
+fn later(at: Timestamp, by: Duration) -> Timestamp {
+    at.checked_add(SignedDuration::try_from(by).unwrap_or(SignedDuration::MAX))
+        .unwrap_or(Timestamp::MAX)
+}
+
+fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+async fn sleep_until(clock: &Clock, at: Option<Timestamp>) {
+    match at {
+        Some(at) => clock.sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

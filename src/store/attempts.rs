@@ -1,0 +1,441 @@
+//! The runner's named queries: claiming a due contact, and recording every step of an attempt.
+//!
+//! Each method is one transaction that moves an attempt and its contact together, with the
+//! states decided by [`crate::state`]. Updates are fenced by the expected current state, so a
+//! step applied twice (or to an attempt that moved on) changes nothing and says so.
+
+use jiff::Timestamp;
+use rusqlite::{OptionalExtension, params};
+
+use super::{Store, StoreError, instant, millis};
+use crate::state::{AfterCall, AttemptState, ContactState, Outcome, Placement};
+
+/// A contact ready to be called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Due {
+    pub key: String,
+    pub phone: String,
+    pub line: u64,
+    pub cells: Vec<String>,
+    pub timezone: Option<String>,
+    /// Calls placed for it so far.
+    pub calls: u32,
+}
+
+/// An attempt the runner must still follow or resolve, as found in the state file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenAttempt {
+    pub id: i64,
+    pub contact_key: String,
+    pub state: AttemptState,
+    pub call_id: Option<String>,
+    /// The JSON body sent (or about to be sent).
+    pub request: String,
+    pub created_at: Timestamp,
+    pub placed_at: Option<Timestamp>,
+    pub polls: u32,
+    pub calls: u32,
+}
+
+impl Store {
+    /// The next contact to call at `now`: pending, in the CSV, due, and not sharing a number
+    /// with a contact whose call is in progress. In CSV order among equally due contacts.
+    pub fn next_due(&self, now: Timestamp) -> Result<Option<Due>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT key, phone, line, cells, timezone, calls FROM contacts
+                 WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL
+                   AND (due_at IS NULL OR due_at <= ?1)
+                   AND phone NOT IN (SELECT phone FROM contacts WHERE state = 'active' AND phone IS NOT NULL)
+                 ORDER BY COALESCE(due_at, 0), seq
+                 LIMIT 1",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row([millis(now)], |r| {
+                    let cells: String = r.get(3)?;
+                    Ok(Due {
+                        key: r.get(0)?,
+                        phone: r.get(1)?,
+                        line: r.get::<_, i64>(2)? as u64,
+                        cells: serde_json::from_str(&cells).unwrap_or_default(),
+                        timezone: r.get(4)?,
+                        calls: r.get::<_, i64>(5)? as u32,
+                    })
+                })
+                .optional()
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// When the next pending contact becomes due (`None`: no pending contact at all).
+    /// Contacts due already answer `now`-or-earlier instants.
+    pub fn next_due_at(&self) -> Result<Option<Option<Timestamp>>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*), MIN(COALESCE(due_at, 0)) FROM contacts
+                 WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)),
+            )
+            .map(|(count, min)| (count > 0).then(|| min.filter(|&m| m > 0).map(instant)))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Calls placed or possibly placed for the whole campaign (for `limits.max_calls`).
+    pub fn calls_placed(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM attempts WHERE state IN ('placing', 'placed', 'ambiguous', 'finished', 'unknown')",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Commits a new attempt as `placing` and its contact as `active`, before the POST is sent.
+    /// `None` if the contact is no longer pending (nothing is written then).
+    pub fn begin_attempt(
+        &mut self,
+        key: &str,
+        idempotency_key: &str,
+        request: &str,
+        now: Timestamp,
+    ) -> Result<Option<i64>, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let claimed = tx
+            .execute(
+                "UPDATE contacts SET state = 'active', updated_at = ?2 WHERE key = ?1 AND state = 'pending'",
+                params![key, millis(now)],
+            )
+            .map_err(sql)?;
+        if claimed != 1 {
+            return Ok(None);
+        }
+        tx.execute(
+            "INSERT INTO attempts (contact_key, state, idempotency_key, request, created_at, updated_at)
+             VALUES (?1, 'placing', ?2, ?3, ?4, ?4)",
+            params![key, idempotency_key, request, millis(now)],
+        )
+        .map_err(sql)?;
+        let id = tx.last_insert_rowid();
+        tx.commit().map_err(sql)?;
+        Ok(Some(id))
+    }
+
+    /// Records how a POST (or the resolution of a lost one) ended.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_placement(
+        &mut self,
+        attempt: i64,
+        key: &str,
+        placement: Placement,
+        call_id: Option<&str>,
+        status: Option<&str>,
+        next_poll_at: Option<Timestamp>,
+        note: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let counts = i64::from(placement.attempt.counts_as_call());
+        tx.execute(
+            "UPDATE attempts SET state = ?2, call_id = COALESCE(?3, call_id),
+                placed_at = CASE WHEN ?3 IS NOT NULL THEN ?7 ELSE placed_at END,
+                status = COALESCE(?4, status), next_poll_at = ?5,
+                error = COALESCE(?6, error), updated_at = ?7
+             WHERE id = ?1 AND state IN ('placing', 'ambiguous')",
+            params![
+                attempt,
+                placement.attempt.as_str(),
+                call_id,
+                status,
+                next_poll_at.map(millis),
+                note,
+                millis(now)
+            ],
+        )
+        .map_err(sql)?;
+        let reason = (placement.contact == ContactState::Invalid
+            || placement.contact == ContactState::Unknown)
+            .then_some(note)
+            .flatten();
+        tx.execute(
+            "UPDATE contacts SET state = ?2, due_at = ?3, calls = calls + ?4,
+                reason = COALESCE(?5, reason), updated_at = ?6
+             WHERE key = ?1",
+            params![
+                key,
+                placement.contact.as_str(),
+                placement.due.map(millis),
+                counts,
+                reason,
+                millis(now)
+            ],
+        )
+        .map_err(sql)?;
+        if let Some(note) = note {
+            insert_event(
+                &tx,
+                attempt,
+                now,
+                if call_id.is_some() {
+                    "resolved"
+                } else {
+                    "error"
+                },
+                note,
+            )
+            .map_err(sql)?;
+        }
+        if let Some(status) = status {
+            insert_event(&tx, attempt, now, "status", status).map_err(sql)?;
+        }
+        tx.commit().map_err(sql)
+    }
+
+    /// Records a poll that found the call still running (or failed to read it).
+    pub fn record_poll(
+        &self,
+        attempt: i64,
+        status: Option<&str>,
+        error: Option<&str>,
+        next_poll_at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let changed: bool = self
+            .conn
+            .query_row("SELECT COALESCE(status, '') != COALESCE(?2, status, '') FROM attempts WHERE id = ?1", params![attempt, status], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .execute(
+                "UPDATE attempts SET polls = polls + 1, status = COALESCE(?2, status), next_poll_at = ?3, updated_at = ?4
+                 WHERE id = ?1 AND state = 'placed'",
+                params![attempt, status, millis(next_poll_at), millis(now)],
+            )
+            .map_err(|e| self.err(e))?;
+        if let (true, Some(status)) = (changed, status) {
+            insert_event(&self.conn, attempt, now, "status", status).map_err(|e| self.err(e))?;
+        }
+        if let Some(error) = error {
+            insert_event(&self.conn, attempt, now, "error", error).map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
+
+    /// Commits a call's final record and its contact's next state, in one transaction. Only then
+    /// is the call considered done.
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_finished(
+        &mut self,
+        attempt: i64,
+        key: &str,
+        outcome: Outcome,
+        record: &str,
+        ended_at: Option<Timestamp>,
+        after: AfterCall,
+        polled: bool,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let updated = tx
+            .execute(
+                "UPDATE attempts SET state = 'finished', status = ?2, outcome = ?2, record = ?3, ended_at = ?4,
+                    finished_at = ?5, polls = polls + ?6, next_poll_at = NULL, updated_at = ?5
+                 WHERE id = ?1 AND state = 'placed'",
+                params![attempt, outcome.as_str(), record, ended_at.map(millis), millis(now), i64::from(polled)],
+            )
+            .map_err(sql)?;
+        if updated != 1 {
+            // Already finished (a duplicate report): nothing to do.
+            return Ok(());
+        }
+        let (state, due) = match after {
+            AfterCall::Done => (ContactState::Done, None),
+            AfterCall::RetryAt(at) => (ContactState::Pending, Some(millis(at))),
+        };
+        tx.execute(
+            "UPDATE contacts SET state = ?2, outcome = ?3, due_at = ?4, updated_at = ?5 WHERE key = ?1",
+            params![key, state.as_str(), outcome.as_str(), due, millis(now)],
+        )
+        .map_err(sql)?;
+        insert_event(&tx, attempt, now, "status", outcome.as_str()).map_err(sql)?;
+        tx.commit().map_err(sql)
+    }
+
+    /// Attempts found `placing` are ambiguous: the process stopped between committing them and
+    /// learning how their POST ended. Returns how many were marked.
+    pub fn mark_interrupted_placements(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let ids: Vec<i64> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id FROM attempts WHERE state = 'placing'")
+                .map_err(|e| self.err(e))?;
+            stmt.query_map([], |r| r.get(0))
+                .and_then(Iterator::collect)
+                .map_err(|e| self.err(e))?
+        };
+        for &id in &ids {
+            self.conn
+                .execute(
+                    "UPDATE attempts SET state = 'ambiguous', updated_at = ?2 WHERE id = ?1",
+                    params![id, millis(now)],
+                )
+                .map_err(|e| self.err(e))?;
+            insert_event(
+                &self.conn,
+                id,
+                now,
+                "error",
+                "the run stopped before the POST's answer was recorded",
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        Ok(ids.len())
+    }
+
+    /// Every attempt still placing, placed or ambiguous, oldest first.
+    pub fn open_attempts(&self) -> Result<Vec<OpenAttempt>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT a.id, a.contact_key, a.state, a.call_id, a.request, a.created_at, a.placed_at, a.polls, c.calls
+                 FROM attempts a JOIN contacts c ON c.key = a.contact_key
+                 WHERE a.state IN ('placing', 'placed', 'ambiguous') ORDER BY a.id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let state: String = r.get(2)?;
+                Ok((
+                    state,
+                    OpenAttempt {
+                        id: r.get(0)?,
+                        contact_key: r.get(1)?,
+                        state: AttemptState::Placing,
+                        call_id: r.get(3)?,
+                        request: r.get(4)?,
+                        created_at: instant(r.get(5)?),
+                        placed_at: r.get::<_, Option<i64>>(6)?.map(instant),
+                        polls: r.get::<_, i64>(7)? as u32,
+                        calls: r.get::<_, i64>(8)? as u32,
+                    },
+                ))
+            })
+            .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+            .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .map(|(state, mut a)| {
+                a.state =
+                    state
+                        .parse()
+                        .map_err(|e: crate::state::UnknownState| StoreError::Corrupt {
+                            path: self.path.clone(),
+                            message: e.to_string(),
+                        })?;
+                Ok(a)
+            })
+            .collect()
+    }
+
+    /// Every call id this state file knows, so resolution never adopts a call twice.
+    pub fn known_call_ids(&self) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT call_id FROM attempts WHERE call_id IS NOT NULL")
+            .map_err(|e| self.err(e))?;
+        stmt.query_map([], |r| r.get(0))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Contacts that will be called (now or later) if nothing stops the run.
+    pub fn pending_count(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM contacts WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Calls placed so far for a contact.
+    pub fn contact_calls(&self, key: &str) -> Result<u32, StoreError> {
+        self.conn
+            .query_row("SELECT calls FROM contacts WHERE key = ?1", [key], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u32)
+            .map_err(|e| self.err(e))
+    }
+
+    /// A pending contact that cannot be rendered any more is invalid (never placed half-made).
+    pub fn set_contact_invalid(
+        &self,
+        key: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE contacts SET state = 'invalid', reason = ?2, updated_at = ?3 WHERE key = ?1 AND state = 'pending'",
+                params![key, reason, millis(now)],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// `--retry-unknown`: contacts whose call may have gone out are made pending again.
+    pub fn release_unknown(&self, now: Timestamp) -> Result<usize, StoreError> {
+        self.conn
+            .execute(
+                "UPDATE contacts SET state = 'pending', due_at = NULL, updated_at = ?1 WHERE state = 'unknown'",
+                [millis(now)],
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Counts for the run's final summary: contacts by state, and done contacts by outcome.
+    pub fn tally(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT CASE WHEN state = 'done' AND outcome IS NOT NULL THEN outcome ELSE state END AS s, COUNT(*)
+                 FROM contacts WHERE present = 1 GROUP BY s ORDER BY s",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))
+    }
+}
+
+fn insert_event(
+    conn: &rusqlite::Connection,
+    attempt: i64,
+    at: Timestamp,
+    kind: &str,
+    detail: &str,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO events (attempt_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![attempt, millis(at), kind, detail])
+    .map(drop)
+}
