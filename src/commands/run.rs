@@ -81,8 +81,18 @@ async fn drive(
         }
         Some(key) => {
             let url = args.api_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
+            let clock = match crate::sandbox::remote_clock(url).await {
+                Some((clock, scale)) => {
+                    eprintln!(
+                        "{url} is a bys-campaign sandbox: following its clock (time runs {}x faster)",
+                        (1.0 / scale).round()
+                    );
+                    clock
+                }
+                None => Clock::system(),
+            };
             (
-                Clock::system(),
+                clock,
                 Client::new(url, key, ClientOptions::default())?,
                 None,
             )

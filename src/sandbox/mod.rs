@@ -41,6 +41,36 @@ use outcome::Distribution;
 use scenario::Scenario;
 use webhooks::{Attempt, Deliverer, Job};
 
+/// When `base_url` is a sandbox on this machine, a clock that follows its simulated time (read
+/// from `GET /sandbox/clock`), with its time scale. `None` for anything else, including every
+/// non-loopback address, which is never asked.
+pub async fn remote_clock(base_url: &str) -> Option<(Clock, f64)> {
+    let url = reqwest::Url::parse(base_url).ok()?;
+    let host = url
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    let loopback = host == "localhost" || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if !loopback {
+        return None;
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .ok()?;
+    let answer: Value = client
+        .get(url.join("/sandbox/clock").ok()?)
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    let now: jiff::Timestamp = answer.get("now")?.as_str()?.parse().ok()?;
+    let scale = answer.get("timeScale")?.as_f64().filter(|s| *s > 0.0)?;
+    Some((Clock::scaled(now, scale), scale))
+}
+
 /// The caller ID an account owns when none is configured.
 pub const DEFAULT_CALLER_ID: &str = "+14155550100";
 /// The webhook signing secret when none is configured.
@@ -507,5 +537,31 @@ mod tests {
             let err = SandboxConfig::from_args(&args(argv)).unwrap_err();
             assert!(!err.to_string().is_empty(), "{argv:?}");
         }
+    }
+}
+
+#[cfg(test)]
+mod remote_clock_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_runner_can_follow_a_sandbox_clock() {
+        let start: jiff::Timestamp = "2026-12-07T17:00:00Z".parse().unwrap();
+        let handle = Sandbox::start(SandboxConfig::default(), Clock::scaled(start, 0.001))
+            .await
+            .unwrap();
+        let (clock, scale) = remote_clock(handle.base_url())
+            .await
+            .expect("a loopback sandbox answers");
+        assert_eq!(scale, 0.001);
+        let drift = clock.now().duration_since(handle.clock().now()).abs();
+        assert!(drift < jiff::SignedDuration::from_secs(60), "{drift:?}");
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn other_hosts_are_never_asked() {
+        assert!(remote_clock("https://api.byourside.ai").await.is_none());
+        assert!(remote_clock("http://10.0.0.1:8080").await.is_none());
     }
 }
