@@ -10,6 +10,7 @@
 
 pub mod import;
 mod lock;
+mod results;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,6 +20,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 pub use import::{ImportSummary, Imported};
 pub use lock::{Lock, LockError};
+pub use results::{Attention, CallAttempt, ErrorEntry, ResultRow, StatusSummary};
 
 /// Forward-only migrations, applied in order; `user_version` is how many have run.
 const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
