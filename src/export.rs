@@ -397,3 +397,392 @@ impl Drop for TempFile {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::state::{AttemptState, Outcome};
+    use crate::store::CallAttempt;
+
+    fn field(name: &str, kind: FieldKind) -> Field {
+        Field {
+            name: name.to_owned(),
+            kind,
+            description: None,
+        }
+    }
+
+    fn columns(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| (*n).to_owned()).collect()
+    }
+
+    fn layout(transcript: bool) -> Layout {
+        Layout::new(
+            &columns(&["id", "name", "phone"]),
+            &[
+                field("confirmed", FieldKind::Boolean),
+                field("visits", FieldKind::Number),
+                field("note", FieldKind::String),
+            ],
+            transcript,
+        )
+    }
+
+    /// A contact row; `record` makes it a finished call with that record.
+    fn row(seq: i64, state: ContactState, outcome: Option<Outcome>) -> ResultRow {
+        ResultRow {
+            seq,
+            line: seq + 1,
+            key: Some(format!("K{seq}")),
+            present: true,
+            cells: vec![
+                format!("K{seq}"),
+                format!("Name {seq}"),
+                format!("+1415555{:04}", 100 + seq),
+            ],
+            state,
+            reason: None,
+            outcome,
+            calls: 0,
+            call: None,
+            last_error: None,
+            attempted: false,
+        }
+    }
+
+    fn called(mut row: ResultRow, calls: u32, record: &Value) -> ResultRow {
+        row.calls = calls;
+        row.attempted = true;
+        row.call = Some(CallAttempt {
+            state: AttemptState::Finished,
+            call_id: record["id"].as_str().map(str::to_owned),
+            record: Some(record.to_string()),
+            ended_at: None,
+            error: None,
+        });
+        row
+    }
+
+    fn reason(mut row: ResultRow, reason: &str) -> ResultRow {
+        row.reason = Some(reason.to_owned());
+        row
+    }
+
+    fn rows_of_every_status() -> Vec<ResultRow> {
+        use ContactState as C;
+        let done = |seq, outcome| row(seq, C::Done, Some(outcome));
+        let mut refused = reason(row(6, C::Done, None), "invalid_number: not a valid number");
+        refused.attempted = true;
+        let mut refused_invalid = reason(row(7, C::Invalid, None), "destination_blocked");
+        refused_invalid.attempted = true;
+        let mut unknown = reason(row(11, C::Unknown, None), "not in the list of recent calls");
+        unknown.calls = 1;
+        unknown.call = Some(CallAttempt {
+            state: AttemptState::Unknown,
+            call_id: None,
+            record: None,
+            ended_at: None,
+            error: Some("timed out".into()),
+        });
+        let mut pending = row(12, C::Pending, None);
+        pending.last_error = Some("store_error: temporary".into());
+        let mut active = called(
+            row(13, C::Active, Some(Outcome::NoAnswer)),
+            1,
+            &json!({"id": "c13", "status": "no_answer", "extracted": {"confirmed": null}}),
+        );
+        active.calls = 2;
+        let mut skipped = reason(row(9, C::Duplicate, None), "+14155550108 is also on line 9");
+        skipped.key = None;
+        vec![
+            called(
+                done(1, Outcome::Completed),
+                1,
+                &json!({
+                    "id": "c1", "status": "completed", "summary": "Confirmed for Monday.",
+                    "extracted": {"confirmed": true, "visits": 3, "note": "prefers mornings"},
+                    "startedAt": "2026-12-07T17:00:20Z", "endedAt": "2026-12-07T17:02:20Z",
+                    "durationSec": 120, "recordingUrl": "http://127.0.0.1:9/v1/agent/calls/c1/recording",
+                    "transcript": "Agent: Hello\nContact: Hi"
+                }),
+            ),
+            called(
+                done(2, Outcome::NoAnswer),
+                3,
+                &json!({"id": "c2", "status": "no_answer",
+                       "extracted": {"confirmed": null, "visits": null, "note": null}}),
+            ),
+            called(
+                done(3, Outcome::Voicemail),
+                2,
+                &json!({"id": "c3", "status": "voicemail", "summary": "Left a message.",
+                       "durationSec": 21}),
+            ),
+            called(
+                done(4, Outcome::Declined),
+                1,
+                &json!({"id": "c4", "status": "declined"}),
+            ),
+            called(
+                done(5, Outcome::Failed),
+                3,
+                &json!({"id": "c5", "status": "failed", "extracted": {"confirmed": false, "visits": -2.5}}),
+            ),
+            refused,
+            refused_invalid,
+            reason(row(8, C::Invalid, None), "\"555-01\" is not a phone number"),
+            skipped,
+            reason(
+                row(10, C::Suppressed, None),
+                "+14155550110 is on a suppression list",
+            ),
+            unknown,
+            pending,
+            active,
+        ]
+    }
+
+    #[test]
+    fn every_status() {
+        let rows = rows_of_every_status();
+        let statuses: Vec<&str> = rows.iter().map(status).collect();
+        assert_eq!(
+            statuses,
+            [
+                "completed",
+                "no_answer",
+                "voicemail",
+                "declined",
+                "failed",
+                "invalid",
+                "invalid",
+                "invalid",
+                "duplicate",
+                "suppressed",
+                "unknown",
+                "pending",
+                "pending"
+            ]
+        );
+        insta::assert_snapshot!(to_csv(&layout(false), &rows, ExportOptions::default()));
+    }
+
+    #[test]
+    fn transcript_column_when_asked() {
+        let rows = [
+            called(
+                row(1, ContactState::Done, Some(Outcome::Completed)),
+                1,
+                &json!({"id": "c1", "status": "completed", "transcript": "Agent: Hello\nContact: Hi"}),
+            ),
+            called(
+                row(2, ContactState::Done, Some(Outcome::Completed)),
+                1,
+                &json!({"id": "c2", "status": "completed", "transcript": [
+                    {"role": "agent", "text": "Hello"},
+                    {"speaker": "Contact", "content": "=1+1"},
+                    "a bare line"
+                ]}),
+            ),
+            row(3, ContactState::Pending, None),
+        ];
+        let csv = to_csv(&layout(true), &rows, ExportOptions::default());
+        assert!(
+            layout(true)
+                .header
+                .last()
+                .is_some_and(|h| h == "transcript")
+        );
+        assert!(!layout(false).header.iter().any(|h| h == "transcript"));
+        insta::assert_snapshot!(csv);
+    }
+
+    #[test]
+    fn formulas_are_neutralised_unless_raw() {
+        let mut contact = called(
+            row(1, ContactState::Done, Some(Outcome::Completed)),
+            1,
+            &json!({
+                "id": "@c1", "status": "completed", "summary": "=HYPERLINK(\"http://x\")",
+                "extracted": {"confirmed": "+yes", "visits": -4, "note": "-call back"},
+                "recordingUrl": "\thttp://127.0.0.1:9/r", "durationSec": 60
+            }),
+        );
+        contact.cells[1] = "=cmd|' /C calc'!A0".into();
+        contact.cells[0] = "\rK1".into();
+        let rows = [contact];
+        // Tab and CR made visible, so the snapshot files hold plain text.
+        let visible = |csv: String| csv.replace('\t', "<TAB>").replace('\r', "<CR>");
+        let safe = visible(to_csv(&layout(false), &rows, ExportOptions::default()));
+        let raw = visible(to_csv(&layout(false), &rows, ExportOptions { raw: true }));
+        insta::assert_snapshot!("neutralised", safe);
+        insta::assert_snapshot!("raw", raw);
+    }
+
+    #[test]
+    fn neutralise_only_touches_formula_starts() {
+        for (cell, expected) in [
+            ("=1+1", "'=1+1"),
+            ("+14155550101", "'+14155550101"),
+            ("-3", "'-3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("a=b", "a=b"),
+            (" =1", " =1"),
+            ("", ""),
+            ("Zoë", "Zoë"),
+        ] {
+            assert_eq!(neutralise(cell), expected, "{cell:?}");
+        }
+    }
+
+    #[test]
+    fn clashing_column_names_get_a_prefix() {
+        let layout = Layout::new(
+            &columns(&["id", "status", "phone", "error", "bys_error"]),
+            &[
+                field("summary", FieldKind::String),
+                field("phone", FieldKind::String),
+                field("confirmed", FieldKind::Boolean),
+            ],
+            true,
+        );
+        assert_eq!(
+            layout.header,
+            [
+                "id",
+                "status",
+                "phone",
+                "error",
+                "bys_error",
+                "bys_status",
+                "attempts",
+                "bys_summary",
+                "bys_phone",
+                "confirmed",
+                "summary",
+                "call_id",
+                "started_at",
+                "ended_at",
+                "duration_sec",
+                "recording_url",
+                "bys_bys_error",
+                "transcript"
+            ]
+        );
+    }
+
+    #[test]
+    fn rows_of_another_width_keep_the_header_width() {
+        let mut short = row(1, ContactState::Pending, None);
+        short.cells.truncate(1);
+        let mut long = row(2, ContactState::Pending, None);
+        long.cells.push("extra".into());
+        let layout = layout(false);
+        for r in [&short, &long] {
+            assert_eq!(
+                layout.cells(r, ExportOptions::default()).len(),
+                layout.header.len()
+            );
+        }
+        assert_eq!(layout.cells(&short, ExportOptions::default())[1], "");
+    }
+
+    #[test]
+    fn an_unreadable_record_leaves_the_call_cells_empty() {
+        let mut r = row(1, ContactState::Done, Some(Outcome::Completed));
+        r.calls = 1;
+        r.call = Some(CallAttempt {
+            state: AttemptState::Finished,
+            call_id: Some("c1".into()),
+            record: Some("{not json".into()),
+            ended_at: Some("2026-12-07T17:02:00Z".parse().unwrap()),
+            error: None,
+        });
+        let layout = layout(false);
+        let cells = layout.cells(&r, ExportOptions::default());
+        let at = |name: &str| &cells[layout.header.iter().position(|h| h == name).unwrap()];
+        assert_eq!(
+            (at("status"), at("call_id"), at("ended_at"), at("summary")),
+            (
+                &"completed".to_owned(),
+                &"c1".to_owned(),
+                &"2026-12-07T17:02:00Z".to_owned(),
+                &String::new()
+            )
+        );
+    }
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+    use crate::store::results_tests::{break_contact, midway, rows};
+
+    fn leftovers(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect()
+    }
+
+    #[test]
+    fn writes_the_rows_of_the_state_file_into_a_new_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let (campaign, store) = midway(dir.path());
+        let path = dir.path().join("results/deep/out.csv");
+        let summary = write(&store, &campaign, &path, ExportOptions::default()).unwrap();
+        assert_eq!(
+            summary,
+            ExportSummary {
+                path: path.clone(),
+                rows: 7
+            }
+        );
+        let expected = to_csv(
+            &Layout::for_campaign(&campaign),
+            &rows(&store),
+            ExportOptions::default(),
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), expected);
+        assert!(expected.starts_with("id,name,phone,status,attempts,summary,"));
+        assert_eq!(leftovers(path.parent().unwrap()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_failed_export_leaves_the_previous_file_intact_and_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (campaign, store) = midway(dir.path());
+        let path = dir.path().join("out.csv");
+        write(&store, &campaign, &path, ExportOptions::default()).unwrap();
+        let before = fs::read_to_string(&path).unwrap();
+
+        // The stream fails on the fifth row, after the first ones reached the temp file.
+        break_contact(&store, "D");
+        let err = write(&store, &campaign, &path, ExportOptions::default()).unwrap_err();
+        assert!(
+            matches!(err, ExportError::Store(StoreError::Corrupt { .. })),
+            "{err}"
+        );
+        assert_eq!(fs::read_to_string(&path).unwrap(), before);
+        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_folder_in_the_way_is_an_error_that_names_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (campaign, store) = midway(dir.path());
+        let path = dir.path().join("taken");
+        fs::create_dir(&path).unwrap();
+        fs::write(path.join("keep.txt"), "mine").unwrap();
+        let err = write(&store, &campaign, &path, ExportOptions::default()).unwrap_err();
+        assert!(matches!(err, ExportError::Write { .. }), "{err}");
+        assert!(err.to_string().contains("taken"), "{err}");
+        assert_eq!(fs::read_to_string(path.join("keep.txt")).unwrap(), "mine");
+        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    }
+}

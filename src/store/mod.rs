@@ -11,6 +11,8 @@
 pub mod import;
 mod lock;
 mod results;
+#[cfg(test)]
+pub(crate) use results::tests as results_tests;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

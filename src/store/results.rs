@@ -593,7 +593,15 @@ pub(crate) mod tests {
         (campaign, store)
     }
 
-    fn rows(store: &Store) -> Vec<ResultRow> {
+    /// Gives a contact a state this version does not know, so reading its row fails.
+    pub(crate) fn break_contact(store: &Store, key: &str) {
+        store
+            .conn
+            .execute("UPDATE contacts SET state = 'bogus' WHERE key = ?1", [key])
+            .unwrap();
+    }
+
+    pub(crate) fn rows(store: &Store) -> Vec<ResultRow> {
         let mut rows = Vec::new();
         let n = store
             .for_each_result(|row| {
