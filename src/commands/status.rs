@@ -69,28 +69,18 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     }
 }
 
-/// The human report. Pure, for tests.
+/// The human report, as text (printing is left to the caller).
 pub fn human(name: &str, state_file: &str, s: &StatusSummary) -> String {
     let mut out = String::new();
     let w = &mut out;
     let _ = writeln!(w, "Campaign {name} (state file {state_file})");
 
     let in_csv: u64 = s.contacts.values().sum();
-    let skipped: u64 = s.skipped.values().sum();
-    let _ = write!(w, "\nContacts: {in_csv} in the CSV");
-    if skipped > 0 {
-        let _ = write!(w, ", {}", plural(skipped, "skipped row", "skipped rows"));
-    }
-    if s.absent > 0 {
-        let _ = write!(w, ", {} no longer in the CSV", s.absent);
-    }
-    let _ = writeln!(w);
+    let _ = writeln!(w, "\nContacts: {in_csv} in the CSV");
     for state in CONTACT_STATES {
-        let n = s.contacts.get(state.as_str()).copied().unwrap_or(0)
-            + s.skipped.get(state.as_str()).copied().unwrap_or(0);
-        if n == 0 {
+        let Some(n) = s.contacts.get(state.as_str()) else {
             continue;
-        }
+        };
         let _ = write!(w, "  {:<11} {n:>6}", state.as_str());
         if state == ContactState::Pending {
             let _ = write!(w, "  ({} due now", s.due_now);
@@ -104,6 +94,18 @@ pub fn human(name: &str, state_file: &str, s: &StatusSummary) -> String {
             let _ = write!(w, ")");
         }
         let _ = writeln!(w);
+    }
+    let skipped: u64 = s.skipped.values().sum();
+    if skipped > 0 {
+        let by_state: Vec<String> = s.skipped.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = writeln!(
+            w,
+            "Skipped rows (no identity of their own, never called): {skipped} ({})",
+            by_state.join(", ")
+        );
+    }
+    if s.absent > 0 {
+        let _ = writeln!(w, "No longer in the CSV (never called again): {}", s.absent);
     }
 
     if !s.outcomes.is_empty() {
