@@ -178,3 +178,37 @@ fn more(w: &mut String, shown: usize, total: u64) {
         let _ = writeln!(w, "  … and {rest} more");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Attention, ErrorEntry};
+
+    #[test]
+    fn lists_say_how_many_more_and_removed_rows_are_counted() {
+        let at: Timestamp = "2026-12-07T17:00:00.250Z".parse().unwrap();
+        let summary = StatusSummary {
+            campaign: Some("demo".into()),
+            contacts: [("pending", 3), ("done", 2)].into_iter().collect(),
+            absent: 4,
+            skipped: [("duplicate", 1)].into_iter().collect(),
+            in_flight: 0,
+            due_now: 3,
+            attention: vec![Attention {
+                key: "K\u{7}".into(),
+                state: "unknown",
+                present: false,
+                reason: None,
+            }],
+            attention_total: 3,
+            errors: vec![ErrorEntry {
+                at,
+                key: "K1".into(),
+                message: "line one\nline two".into(),
+            }],
+            errors_total: 1,
+            ..StatusSummary::default()
+        };
+        insta::assert_snapshot!(human("demo", "demo.state.db", &summary));
+    }
+}
