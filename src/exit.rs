@@ -6,6 +6,7 @@
 use std::process::ExitCode;
 
 use crate::campaign::LoadError;
+use crate::commands::NotStarted;
 use crate::sandbox::SandboxError;
 use crate::store::{LockError, StoreError};
 
@@ -20,7 +21,8 @@ pub enum Exit {
     Usage,
     /// `validate --strict` found invalid rows (EX_DATAERR).
     DataErr,
-    /// A file the campaign names does not exist or cannot be read (EX_NOINPUT).
+    /// A file the campaign names does not exist or cannot be read, or `status`/`export` found
+    /// no state file (EX_NOINPUT).
     NoInput,
     /// The campaign file or a template is broken (EX_CONFIG).
     Config,
@@ -70,6 +72,9 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         }
         if cause.downcast_ref::<crate::api::KeyError>().is_some() {
             return Exit::Config;
+        }
+        if cause.is::<NotStarted>() {
+            return Exit::NoInput;
         }
         if let Some(sandbox) = cause.downcast_ref::<SandboxError>() {
             return match sandbox {

@@ -9,6 +9,7 @@
 //! - [`clock`] is the simulated clock the sandbox (and the runner) run on;
 //! - [`webhook`] signs and verifies the API's `X-BYS-Signature` webhook header;
 //! - [`state`] holds the contact and attempt lifecycles; [`store`] keeps them in SQLite;
+//! - [`export`] writes the results CSV from the state file;
 //! - [`cli`] and [`commands`] are the command line; [`exit`] is the one table of exit codes.
 
 pub mod api;
@@ -18,6 +19,7 @@ pub mod clock;
 pub mod commands;
 pub mod contacts;
 pub mod exit;
+pub mod export;
 pub mod logging;
 pub mod progress;
 pub mod render;

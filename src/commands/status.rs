@@ -1,9 +1,214 @@
-//! `bys-campaign status` (being built: issue 4).
+//! `bys-campaign status`: where a campaign stands, read from its state file.
+//!
+//! Takes no lock and writes nothing, so it works while a run is going on (WAL); all counts come
+//! from one read snapshot. Keys, reasons and errors come from the CSV or the API: they are
+//! escaped before reaching the terminal. `--json` prints one document on stdout instead.
 
+use std::fmt::Write as _;
+
+use jiff::Timestamp;
+
+use crate::campaign::Campaign;
 use crate::cli::StatusArgs;
 use crate::exit::Exit;
+use crate::state::{AttemptState, ContactState, Outcome};
+use crate::store::StatusSummary;
+use crate::text::escape_control;
+
+/// How many rows needing attention, and errors, are listed.
+const LIST_LIMIT: u32 = 10;
+
+#[derive(serde::Serialize)]
+struct JsonStatus<'a> {
+    state_file: String,
+    #[serde(flatten)]
+    summary: &'a StatusSummary,
+}
 
 pub fn run(args: &StatusArgs) -> anyhow::Result<Exit> {
-    let _ = args;
-    anyhow::bail!("`status` is not built yet")
+    let campaign = Campaign::load(&args.campaign)?;
+    let store = super::open_state(&campaign, args.state.state.as_deref())?;
+    let summary = store.status_summary(Timestamp::now(), LIST_LIMIT)?;
+    let state_file = store.path().display().to_string();
+    if args.json {
+        let doc = JsonStatus {
+            state_file,
+            summary: &summary,
+        };
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print!("{}", human(&campaign.name, &state_file, &summary));
+    }
+    Ok(Exit::Ok)
+}
+
+const CONTACT_STATES: [ContactState; 7] = [
+    ContactState::Pending,
+    ContactState::Active,
+    ContactState::Done,
+    ContactState::Unknown,
+    ContactState::Invalid,
+    ContactState::Duplicate,
+    ContactState::Suppressed,
+];
+
+const ATTEMPT_STATES: [AttemptState; 6] = [
+    AttemptState::Placing,
+    AttemptState::Placed,
+    AttemptState::Ambiguous,
+    AttemptState::Finished,
+    AttemptState::NotPlaced,
+    AttemptState::Unknown,
+];
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// The human report, as text (printing is left to the caller).
+pub fn human(name: &str, state_file: &str, s: &StatusSummary) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(w, "Campaign {name} (state file {state_file})");
+
+    let in_csv: u64 = s.contacts.values().sum();
+    let _ = writeln!(w, "\nContacts: {in_csv} in the CSV");
+    for state in CONTACT_STATES {
+        let Some(n) = s.contacts.get(state.as_str()) else {
+            continue;
+        };
+        let _ = write!(w, "  {:<11} {n:>6}", state.as_str());
+        if state == ContactState::Pending {
+            let _ = write!(w, "  ({} due now", s.due_now);
+            if let Some(next) = s.next_due {
+                let _ = write!(
+                    w,
+                    "; next due {}",
+                    next.round(jiff::Unit::Second).unwrap_or(next)
+                );
+            }
+            let _ = write!(w, ")");
+        }
+        let _ = writeln!(w);
+    }
+    let skipped: u64 = s.skipped.values().sum();
+    if skipped > 0 {
+        let by_state: Vec<String> = s.skipped.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = writeln!(
+            w,
+            "Skipped rows (no identity of their own, never called): {skipped} ({})",
+            by_state.join(", ")
+        );
+    }
+    if s.absent > 0 {
+        let _ = writeln!(w, "No longer in the CSV (never called again): {}", s.absent);
+    }
+
+    if !s.outcomes.is_empty() {
+        let _ = writeln!(w, "\nOutcomes");
+        for outcome in Outcome::ALL {
+            if let Some(n) = s.outcomes.get(outcome.as_str()) {
+                let _ = writeln!(w, "  {:<11} {n:>6}", outcome.as_str());
+            }
+        }
+    }
+
+    let attempts: u64 = s.attempts.values().sum();
+    let _ = writeln!(
+        w,
+        "\nCalls: {} placed, {} in flight, {} to follow them",
+        s.calls,
+        s.in_flight,
+        plural(s.polls, "poll", "polls"),
+    );
+    let _ = write!(w, "Attempts: {attempts}");
+    let by_state: Vec<String> = ATTEMPT_STATES
+        .iter()
+        .filter_map(|a| s.attempts.get(a.as_str()).map(|n| format!("{a} {n}")))
+        .collect();
+    if !by_state.is_empty() {
+        let _ = write!(w, " ({})", by_state.join(", "));
+    }
+    let _ = writeln!(w);
+
+    if s.attention_total > 0 {
+        let _ = writeln!(w, "\nNeeds attention ({})", s.attention_total);
+        for a in &s.attention {
+            let what = match a.state {
+                "unknown" => "a call may have been placed; not called again unless run with \
+                              --retry-unknown"
+                    .to_owned(),
+                _ => "refused by the API".to_owned(),
+            };
+            let _ = write!(w, "  {}: {what}", escape_control(&a.key));
+            if let Some(reason) = &a.reason {
+                let _ = write!(w, " ({})", escape_control(reason));
+            }
+            if !a.present {
+                let _ = write!(w, " [no longer in the CSV]");
+            }
+            let _ = writeln!(w);
+        }
+        more(w, s.attention.len(), s.attention_total);
+    }
+
+    if s.errors_total > 0 {
+        let _ = writeln!(w, "\nLast errors, newest first ({})", s.errors_total);
+        for e in &s.errors {
+            let at = e.at.round(jiff::Unit::Second).unwrap_or(e.at);
+            let _ = writeln!(
+                w,
+                "  {at}  {}: {}",
+                escape_control(&e.key),
+                escape_control(&e.message)
+            );
+        }
+        more(w, s.errors.len(), s.errors_total);
+    }
+    out
+}
+
+fn more(w: &mut String, shown: usize, total: u64) {
+    let rest = total.saturating_sub(shown as u64);
+    if rest > 0 {
+        let _ = writeln!(w, "  … and {rest} more");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Attention, ErrorEntry};
+
+    #[test]
+    fn lists_say_how_many_more_and_removed_rows_are_counted() {
+        let at: Timestamp = "2026-12-07T17:00:00.250Z".parse().unwrap();
+        let summary = StatusSummary {
+            campaign: Some("demo".into()),
+            contacts: [("pending", 3), ("done", 2)].into_iter().collect(),
+            absent: 4,
+            skipped: [("duplicate", 1)].into_iter().collect(),
+            in_flight: 0,
+            due_now: 3,
+            attention: vec![Attention {
+                key: "K\u{7}".into(),
+                state: "unknown",
+                present: false,
+                reason: None,
+            }],
+            attention_total: 3,
+            errors: vec![ErrorEntry {
+                at,
+                key: "K1".into(),
+                message: "line one\nline two".into(),
+            }],
+            errors_total: 1,
+            ..StatusSummary::default()
+        };
+        insta::assert_snapshot!(human("demo", "demo.state.db", &summary));
+    }
 }

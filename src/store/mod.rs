@@ -11,6 +11,9 @@
 mod attempts;
 pub mod import;
 mod lock;
+mod results;
+#[cfg(test)]
+pub(crate) use results::tests as results_tests;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,6 +24,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 pub use attempts::{Due, OpenAttempt};
 pub use import::{ImportSummary, Imported};
 pub use lock::{Lock, LockError};
+pub use results::{Attention, CallAttempt, ErrorEntry, ResultRow, StatusSummary};
 
 /// Forward-only migrations, applied in order; `user_version` is how many have run.
 const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];

@@ -5,8 +5,10 @@
 mod support;
 
 mod api;
+mod export;
 mod memory;
 mod plan;
 mod sandbox;
 mod sdk;
+mod status;
 mod validate;

@@ -1,14 +1,15 @@
 //! Test helpers. Here: the builder for CLI tests (a temp folder with a campaign and its CSV, the
 //! real binary run in it, the whole invocation as one text to snapshot). In [`sandbox`]: the
 //! sandbox in-process or as a process, and a small API client; in [`receiver`]: a webhook
-//! receiver.
+//! receiver; in [`state`]: a state file as a run leaves it.
 
 pub mod receiver;
 pub mod sandbox;
+pub mod state;
 
 pub use sandbox::*;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Path of the binary under test.
@@ -70,6 +71,11 @@ impl Test {
         Test::new()
             .file("campaign.yaml", CAMPAIGN)
             .file("contacts.csv", CONTACTS)
+    }
+
+    /// The temp folder the test runs in.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
     }
 
     pub fn file(self, name: &str, contents: impl AsRef<[u8]>) -> Test {

@@ -1,0 +1,66 @@
+//! `bys-campaign status`: where a campaign stands, from its state file.
+
+use crate::assert_run;
+use crate::support::{Test, state};
+
+fn midway() -> Test {
+    let test = Test::new()
+        .file("campaign.yaml", state::CAMPAIGN)
+        .file("contacts.csv", state::CONTACTS);
+    state::midway(test.path());
+    test
+}
+
+#[test]
+fn human_report_with_escaped_errors() {
+    let run = midway().args(&["status", "campaign.yaml"]).run();
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(
+        !run.stdout.contains('\u{1b}'),
+        "control characters are escaped"
+    );
+    assert_run!(run);
+}
+
+#[test]
+fn json_is_one_document() {
+    let run = midway().args(&["status", "campaign.yaml", "--json"]).run();
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("stdout is JSON");
+    assert_eq!(
+        doc["state_file"], "demo.state.db",
+        "beside the campaign, as named"
+    );
+    insta::assert_json_snapshot!(doc);
+}
+
+#[test]
+fn works_while_a_run_holds_the_state_file() {
+    let test = midway().args(&["status", "campaign.yaml", "--json"]);
+    let conn = rusqlite::Connection::open(test.path().join("demo.state.db")).unwrap();
+    conn.execute_batch(
+        "BEGIN IMMEDIATE;
+         UPDATE contacts SET state = 'done', outcome = 'completed' WHERE key = '7';",
+    )
+    .unwrap();
+    let run = test.run();
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        doc["contacts"]["active"], 1,
+        "uncommitted changes are not seen"
+    );
+    assert_eq!(doc["in_flight"], 1);
+    conn.execute_batch("ROLLBACK").unwrap();
+}
+
+#[test]
+fn before_any_run_it_says_how_to_start_one() {
+    let run = Test::new()
+        .file("campaign.yaml", state::CAMPAIGN)
+        .file("contacts.csv", state::CONTACTS)
+        .args(&["status", "campaign.yaml", "--state", "nowhere.db"])
+        .run();
+    assert_eq!(run.code, 66);
+    assert_run!(run);
+}
