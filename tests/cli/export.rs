@@ -82,7 +82,7 @@ fn a_state_file_of_another_campaign_is_refused() {
     let run = test
         .args(&["export", "other.yaml", "--state", "demo.state.db"])
         .run();
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 78);
     assert_run!(run);
 }
 
