@@ -19,6 +19,7 @@ use crate::campaign::Campaign;
 use crate::cli::RunArgs;
 use crate::clock::Clock;
 use crate::exit::Exit;
+use crate::export::ExportOptions;
 use crate::progress::Progress;
 use crate::runner::{self, Ending, Runner};
 use crate::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
@@ -155,6 +156,13 @@ async fn drive(
         .map(|(state, n)| format!("{state} {n}"))
         .collect();
     eprintln!("campaign: {}", tally.join(", "));
+    let options = ExportOptions { raw: args.raw };
+    let written = crate::export::write(&store, campaign, &campaign.output.path, options)?;
+    eprintln!(
+        "results: {} rows written to {}",
+        written.rows,
+        written.path.display()
+    );
     Ok(match summary.ending {
         Ending::Finished => {
             eprintln!("finished: every contact is settled");

@@ -250,10 +250,21 @@ impl<'a> Reader<'a> {
             .key_column
             .as_ref()
             .map(|c| values[c.index].trim().to_owned());
-        if let (Some(key), Some(column)) = (&key_from_column, &input.key_column)
-            && key.is_empty()
-        {
-            return invalid(None, RowProblem::EmptyKey(column.name.clone()));
+        if let (Some(key), Some(column)) = (&key_from_column, &input.key_column) {
+            if key.is_empty() {
+                return invalid(None, RowProblem::EmptyKey(column.name.clone()));
+            }
+            // A key is claimed by its first row even when that row is invalid: a later row with
+            // the same key is a duplicate, never a silent replacement.
+            let hash = self.hash(key);
+            if let Some(&first_line) = self.seen.get(&hash) {
+                let key = key.clone();
+                return invalid(
+                    Some(key.clone()),
+                    RowProblem::DuplicateKey { key, first_line },
+                );
+            }
+            self.seen.insert(hash, line);
         }
         let phone = match phone::normalize(&values[input.phone_column.index], input.default_region)
         {
@@ -273,22 +284,21 @@ impl<'a> Reader<'a> {
             }
             _ => None,
         };
-        let key = key_from_column.unwrap_or_else(|| phone.clone());
-        let hash = self.hash(&key);
-        if let Some(&first_line) = self.seen.get(&hash) {
-            return match input.key_column {
-                Some(_) => invalid(
-                    Some(key.clone()),
-                    RowProblem::DuplicateKey { key, first_line },
-                ),
-                None => Row::Duplicate {
-                    line,
-                    phone,
-                    first_line,
-                },
-            };
-        }
-        self.seen.insert(hash, line);
+        let key = match key_from_column {
+            Some(key) => key,
+            None => {
+                let hash = self.hash(&phone);
+                if let Some(&first_line) = self.seen.get(&hash) {
+                    return Row::Duplicate {
+                        line,
+                        phone,
+                        first_line,
+                    };
+                }
+                self.seen.insert(hash, line);
+                phone.clone()
+            }
+        };
         if self.suppression.contains(&phone) {
             return Row::Suppressed { line, key, phone };
         }
@@ -379,8 +389,9 @@ mod tests {
 
     #[test]
     fn with_a_key_column_the_key_is_the_identity() {
-        // The same number under two keys is two calls; a repeated key is an invalid row.
-        let csv = "id,name,phone\nA,Ana,(415) 555-0101\nB,Ana,(415) 555-0101\nA,Wei,212-555-0102\n,Lin,212-555-0103\n";
+        // The same number under two keys is two calls; a repeated key is an invalid row, also
+        // when the first row with that key is itself invalid.
+        let csv = "id,name,phone\nA,Ana,(415) 555-0101\nB,Ana,(415) 555-0101\nA,Wei,212-555-0102\n,Lin,212-555-0103\nC,Bad,555\nC,Good,212-555-0104\n";
         assert_eq!(
             rows(true, csv),
             vec![
@@ -388,6 +399,8 @@ mod tests {
                 (3, "call", Some("B".into())),
                 (4, "duplicate key", Some("A".into())),
                 (5, "empty key", None),
+                (6, "invalid phone number", Some("C".into())),
+                (7, "duplicate key", Some("C".into())),
             ]
         );
     }
