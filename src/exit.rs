@@ -73,6 +73,9 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         if cause.downcast_ref::<crate::api::KeyError>().is_some() {
             return Exit::Config;
         }
+        if cause.is::<crate::commands::run::NoApiKey>() {
+            return Exit::Config;
+        }
         if cause.is::<NotStarted>() {
             return Exit::NoInput;
         }

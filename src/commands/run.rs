@@ -53,12 +53,22 @@ fn api_key(args: &RunArgs) -> anyhow::Result<ApiKey> {
     }
     match std::env::var("BYS_API_KEY") {
         Ok(value) => Ok(ApiKey::from_env_value(&value)?),
-        Err(_) => anyhow::bail!(
-            "no API key: set BYS_API_KEY or pass --api-key-file FILE\n  \
-             hint: to rehearse without calling anyone, add --sandbox: bys-campaign run {} --sandbox",
-            args.campaign.display()
-        ),
+        Err(_) => Err(NoApiKey {
+            campaign: args.campaign.clone(),
+        }
+        .into()),
     }
+}
+
+/// A live run without a key.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "no API key: set BYS_API_KEY or pass --api-key-file FILE\n  \
+     hint: to rehearse without calling anyone, add --sandbox: bys-campaign run {} --sandbox",
+    campaign.display()
+)]
+pub struct NoApiKey {
+    campaign: std::path::PathBuf,
 }
 
 async fn drive(
