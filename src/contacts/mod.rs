@@ -2,7 +2,8 @@
 //! or suppressed.
 //!
 //! Nothing here holds the file in memory: one record is read at a time, and row identity is
-//! checked against a set of 128-bit hashes of the keys seen (16 bytes a row, never the rows).
+//! checked against a map of 128-bit hashes of the keys seen (a few dozen bytes a row, never the
+//! rows themselves).
 //! Rows are reported by the line of the file they start on.
 
 mod lines;
@@ -189,8 +190,9 @@ pub struct Reader<'a> {
     suppression: &'a Suppression,
     csv: csv::Reader<LineIndex<BufReader<File>>>,
     record: csv::ByteRecord,
-    /// Hash of each key seen → the line it was first seen on.
-    seen: HashMap<u128, u64>,
+    /// 128-bit hash of each key seen → the line it was first seen on. Two `u64`s rather than a
+    /// `u128`, whose 16-byte alignment would pad every entry to 32 bytes instead of 24.
+    seen: HashMap<(u64, u64), u64>,
     hashers: (RandomState, RandomState),
 }
 
@@ -218,12 +220,12 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn hash(&self, key: &str) -> u128 {
+    fn hash(&self, key: &str) -> (u64, u64) {
         let mut a = self.hashers.0.build_hasher();
         let mut b = self.hashers.1.build_hasher();
         a.write(key.as_bytes());
         b.write(key.as_bytes());
-        (u128::from(a.finish()) << 64) | u128::from(b.finish())
+        (a.finish(), b.finish())
     }
 
     fn classify(&mut self, line: u64) -> Row {
