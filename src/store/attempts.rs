@@ -37,19 +37,25 @@ pub struct OpenAttempt {
     pub calls: u32,
 }
 
+/// The query behind [`Store::next_due`]: a never-called contact is due at 0.
+const NEXT_DUE: &str = "SELECT key, phone, line, cells, timezone, calls FROM contacts c
+    WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL
+      AND COALESCE(due_at, 0) <= ?1
+      AND NOT EXISTS (SELECT 1 FROM contacts a WHERE a.phone = c.phone AND a.state = 'active')
+    ORDER BY COALESCE(due_at, 0), seq
+    LIMIT 1";
+
 impl Store {
     /// The next contact to call at `now`: pending, in the CSV, due, and not sharing a number
     /// with a contact whose call is in progress. In CSV order among equally due contacts.
+    ///
+    /// Runs before every placement, so it must not grow with the campaign: the `contacts_next`
+    /// index yields pending contacts in this order (a never-called contact is due at 0), and
+    /// each candidate's number is checked against `contacts_phone`; the scan stops at the first
+    /// callable row instead of sorting every pending one.
     pub fn next_due(&self, now: Timestamp) -> Result<Option<Due>, StoreError> {
         self.conn
-            .prepare_cached(
-                "SELECT key, phone, line, cells, timezone, calls FROM contacts
-                 WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL
-                   AND (due_at IS NULL OR due_at <= ?1)
-                   AND phone NOT IN (SELECT phone FROM contacts WHERE state = 'active' AND phone IS NOT NULL)
-                 ORDER BY COALESCE(due_at, 0), seq
-                 LIMIT 1",
-            )
+            .prepare_cached(NEXT_DUE)
             .and_then(|mut stmt| {
                 stmt.query_row([millis(now)], |r| {
                     let cells: String = r.get(3)?;
@@ -438,4 +444,75 @@ fn insert_event(
     )?
     .execute(params![attempt, millis(at), kind, detail])
     .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn store(dir: &std::path::Path, csv: &str) -> Store {
+        let campaign = testing::campaign(dir, "  key_column: id\n", "", csv);
+        let mut store = Store::open(&dir.join("s.db")).unwrap();
+        store.import(&campaign, t("2026-12-07T17:00:00Z")).unwrap();
+        store
+    }
+
+    fn set(store: &Store, key: &str, state: &str, due: Option<&str>) {
+        store
+            .conn
+            .execute(
+                "UPDATE contacts SET state = ?2, due_at = ?3 WHERE key = ?1",
+                params![key, state, due.map(|d| millis(t(d)))],
+            )
+            .unwrap();
+    }
+
+    fn next(store: &Store, now: &str) -> Option<String> {
+        store.next_due(t(now)).unwrap().map(|d| d.key)
+    }
+
+    #[test]
+    fn next_due_is_the_earliest_due_callable_contact_in_csv_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(
+            dir.path(),
+            "id,name,phone\nA,Ana,(415) 555-0101\nB,Wei,(212) 555-0102\nC,Lin,(415) 555-0101\nD,Sam,(312) 555-0103\n",
+        );
+        let now = "2026-12-07T17:00:00Z";
+        assert_eq!(next(&store, now).as_deref(), Some("A"));
+        // A's call is in progress: C shares its number and waits; B is next.
+        set(&store, "A", "active", None);
+        assert_eq!(next(&store, now).as_deref(), Some("B"));
+        // B is retried later: not due yet, and due before never-called contacts once it is.
+        set(&store, "B", "pending", Some("2026-12-07T18:00:00Z"));
+        assert_eq!(next(&store, now).as_deref(), Some("D"));
+        assert_eq!(next(&store, "2026-12-07T18:00:00Z").as_deref(), Some("D"));
+        set(&store, "D", "done", None);
+        assert_eq!(next(&store, now), None, "C waits for A's call to end");
+        assert_eq!(next(&store, "2026-12-07T18:00:00Z").as_deref(), Some("B"));
+        set(&store, "A", "done", None);
+        assert_eq!(next(&store, now).as_deref(), Some("C"));
+    }
+
+    #[test]
+    fn next_due_scans_an_index_instead_of_sorting_every_pending_contact() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path(), "id,name,phone\nA,Ana,(415) 555-0101\n");
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {NEXT_DUE}"))
+            .unwrap()
+            .query_map([0], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains("USING INDEX contacts_next"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
 }

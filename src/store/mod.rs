@@ -27,7 +27,10 @@ pub use lock::{Lock, LockError};
 pub use results::{Attention, CallAttempt, ErrorEntry, ResultRow, StatusSummary};
 
 /// Forward-only migrations, applied in order; `user_version` is how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_next_due_index.sql"),
+];
 
 /// Why the state file cannot be used.
 #[derive(Debug, thiserror::Error)]
