@@ -134,6 +134,8 @@ pub struct Runner<'a> {
     resolve_at: Option<Timestamp>,
     listing: bool,
     hold_until: Option<Timestamp>,
+    /// When the pacer next allows a placement, as it said when it last refused one.
+    pace_until: Option<Timestamp>,
     failures: u32,
     stopping: Option<Ending>,
     summary: Summary,
@@ -181,6 +183,7 @@ impl<'a> Runner<'a> {
             resolve_at: None,
             listing: false,
             hold_until: None,
+            pace_until: None,
             failures: 0,
             stopping: None,
             summary: Summary {
@@ -337,6 +340,14 @@ impl<'a> Runner<'a> {
             }
             self.hold_until = None;
         }
+        // The driver comes here after every event (mostly poll answers); until the pacer allows
+        // the next placement there is nothing to do, and no reason to query the state file.
+        if let Some(pace) = self.pace_until {
+            if pace > now {
+                return Ok(Some(pace));
+            }
+            self.pace_until = None;
+        }
         let max = self.campaign.limits.max_concurrent.get() as usize;
         while self.in_flight() < max {
             if self.cap_reached()?.is_some() {
@@ -346,7 +357,9 @@ impl<'a> Runner<'a> {
                 return Ok(None);
             };
             if let Err(wait) = self.pacer.take() {
-                return Ok(Some(later(now, wait)));
+                let at = later(now, wait);
+                self.pace_until = Some(at);
+                return Ok(Some(at));
             }
             let contact = Contact {
                 line: due.line,
