@@ -209,33 +209,69 @@ impl Store {
         tx.commit().map_err(sql)
     }
 
-    /// Records a poll that found the call still running (or failed to read it).
+    /// Records a poll that found the call still running (or failed to read it), in one
+    /// transaction.
+    ///
+    /// Polls are most of the runner's writes, and a poll of a running call is an observation,
+    /// not a step that "never twice" or a result depends on: it is committed without waiting for
+    /// the disk (`synchronous = NORMAL` for this commit). It survives the process being killed;
+    /// a power cut can only forget polls that the next poll makes again. The next `FULL` commit
+    /// (a placement or a result) syncs it with everything before it.
     pub fn record_poll(
-        &self,
+        &mut self,
         attempt: i64,
         status: Option<&str>,
         error: Option<&str>,
         next_poll_at: Timestamp,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let changed: bool = self
-            .conn
-            .query_row("SELECT COALESCE(status, '') != COALESCE(?2, status, '') FROM attempts WHERE id = ?1", params![attempt, status], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        self.conn
-            .execute(
-                "UPDATE attempts SET polls = polls + 1, status = COALESCE(?2, status), next_poll_at = ?3, updated_at = ?4
-                 WHERE id = ?1 AND state = 'placed'",
-                params![attempt, status, millis(next_poll_at), millis(now)],
-            )
-            .map_err(|e| self.err(e))?;
+        self.set_synchronous(false)?;
+        let recorded = self.record_poll_tx(attempt, status, error, next_poll_at, now);
+        // Back to FULL even when the poll failed to record: every other step relies on it.
+        self.set_synchronous(true)?;
+        recorded.map_err(|e| self.err(e))
+    }
+
+    fn record_poll_tx(
+        &mut self,
+        attempt: i64,
+        status: Option<&str>,
+        error: Option<&str>,
+        next_poll_at: Timestamp,
+        now: Timestamp,
+    ) -> rusqlite::Result<()> {
+        let tx = self.conn.transaction()?;
+        let changed: bool = tx
+            .prepare_cached(
+                "SELECT COALESCE(status, '') != COALESCE(?2, status, '') FROM attempts WHERE id = ?1",
+            )?
+            .query_row(params![attempt, status], |r| r.get(0))?;
+        tx.prepare_cached(
+            "UPDATE attempts SET polls = polls + 1, status = COALESCE(?2, status), next_poll_at = ?3, updated_at = ?4
+             WHERE id = ?1 AND state = 'placed'",
+        )?
+        .execute(params![attempt, status, millis(next_poll_at), millis(now)])?;
         if let (true, Some(status)) = (changed, status) {
-            insert_event(&self.conn, attempt, now, "status", status).map_err(|e| self.err(e))?;
+            insert_event(&tx, attempt, now, "status", status)?;
         }
         if let Some(error) = error {
-            insert_event(&self.conn, attempt, now, "error", error).map_err(|e| self.err(e))?;
+            insert_event(&tx, attempt, now, "error", error)?;
         }
-        Ok(())
+        tx.commit()
+    }
+
+    /// `synchronous = FULL` (every commit waits for the disk) or `NORMAL` (WAL commits do not).
+    fn set_synchronous(&self, full: bool) -> Result<(), StoreError> {
+        let sql = if full {
+            "PRAGMA synchronous = FULL"
+        } else {
+            "PRAGMA synchronous = NORMAL"
+        };
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut stmt| stmt.execute([]))
+            .map(drop)
+            .map_err(|e| self.err(e))
     }
 
     /// Commits a call's final record and its contact's next state, in one transaction. Only then

@@ -3,7 +3,9 @@
 //! All SQL lives in this module, behind named methods. The connection has one owner (the
 //! runner's driver task, or a command) and is never shared across threads. Invariants:
 //! - WAL, `synchronous = FULL`: a commit survives a power cut before the next step runs — the
-//!   `placing` row of an attempt is on disk before its POST is sent;
+//!   `placing` row of an attempt is on disk before its POST is sent; the one exception is a poll
+//!   that found a call still running, an observation the next poll repeats, committed without
+//!   waiting for the disk (see `Store::record_poll`);
 //! - the schema moves forward by numbered migrations (`PRAGMA user_version`); a file written by
 //!   a newer version is refused, never "upgraded" down;
 //! - the API key is never stored.
