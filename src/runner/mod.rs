@@ -241,6 +241,10 @@ impl<'a> Runner<'a> {
                 }
             }
             let sleep = wake.map(|at| at.max(now));
+            // Let the requests just spawned go out before handling the next event: on a
+            // one-thread runtime the driver would otherwise handle a backlog of answers first,
+            // and POSTs paced apart would reach the API bunched together.
+            tokio::task::yield_now().await;
             tokio::select! {
                 event = self.rx.recv() => {
                     if let Some(event) = event {
@@ -397,6 +401,10 @@ impl<'a> Runner<'a> {
                 let result = client.place_call(&request, &idempotency_key).await;
                 let _ = tx.send(Event::Placed { attempt, result });
             });
+            // One placement per turn of the driver loop, which yields before waiting: this POST
+            // goes out before the next placement is committed (a burst would otherwise reach
+            // the API only after all its commits). Come back at once for the next one.
+            return Ok(Some(now));
         }
         Ok(None)
     }
