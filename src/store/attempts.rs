@@ -114,16 +114,17 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(sql)?;
-        let claimed = tx
-            .execute(
-                "UPDATE contacts SET state = 'active', updated_at = ?2 WHERE key = ?1 AND state = 'pending'",
-                params![key, millis(now)],
-            )
-            .map_err(sql)?;
+        let claimed = exec(
+            &tx,
+            "UPDATE contacts SET state = 'active', updated_at = ?2 WHERE key = ?1 AND state = 'pending'",
+            params![key, millis(now)],
+        )
+        .map_err(sql)?;
         if claimed != 1 {
             return Ok(None);
         }
-        tx.execute(
+        exec(
+            &tx,
             "INSERT INTO attempts (contact_key, state, idempotency_key, request, created_at, updated_at)
              VALUES (?1, 'placing', ?2, ?3, ?4, ?4)",
             params![key, idempotency_key, request, millis(now)],
@@ -154,7 +155,8 @@ impl Store {
         };
         let tx = self.conn.transaction().map_err(sql)?;
         let counts = i64::from(placement.attempt.counts_as_call());
-        tx.execute(
+        exec(
+            &tx,
             "UPDATE attempts SET state = ?2, call_id = COALESCE(?3, call_id),
                 placed_at = CASE WHEN ?3 IS NOT NULL THEN ?7 ELSE placed_at END,
                 status = COALESCE(?4, status), next_poll_at = ?5,
@@ -175,7 +177,8 @@ impl Store {
             || placement.contact == ContactState::Unknown)
             .then_some(note)
             .flatten();
-        tx.execute(
+        exec(
+            &tx,
             "UPDATE contacts SET state = ?2, due_at = ?3, calls = calls + ?4,
                 reason = COALESCE(?5, reason), updated_at = ?6
              WHERE key = ?1",
@@ -294,14 +297,14 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(sql)?;
-        let updated = tx
-            .execute(
-                "UPDATE attempts SET state = 'finished', status = ?2, outcome = ?2, record = ?3, ended_at = ?4,
-                    finished_at = ?5, polls = polls + ?6, next_poll_at = NULL, updated_at = ?5
-                 WHERE id = ?1 AND state = 'placed'",
-                params![attempt, outcome.as_str(), record, ended_at.map(millis), millis(now), i64::from(polled)],
-            )
-            .map_err(sql)?;
+        let updated = exec(
+            &tx,
+            "UPDATE attempts SET state = 'finished', status = ?2, outcome = ?2, record = ?3, ended_at = ?4,
+                finished_at = ?5, polls = polls + ?6, next_poll_at = NULL, updated_at = ?5
+             WHERE id = ?1 AND state = 'placed'",
+            params![attempt, outcome.as_str(), record, ended_at.map(millis), millis(now), i64::from(polled)],
+        )
+        .map_err(sql)?;
         if updated != 1 {
             // Already finished (a duplicate report): nothing to do.
             return Ok(());
@@ -310,7 +313,8 @@ impl Store {
             AfterCall::Done => (ContactState::Done, None),
             AfterCall::RetryAt(at) => (ContactState::Pending, Some(millis(at))),
         };
-        tx.execute(
+        exec(
+            &tx,
             "UPDATE contacts SET state = ?2, outcome = ?3, due_at = ?4, updated_at = ?5 WHERE key = ?1",
             params![key, state.as_str(), outcome.as_str(), due, millis(now)],
         )
@@ -420,9 +424,8 @@ impl Store {
     /// Calls placed so far for a contact.
     pub fn contact_calls(&self, key: &str) -> Result<u32, StoreError> {
         self.conn
-            .query_row("SELECT calls FROM contacts WHERE key = ?1", [key], |r| {
-                r.get::<_, i64>(0)
-            })
+            .prepare_cached("SELECT calls FROM contacts WHERE key = ?1")
+            .and_then(|mut stmt| stmt.query_row([key], |r| r.get::<_, i64>(0)))
             .map(|n| n as u32)
             .map_err(|e| self.err(e))
     }
@@ -466,6 +469,16 @@ impl Store {
             .and_then(Iterator::collect)
             .map_err(|e| self.err(e))
     }
+}
+
+/// Executes `sql` through the connection's statement cache: the runner repeats the same few
+/// statements for every call, and parsing them anew each time is wasted work.
+fn exec(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
 }
 
 fn insert_event(
