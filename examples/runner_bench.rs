@@ -613,7 +613,7 @@ fn memory_runs(bin: &Path, o: &Options, numbers: &[String], rt: &tokio::runtime:
             .map(|s| s.lines().count().saturating_sub(1))
             .unwrap_or(0);
         println!(
-            "{rows:>7} rows: peak RSS {:>6.1} MiB   target <= 64 MiB: {}   ({} calls, {results} result rows, exit {}, {:.1} s wall, {:.2} s CPU)",
+            "{rows:>7} rows: peak RSS {:>6.1} MiB   target <= 64 MiB: {}   ({} calls, {results} result rows, {}, {:.1} s wall, {:.2} s CPU)",
             mib(run.peak_rss_kib),
             verdict(mib(run.peak_rss_kib) <= 64.0),
             calls.len(),
