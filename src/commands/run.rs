@@ -39,8 +39,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Exit> {
     let _lock = Lock::acquire(&state_path, Timestamp::now())?;
     let store = Store::open(&state_path)?;
     store.claim_campaign(&campaign.name)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: the driver and the HTTP requests it spawns are small and I/O-bound, and on
+    // more threads every request's answer woke another one (runner_bench: a fifth of the
+    // runner's CPU went to switching threads).
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;

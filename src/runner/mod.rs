@@ -134,6 +134,8 @@ pub struct Runner<'a> {
     resolve_at: Option<Timestamp>,
     listing: bool,
     hold_until: Option<Timestamp>,
+    /// When the pacer next allows a placement, as it said when it last refused one.
+    pace_until: Option<Timestamp>,
     failures: u32,
     stopping: Option<Ending>,
     summary: Summary,
@@ -181,6 +183,7 @@ impl<'a> Runner<'a> {
             resolve_at: None,
             listing: false,
             hold_until: None,
+            pace_until: None,
             failures: 0,
             stopping: None,
             summary: Summary {
@@ -238,6 +241,10 @@ impl<'a> Runner<'a> {
                 }
             }
             let sleep = wake.map(|at| at.max(now));
+            // Let the requests just spawned go out before handling the next event: on a
+            // one-thread runtime the driver would otherwise handle a backlog of answers first,
+            // and POSTs paced apart would reach the API bunched together.
+            tokio::task::yield_now().await;
             tokio::select! {
                 event = self.rx.recv() => {
                     if let Some(event) = event {
@@ -337,6 +344,14 @@ impl<'a> Runner<'a> {
             }
             self.hold_until = None;
         }
+        // The driver comes here after every event (mostly poll answers); until the pacer allows
+        // the next placement there is nothing to do, and no reason to query the state file.
+        if let Some(pace) = self.pace_until {
+            if pace > now {
+                return Ok(Some(pace));
+            }
+            self.pace_until = None;
+        }
         let max = self.campaign.limits.max_concurrent.get() as usize;
         while self.in_flight() < max {
             if self.cap_reached()?.is_some() {
@@ -346,7 +361,9 @@ impl<'a> Runner<'a> {
                 return Ok(None);
             };
             if let Err(wait) = self.pacer.take() {
-                return Ok(Some(later(now, wait)));
+                let at = later(now, wait);
+                self.pace_until = Some(at);
+                return Ok(Some(at));
             }
             let contact = Contact {
                 line: due.line,
@@ -384,6 +401,10 @@ impl<'a> Runner<'a> {
                 let result = client.place_call(&request, &idempotency_key).await;
                 let _ = tx.send(Event::Placed { attempt, result });
             });
+            // One placement per turn of the driver loop, which yields before waiting: this POST
+            // goes out before the next placement is committed (a burst would otherwise reach
+            // the API only after all its commits). Come back at once for the next one.
+            return Ok(Some(now));
         }
         Ok(None)
     }

@@ -37,19 +37,25 @@ pub struct OpenAttempt {
     pub calls: u32,
 }
 
+/// The query behind [`Store::next_due`]: a never-called contact is due at 0.
+const NEXT_DUE: &str = "SELECT key, phone, line, cells, timezone, calls FROM contacts c
+    WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL
+      AND COALESCE(due_at, 0) <= ?1
+      AND NOT EXISTS (SELECT 1 FROM contacts a WHERE a.phone = c.phone AND a.state = 'active')
+    ORDER BY COALESCE(due_at, 0), seq
+    LIMIT 1";
+
 impl Store {
     /// The next contact to call at `now`: pending, in the CSV, due, and not sharing a number
     /// with a contact whose call is in progress. In CSV order among equally due contacts.
+    ///
+    /// Runs before every placement, so it must not grow with the campaign: the `contacts_next`
+    /// index yields pending contacts in this order (a never-called contact is due at 0), and
+    /// each candidate's number is checked against `contacts_phone`; the scan stops at the first
+    /// callable row instead of sorting every pending one.
     pub fn next_due(&self, now: Timestamp) -> Result<Option<Due>, StoreError> {
         self.conn
-            .prepare_cached(
-                "SELECT key, phone, line, cells, timezone, calls FROM contacts
-                 WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL
-                   AND (due_at IS NULL OR due_at <= ?1)
-                   AND phone NOT IN (SELECT phone FROM contacts WHERE state = 'active' AND phone IS NOT NULL)
-                 ORDER BY COALESCE(due_at, 0), seq
-                 LIMIT 1",
-            )
+            .prepare_cached(NEXT_DUE)
             .and_then(|mut stmt| {
                 stmt.query_row([millis(now)], |r| {
                     let cells: String = r.get(3)?;
@@ -108,16 +114,17 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(sql)?;
-        let claimed = tx
-            .execute(
-                "UPDATE contacts SET state = 'active', updated_at = ?2 WHERE key = ?1 AND state = 'pending'",
-                params![key, millis(now)],
-            )
-            .map_err(sql)?;
+        let claimed = exec(
+            &tx,
+            "UPDATE contacts SET state = 'active', updated_at = ?2 WHERE key = ?1 AND state = 'pending'",
+            params![key, millis(now)],
+        )
+        .map_err(sql)?;
         if claimed != 1 {
             return Ok(None);
         }
-        tx.execute(
+        exec(
+            &tx,
             "INSERT INTO attempts (contact_key, state, idempotency_key, request, created_at, updated_at)
              VALUES (?1, 'placing', ?2, ?3, ?4, ?4)",
             params![key, idempotency_key, request, millis(now)],
@@ -148,7 +155,8 @@ impl Store {
         };
         let tx = self.conn.transaction().map_err(sql)?;
         let counts = i64::from(placement.attempt.counts_as_call());
-        tx.execute(
+        exec(
+            &tx,
             "UPDATE attempts SET state = ?2, call_id = COALESCE(?3, call_id),
                 placed_at = CASE WHEN ?3 IS NOT NULL THEN ?7 ELSE placed_at END,
                 status = COALESCE(?4, status), next_poll_at = ?5,
@@ -169,7 +177,8 @@ impl Store {
             || placement.contact == ContactState::Unknown)
             .then_some(note)
             .flatten();
-        tx.execute(
+        exec(
+            &tx,
             "UPDATE contacts SET state = ?2, due_at = ?3, calls = calls + ?4,
                 reason = COALESCE(?5, reason), updated_at = ?6
              WHERE key = ?1",
@@ -203,33 +212,69 @@ impl Store {
         tx.commit().map_err(sql)
     }
 
-    /// Records a poll that found the call still running (or failed to read it).
+    /// Records a poll that found the call still running (or failed to read it), in one
+    /// transaction.
+    ///
+    /// Polls are most of the runner's writes, and a poll of a running call is an observation,
+    /// not a step that "never twice" or a result depends on: it is committed without waiting for
+    /// the disk (`synchronous = NORMAL` for this commit). It survives the process being killed;
+    /// a power cut can only forget polls that the next poll makes again. The next `FULL` commit
+    /// (a placement or a result) syncs it with everything before it.
     pub fn record_poll(
-        &self,
+        &mut self,
         attempt: i64,
         status: Option<&str>,
         error: Option<&str>,
         next_poll_at: Timestamp,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let changed: bool = self
-            .conn
-            .query_row("SELECT COALESCE(status, '') != COALESCE(?2, status, '') FROM attempts WHERE id = ?1", params![attempt, status], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        self.conn
-            .execute(
-                "UPDATE attempts SET polls = polls + 1, status = COALESCE(?2, status), next_poll_at = ?3, updated_at = ?4
-                 WHERE id = ?1 AND state = 'placed'",
-                params![attempt, status, millis(next_poll_at), millis(now)],
-            )
-            .map_err(|e| self.err(e))?;
+        self.set_synchronous(false)?;
+        let recorded = self.record_poll_tx(attempt, status, error, next_poll_at, now);
+        // Back to FULL even when the poll failed to record: every other step relies on it.
+        self.set_synchronous(true)?;
+        recorded.map_err(|e| self.err(e))
+    }
+
+    fn record_poll_tx(
+        &mut self,
+        attempt: i64,
+        status: Option<&str>,
+        error: Option<&str>,
+        next_poll_at: Timestamp,
+        now: Timestamp,
+    ) -> rusqlite::Result<()> {
+        let tx = self.conn.transaction()?;
+        let changed: bool = tx
+            .prepare_cached(
+                "SELECT COALESCE(status, '') != COALESCE(?2, status, '') FROM attempts WHERE id = ?1",
+            )?
+            .query_row(params![attempt, status], |r| r.get(0))?;
+        tx.prepare_cached(
+            "UPDATE attempts SET polls = polls + 1, status = COALESCE(?2, status), next_poll_at = ?3, updated_at = ?4
+             WHERE id = ?1 AND state = 'placed'",
+        )?
+        .execute(params![attempt, status, millis(next_poll_at), millis(now)])?;
         if let (true, Some(status)) = (changed, status) {
-            insert_event(&self.conn, attempt, now, "status", status).map_err(|e| self.err(e))?;
+            insert_event(&tx, attempt, now, "status", status)?;
         }
         if let Some(error) = error {
-            insert_event(&self.conn, attempt, now, "error", error).map_err(|e| self.err(e))?;
+            insert_event(&tx, attempt, now, "error", error)?;
         }
-        Ok(())
+        tx.commit()
+    }
+
+    /// `synchronous = FULL` (every commit waits for the disk) or `NORMAL` (WAL commits do not).
+    fn set_synchronous(&self, full: bool) -> Result<(), StoreError> {
+        let sql = if full {
+            "PRAGMA synchronous = FULL"
+        } else {
+            "PRAGMA synchronous = NORMAL"
+        };
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut stmt| stmt.execute([]))
+            .map(drop)
+            .map_err(|e| self.err(e))
     }
 
     /// Commits a call's final record and its contact's next state, in one transaction. Only then
@@ -252,14 +297,14 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(sql)?;
-        let updated = tx
-            .execute(
-                "UPDATE attempts SET state = 'finished', status = ?2, outcome = ?2, record = ?3, ended_at = ?4,
-                    finished_at = ?5, polls = polls + ?6, next_poll_at = NULL, updated_at = ?5
-                 WHERE id = ?1 AND state = 'placed'",
-                params![attempt, outcome.as_str(), record, ended_at.map(millis), millis(now), i64::from(polled)],
-            )
-            .map_err(sql)?;
+        let updated = exec(
+            &tx,
+            "UPDATE attempts SET state = 'finished', status = ?2, outcome = ?2, record = ?3, ended_at = ?4,
+                finished_at = ?5, polls = polls + ?6, next_poll_at = NULL, updated_at = ?5
+             WHERE id = ?1 AND state = 'placed'",
+            params![attempt, outcome.as_str(), record, ended_at.map(millis), millis(now), i64::from(polled)],
+        )
+        .map_err(sql)?;
         if updated != 1 {
             // Already finished (a duplicate report): nothing to do.
             return Ok(());
@@ -268,7 +313,8 @@ impl Store {
             AfterCall::Done => (ContactState::Done, None),
             AfterCall::RetryAt(at) => (ContactState::Pending, Some(millis(at))),
         };
-        tx.execute(
+        exec(
+            &tx,
             "UPDATE contacts SET state = ?2, outcome = ?3, due_at = ?4, updated_at = ?5 WHERE key = ?1",
             params![key, state.as_str(), outcome.as_str(), due, millis(now)],
         )
@@ -378,9 +424,8 @@ impl Store {
     /// Calls placed so far for a contact.
     pub fn contact_calls(&self, key: &str) -> Result<u32, StoreError> {
         self.conn
-            .query_row("SELECT calls FROM contacts WHERE key = ?1", [key], |r| {
-                r.get::<_, i64>(0)
-            })
+            .prepare_cached("SELECT calls FROM contacts WHERE key = ?1")
+            .and_then(|mut stmt| stmt.query_row([key], |r| r.get::<_, i64>(0)))
             .map(|n| n as u32)
             .map_err(|e| self.err(e))
     }
@@ -426,6 +471,16 @@ impl Store {
     }
 }
 
+/// Executes `sql` through the connection's statement cache: the runner repeats the same few
+/// statements for every call, and parsing them anew each time is wasted work.
+fn exec(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
 fn insert_event(
     conn: &rusqlite::Connection,
     attempt: i64,
@@ -438,4 +493,75 @@ fn insert_event(
     )?
     .execute(params![attempt, millis(at), kind, detail])
     .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn store(dir: &std::path::Path, csv: &str) -> Store {
+        let campaign = testing::campaign(dir, "  key_column: id\n", "", csv);
+        let mut store = Store::open(&dir.join("s.db")).unwrap();
+        store.import(&campaign, t("2026-12-07T17:00:00Z")).unwrap();
+        store
+    }
+
+    fn set(store: &Store, key: &str, state: &str, due: Option<&str>) {
+        store
+            .conn
+            .execute(
+                "UPDATE contacts SET state = ?2, due_at = ?3 WHERE key = ?1",
+                params![key, state, due.map(|d| millis(t(d)))],
+            )
+            .unwrap();
+    }
+
+    fn next(store: &Store, now: &str) -> Option<String> {
+        store.next_due(t(now)).unwrap().map(|d| d.key)
+    }
+
+    #[test]
+    fn next_due_is_the_earliest_due_callable_contact_in_csv_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(
+            dir.path(),
+            "id,name,phone\nA,Ana,(415) 555-0101\nB,Wei,(212) 555-0102\nC,Lin,(415) 555-0101\nD,Sam,(312) 555-0103\n",
+        );
+        let now = "2026-12-07T17:00:00Z";
+        assert_eq!(next(&store, now).as_deref(), Some("A"));
+        // A's call is in progress: C shares its number and waits; B is next.
+        set(&store, "A", "active", None);
+        assert_eq!(next(&store, now).as_deref(), Some("B"));
+        // B is retried later: not due yet, and due before never-called contacts once it is.
+        set(&store, "B", "pending", Some("2026-12-07T18:00:00Z"));
+        assert_eq!(next(&store, now).as_deref(), Some("D"));
+        assert_eq!(next(&store, "2026-12-07T18:00:00Z").as_deref(), Some("D"));
+        set(&store, "D", "done", None);
+        assert_eq!(next(&store, now), None, "C waits for A's call to end");
+        assert_eq!(next(&store, "2026-12-07T18:00:00Z").as_deref(), Some("B"));
+        set(&store, "A", "done", None);
+        assert_eq!(next(&store, now).as_deref(), Some("C"));
+    }
+
+    #[test]
+    fn next_due_scans_an_index_instead_of_sorting_every_pending_contact() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path(), "id,name,phone\nA,Ana,(415) 555-0101\n");
+        let plan: Vec<String> = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {NEXT_DUE}"))
+            .unwrap()
+            .query_map([0], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains("USING INDEX contacts_next"), "{plan}");
+        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+    }
 }

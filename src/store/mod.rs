@@ -3,7 +3,9 @@
 //! All SQL lives in this module, behind named methods. The connection has one owner (the
 //! runner's driver task, or a command) and is never shared across threads. Invariants:
 //! - WAL, `synchronous = FULL`: a commit survives a power cut before the next step runs — the
-//!   `placing` row of an attempt is on disk before its POST is sent;
+//!   `placing` row of an attempt is on disk before its POST is sent; the one exception is a poll
+//!   that found a call still running, an observation the next poll repeats, committed without
+//!   waiting for the disk (see `Store::record_poll`);
 //! - the schema moves forward by numbered migrations (`PRAGMA user_version`); a file written by
 //!   a newer version is refused, never "upgraded" down;
 //! - the API key is never stored.
@@ -27,7 +29,10 @@ pub use lock::{Lock, LockError};
 pub use results::{Attention, CallAttempt, ErrorEntry, ResultRow, StatusSummary};
 
 /// Forward-only migrations, applied in order; `user_version` is how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_next_due_index.sql"),
+];
 
 /// Why the state file cannot be used.
 #[derive(Debug, thiserror::Error)]
