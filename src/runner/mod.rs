@@ -40,6 +40,12 @@ pub const MINUTE_CAP_PAUSE: Duration = Duration::from_secs(15 * 60);
 /// How many recent calls one resolution reads (the API's maximum page).
 const LIST_LIMIT: u8 = 100;
 
+/// How many `placement_failed` answers one contact may get in one run before it is given up.
+/// The API says no call was created, so retrying is safe; but a number the carrier always
+/// refuses would otherwise be retried forever and the run would never finish. Ten in a row is
+/// far beyond what a passing outage (or a 30 % error rate: 0.3^10 ≈ 6·10⁻⁶) produces.
+pub const MAX_PLACEMENT_FAILURES: u32 = 10;
+
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Cap on placements in this run (`--max-calls`).
@@ -135,6 +141,8 @@ pub struct Runner<'a> {
     listing: bool,
     hold_until: Option<Timestamp>,
     failures: u32,
+    /// `placement_failed` answers per contact in this run (see [`MAX_PLACEMENT_FAILURES`]).
+    refusals: HashMap<String, u32>,
     stopping: Option<Ending>,
     summary: Summary,
 }
@@ -182,6 +190,7 @@ impl<'a> Runner<'a> {
             listing: false,
             hold_until: None,
             failures: 0,
+            refusals: HashMap::new(),
             stopping: None,
             summary: Summary {
                 ending: Ending::Finished,
@@ -510,7 +519,18 @@ impl<'a> Runner<'a> {
                 self.failures += 1;
                 let wait = self.backoff.delay_random(self.failures, err.retry_after());
                 self.hold(now, wait);
-                PlaceResult::Transient { retry_after: wait }
+                let refusals = if err.token() == Some("placement_failed") {
+                    let n = self.refusals.entry(key.clone()).or_default();
+                    *n += 1;
+                    *n
+                } else {
+                    0
+                };
+                if refusals >= MAX_PLACEMENT_FAILURES {
+                    PlaceResult::RowRefused
+                } else {
+                    PlaceResult::Transient { retry_after: wait }
+                }
             }
             ErrorClass::PauseRun => {
                 self.hold(now, MINUTE_CAP_PAUSE);
@@ -533,6 +553,9 @@ impl<'a> Runner<'a> {
         };
         let placement = state::after_place(&result, now);
         let note = match result {
+            PlaceResult::RowRefused if err.class() == ErrorClass::Backoff => format!(
+                "the API refused to place this call {MAX_PLACEMENT_FAILURES} times in a row ({err}); given up"
+            ),
             PlaceResult::RowRefused => format!("the API refused this contact: {err}"),
             PlaceResult::Lost => {
                 format!("the answer to the POST was lost ({err}); checking whether the call exists")
