@@ -138,7 +138,9 @@ pub struct Runner<'a> {
     polling: HashSet<i64>,
     unsettled: Vec<Unsettled>,
     resolve_at: Option<Timestamp>,
-    listing: bool,
+    /// When the list request in flight, if any, was sent: only attempts settled by then can be
+    /// judged by its answer.
+    listing: Option<Timestamp>,
     hold_until: Option<Timestamp>,
     failures: u32,
     /// `placement_failed` answers per contact in this run (see [`MAX_PLACEMENT_FAILURES`]).
@@ -187,7 +189,7 @@ impl<'a> Runner<'a> {
             polling: HashSet::new(),
             unsettled: Vec::new(),
             resolve_at: None,
-            listing: false,
+            listing: None,
             hold_until: None,
             failures: 0,
             refusals: HashMap::new(),
@@ -423,10 +425,13 @@ impl<'a> Runner<'a> {
     }
 
     fn start_resolution(&mut self, now: Timestamp) {
-        if self.listing || self.unsettled.is_empty() || self.resolve_at.is_some_and(|at| at > now) {
+        if self.listing.is_some()
+            || self.unsettled.is_empty()
+            || self.resolve_at.is_some_and(|at| at > now)
+        {
             return;
         }
-        self.listing = true;
+        self.listing = Some(now);
         self.resolve_at = None;
         let client = self.client.clone();
         let tx = self.tx.clone();
@@ -675,7 +680,10 @@ impl<'a> Runner<'a> {
         result: Result<Vec<CallRecord>, ApiError>,
         now: Timestamp,
     ) -> Result<(), RunError> {
-        self.listing = false;
+        // The list shows the calls that existed when it was asked for, not when its answer is
+        // handled: an attempt that settled in between may have created a call the list cannot
+        // show, so it waits for the next list.
+        let asked_at = self.listing.take().unwrap_or(now);
         let recent = match result {
             Ok(recent) => recent,
             Err(err) => {
@@ -693,7 +701,7 @@ impl<'a> Runner<'a> {
         let ready: Vec<Unsettled> = {
             let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unsettled)
                 .into_iter()
-                .partition(|u| settle_time(u.created_at) <= now);
+                .partition(|u| settle_time(u.created_at) <= asked_at);
             self.unsettled = waiting;
             ready
         };
