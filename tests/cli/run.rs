@@ -10,6 +10,7 @@
 //! Nothing here measures speed: waits are bounded generously and assertions are on outcomes.
 
 use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -739,21 +740,39 @@ fn a_second_sigterm_exits_at_once_and_the_next_run_finishes_the_campaign() {
     let url = sandbox.base_url.clone();
     let mut command = runner(&test, &url);
     command.stdout(Stdio::null()).stderr(Stdio::piped());
-    let child = command.spawn().expect("the runner starts");
+    let mut child = command.spawn().expect("the runner starts");
     until("a few calls placed", || sandbox_calls(&url).len() >= 5);
+    let pid = child.id().to_string();
     let term = || {
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(status.success());
     };
+    // The second signal is sent once the first one has been taken in (two signals sent before
+    // a process handles the first are one signal, as for any Unix process).
+    let reader = BufReader::new(child.stderr.take().unwrap());
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    let collector = std::thread::spawn(move || {
+        for line in reader.lines() {
+            let line = line.unwrap();
+            let _ = lines_tx.send(line.clone());
+        }
+    });
     term();
-    std::thread::sleep(Duration::from_millis(50));
+    let mut stderr = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !stderr.contains("stopping: no new calls") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no word of stopping after SIGTERM:\n{stderr}"));
+        stderr.push_str(&line);
+        stderr.push('\n');
+    }
     term();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let status = child.wait().unwrap();
+    collector.join().unwrap();
+    stderr.extend(lines.try_iter().map(|line| line + "\n"));
+    assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("stopped at once"), "{stderr}");
 
     let resumed = run_to_end(runner(&test, &url));
