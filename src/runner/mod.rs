@@ -132,7 +132,8 @@ pub struct Runner<'a> {
     backoff: BackoffPolicy,
     tx: mpsc::UnboundedSender<Event>,
     rx: mpsc::UnboundedReceiver<Event>,
-    placing: HashMap<i64, (String, Sent)>,
+    /// POSTs in flight: contact key, what was sent, and when the attempt was committed.
+    placing: HashMap<i64, (String, Sent, Timestamp)>,
     following: HashMap<i64, Following>,
     polls_due: BinaryHeap<Reverse<(Timestamp, i64)>>,
     polling: HashSet<i64>,
@@ -387,7 +388,7 @@ impl<'a> Runner<'a> {
                 to: request.to.clone(),
                 objective: request.objective.clone(),
             };
-            self.placing.insert(attempt, (due.key.clone(), sent));
+            self.placing.insert(attempt, (due.key.clone(), sent, now));
             self.summary.placed += 1;
             let client = self.client.clone();
             let tx = self.tx.clone();
@@ -481,12 +482,12 @@ impl<'a> Runner<'a> {
         result: Result<Placed, ApiError>,
         now: Timestamp,
     ) -> Result<(), RunError> {
-        let Some((key, sent)) = self.placing.remove(&attempt) else {
+        let Some((key, sent, created_at)) = self.placing.remove(&attempt) else {
             return Ok(());
         };
         let placed = match result {
             Ok(placed) => placed,
-            Err(err) => return self.place_failed(attempt, key, &sent, &err, now),
+            Err(err) => return self.place_failed(attempt, key, &sent, created_at, &err, now),
         };
         self.failures = 0;
         let placement = state::after_place(&PlaceResult::Placed, now);
@@ -512,6 +513,7 @@ impl<'a> Runner<'a> {
         attempt: i64,
         key: String,
         sent: &Sent,
+        created_at: Timestamp,
         err: &ApiError,
         now: Timestamp,
     ) -> Result<(), RunError> {
@@ -582,13 +584,17 @@ impl<'a> Runner<'a> {
                 to: sent.to.clone(),
                 objective: sent.objective.clone(),
             };
+            // The attempt's own creation time, as a resumed run would read it from the state
+            // file: its call was created after it, but may well be older than this answer
+            // (a slow or timed-out POST, a busy runner), and the match looks no further back
+            // than the attempt (less the clock skew).
             self.unsettled.push(Unsettled {
                 attempt,
                 key,
                 request,
-                created_at: now,
+                created_at,
             });
-            let at = settle_time(now);
+            let at = settle_time(created_at).max(now);
             self.resolve_at = Some(self.resolve_at.map_or(at, |r| r.min(at)));
         } else if placement.attempt == AttemptState::NotPlaced
             && placement.contact == ContactState::Pending
