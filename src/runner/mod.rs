@@ -112,6 +112,10 @@ struct Unsettled {
     key: String,
     request: Sent,
     created_at: Timestamp,
+    /// Only a list asked for at or after this instant can settle it: the settle time after the
+    /// attempt's creation, and never before this runner knew the answer was lost (a list asked
+    /// for earlier may predate the call).
+    not_before: Timestamp,
 }
 
 /// What resolution matches on, read back from the body as it was sent.
@@ -309,14 +313,13 @@ impl<'a> Runner<'a> {
                         key: open.contact_key,
                         request,
                         created_at: open.created_at,
+                        not_before: settle_time(open.created_at).max(now),
                     });
                 }
                 _ => {}
             }
         }
-        if let Some(first) = self.unsettled.first() {
-            self.resolve_at = Some(settle_time(first.created_at).max(now));
-        }
+        self.resolve_at = self.unsettled.iter().map(|u| u.not_before).min();
         Ok(())
     }
 
@@ -593,6 +596,7 @@ impl<'a> Runner<'a> {
                 key,
                 request,
                 created_at,
+                not_before: settle_time(created_at).max(now),
             });
             let at = settle_time(created_at).max(now);
             self.resolve_at = Some(self.resolve_at.map_or(at, |r| r.min(at)));
@@ -707,7 +711,7 @@ impl<'a> Runner<'a> {
         let ready: Vec<Unsettled> = {
             let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unsettled)
                 .into_iter()
-                .partition(|u| settle_time(u.created_at) <= asked_at);
+                .partition(|u| u.not_before <= asked_at);
             self.unsettled = waiting;
             ready
         };
@@ -782,12 +786,7 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        if let Some(first) = self
-            .unsettled
-            .iter()
-            .map(|u| settle_time(u.created_at))
-            .min()
-        {
+        if let Some(first) = self.unsettled.iter().map(|u| u.not_before).min() {
             self.resolve_at = Some(first);
         }
         Ok(())
