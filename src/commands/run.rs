@@ -128,6 +128,9 @@ async fn drive(
         eprintln!("nothing placed");
         return Ok(Exit::Ok);
     }
+    // Listen before the first placement: a signal that came between the runner's first POST
+    // and the first poll of `signals` would otherwise end the process without a graceful stop.
+    let listener = Signals::new();
     let (stop_tx, stop_rx) = watch::channel(false);
     let progress = Progress::new(pending);
     let options = runner::Options {
@@ -136,7 +139,7 @@ async fn drive(
     let mut runner = Runner::new(campaign, store, client, clock, options, progress);
     let outcome = tokio::select! {
         result = runner.run(stop_rx) => Some(result?),
-        () = signals(stop_tx) => None,
+        () = signals(stop_tx, listener) => None,
     };
     let store = runner.into_store();
     if let Some(sandbox) = sandbox {
@@ -226,11 +229,10 @@ fn confirm(args: &RunArgs, campaign: &Campaign, pending: u64, url: &str) -> anyh
 }
 
 /// Resolves only on the second stop signal; the first one asks the runner to stop placing.
-async fn signals(stop: watch::Sender<bool>) {
-    // The listeners are made once, before the first signal: a listener made after a signal was
-    // delivered does not see it, so one made anew after the first Ctrl-C could miss a second
-    // one sent meanwhile.
-    let mut listener = Signals::new();
+/// The listeners are made once, before the first signal: a listener made after a signal was
+/// delivered does not see it, so one made anew after the first Ctrl-C could miss a second one
+/// sent meanwhile.
+async fn signals(stop: watch::Sender<bool>, mut listener: Signals) {
     let mut count = 0;
     loop {
         listener.recv().await;
