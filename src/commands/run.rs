@@ -140,6 +140,9 @@ async fn drive(
         eprintln!("nothing placed");
         return Ok(Exit::Ok);
     }
+    // Listen before the first placement: a signal that came between the runner's first POST
+    // and the first poll of `signals` would otherwise end the process without a graceful stop.
+    let listener = Signals::new();
     let (stop_tx, stop_rx) = watch::channel(false);
     let progress = Progress::new(pending);
     let options = runner::Options {
@@ -148,7 +151,7 @@ async fn drive(
     let mut runner = Runner::new(campaign, store, client, clock, options, progress);
     let outcome = tokio::select! {
         result = runner.run(stop_rx) => Some(result?),
-        () = signals(stop_tx) => None,
+        () = signals(stop_tx, listener) => None,
     };
     let store = runner.into_store();
     if let Some(sandbox) = sandbox {
@@ -238,10 +241,13 @@ fn confirm(args: &RunArgs, campaign: &Campaign, pending: u64, url: &str) -> anyh
 }
 
 /// Resolves only on the second stop signal; the first one asks the runner to stop placing.
-async fn signals(stop: watch::Sender<bool>) {
+/// The listeners are made once, before the first signal: a listener made after a signal was
+/// delivered does not see it, so one made anew after the first Ctrl-C could miss a second one
+/// sent meanwhile.
+async fn signals(stop: watch::Sender<bool>, mut listener: Signals) {
     let mut count = 0;
     loop {
-        wait_for_signal().await;
+        listener.recv().await;
         count += 1;
         if count == 1 {
             eprintln!(
@@ -254,23 +260,47 @@ async fn signals(stop: watch::Sender<bool>) {
     }
 }
 
-#[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
+/// Ctrl-C and, on Unix, SIGTERM.
+struct Signals {
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    terminate: Option<tokio::signal::unix::Signal>,
 }
 
-#[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+impl Signals {
+    #[cfg(unix)]
+    fn new() -> Signals {
+        use tokio::signal::unix::{SignalKind, signal};
+        Signals {
+            interrupt: signal(SignalKind::interrupt()).ok(),
+            terminate: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn new() -> Signals {
+        Signals {}
+    }
+
+    #[cfg(unix)]
+    async fn recv(&mut self) {
+        async fn next(signal: Option<&mut tokio::signal::unix::Signal>) {
+            match signal {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
+        tokio::select! {
+            () = next(self.interrupt.as_mut()) => {}
+            () = next(self.terminate.as_mut()) => {}
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn recv(&mut self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

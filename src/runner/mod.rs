@@ -40,6 +40,12 @@ pub const MINUTE_CAP_PAUSE: Duration = Duration::from_secs(15 * 60);
 /// How many recent calls one resolution reads (the API's maximum page).
 const LIST_LIMIT: u8 = 100;
 
+/// How many `placement_failed` answers one contact may get in one run before it is given up.
+/// The API says no call was created, so retrying is safe; but a number the carrier always
+/// refuses would otherwise be retried forever and the run would never finish. Ten in a row is
+/// far beyond what a passing outage (or a 30 % error rate: 0.3^10 ≈ 6·10⁻⁶) produces.
+pub const MAX_PLACEMENT_FAILURES: u32 = 10;
+
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Cap on placements in this run (`--max-calls`).
@@ -106,6 +112,10 @@ struct Unsettled {
     key: String,
     request: Sent,
     created_at: Timestamp,
+    /// Only a list asked for at or after this instant can settle it: the settle time after the
+    /// attempt's creation, and never before this runner knew the answer was lost (a list asked
+    /// for earlier may predate the call).
+    not_before: Timestamp,
 }
 
 /// What resolution matches on, read back from the body as it was sent.
@@ -126,17 +136,22 @@ pub struct Runner<'a> {
     backoff: BackoffPolicy,
     tx: mpsc::UnboundedSender<Event>,
     rx: mpsc::UnboundedReceiver<Event>,
-    placing: HashMap<i64, (String, Sent)>,
+    /// POSTs in flight: contact key, what was sent, and when the attempt was committed.
+    placing: HashMap<i64, (String, Sent, Timestamp)>,
     following: HashMap<i64, Following>,
     polls_due: BinaryHeap<Reverse<(Timestamp, i64)>>,
     polling: HashSet<i64>,
     unsettled: Vec<Unsettled>,
     resolve_at: Option<Timestamp>,
-    listing: bool,
+    /// When the list request in flight, if any, was sent: only attempts settled by then can be
+    /// judged by its answer.
+    listing: Option<Timestamp>,
     hold_until: Option<Timestamp>,
     /// When the pacer next allows a placement, as it said when it last refused one.
     pace_until: Option<Timestamp>,
     failures: u32,
+    /// `placement_failed` answers per contact in this run (see [`MAX_PLACEMENT_FAILURES`]).
+    refusals: HashMap<String, u32>,
     stopping: Option<Ending>,
     summary: Summary,
 }
@@ -181,10 +196,11 @@ impl<'a> Runner<'a> {
             polling: HashSet::new(),
             unsettled: Vec::new(),
             resolve_at: None,
-            listing: false,
+            listing: None,
             hold_until: None,
             pace_until: None,
             failures: 0,
+            refusals: HashMap::new(),
             stopping: None,
             summary: Summary {
                 ending: Ending::Finished,
@@ -304,14 +320,13 @@ impl<'a> Runner<'a> {
                         key: open.contact_key,
                         request,
                         created_at: open.created_at,
+                        not_before: settle_time(open.created_at).max(now),
                     });
                 }
                 _ => {}
             }
         }
-        if let Some(first) = self.unsettled.first() {
-            self.resolve_at = Some(settle_time(first.created_at).max(now));
-        }
+        self.resolve_at = self.unsettled.iter().map(|u| u.not_before).min();
         Ok(())
     }
 
@@ -393,7 +408,7 @@ impl<'a> Runner<'a> {
                 to: request.to.clone(),
                 objective: request.objective.clone(),
             };
-            self.placing.insert(attempt, (due.key.clone(), sent));
+            self.placing.insert(attempt, (due.key.clone(), sent, now));
             self.summary.placed += 1;
             let client = self.client.clone();
             let tx = self.tx.clone();
@@ -435,10 +450,13 @@ impl<'a> Runner<'a> {
     }
 
     fn start_resolution(&mut self, now: Timestamp) {
-        if self.listing || self.unsettled.is_empty() || self.resolve_at.is_some_and(|at| at > now) {
+        if self.listing.is_some()
+            || self.unsettled.is_empty()
+            || self.resolve_at.is_some_and(|at| at > now)
+        {
             return;
         }
-        self.listing = true;
+        self.listing = Some(now);
         self.resolve_at = None;
         let client = self.client.clone();
         let tx = self.tx.clone();
@@ -488,12 +506,12 @@ impl<'a> Runner<'a> {
         result: Result<Placed, ApiError>,
         now: Timestamp,
     ) -> Result<(), RunError> {
-        let Some((key, sent)) = self.placing.remove(&attempt) else {
+        let Some((key, sent, created_at)) = self.placing.remove(&attempt) else {
             return Ok(());
         };
         let placed = match result {
             Ok(placed) => placed,
-            Err(err) => return self.place_failed(attempt, key, &sent, &err, now),
+            Err(err) => return self.place_failed(attempt, key, &sent, created_at, &err, now),
         };
         self.failures = 0;
         let placement = state::after_place(&PlaceResult::Placed, now);
@@ -519,6 +537,7 @@ impl<'a> Runner<'a> {
         attempt: i64,
         key: String,
         sent: &Sent,
+        created_at: Timestamp,
         err: &ApiError,
         now: Timestamp,
     ) -> Result<(), RunError> {
@@ -531,7 +550,18 @@ impl<'a> Runner<'a> {
                 self.failures += 1;
                 let wait = self.backoff.delay_random(self.failures, err.retry_after());
                 self.hold(now, wait);
-                PlaceResult::Transient { retry_after: wait }
+                let refusals = if err.token() == Some("placement_failed") {
+                    let n = self.refusals.entry(key.clone()).or_default();
+                    *n += 1;
+                    *n
+                } else {
+                    0
+                };
+                if refusals >= MAX_PLACEMENT_FAILURES {
+                    PlaceResult::RowRefused
+                } else {
+                    PlaceResult::Transient { retry_after: wait }
+                }
             }
             ErrorClass::PauseRun => {
                 self.hold(now, MINUTE_CAP_PAUSE);
@@ -554,6 +584,9 @@ impl<'a> Runner<'a> {
         };
         let placement = state::after_place(&result, now);
         let note = match result {
+            PlaceResult::RowRefused if err.class() == ErrorClass::Backoff => format!(
+                "the API refused to place this call {MAX_PLACEMENT_FAILURES} times in a row ({err}); given up"
+            ),
             PlaceResult::RowRefused => format!("the API refused this contact: {err}"),
             PlaceResult::Lost => {
                 format!("the answer to the POST was lost ({err}); checking whether the call exists")
@@ -575,13 +608,18 @@ impl<'a> Runner<'a> {
                 to: sent.to.clone(),
                 objective: sent.objective.clone(),
             };
+            // The attempt's own creation time, as a resumed run would read it from the state
+            // file: its call was created after it, but may well be older than this answer
+            // (a slow or timed-out POST, a busy runner), and the match looks no further back
+            // than the attempt (less the clock skew).
             self.unsettled.push(Unsettled {
                 attempt,
                 key,
                 request,
-                created_at: now,
+                created_at,
+                not_before: settle_time(created_at).max(now),
             });
-            let at = settle_time(now);
+            let at = settle_time(created_at).max(now);
             self.resolve_at = Some(self.resolve_at.map_or(at, |r| r.min(at)));
         } else if placement.attempt == AttemptState::NotPlaced
             && placement.contact == ContactState::Pending
@@ -673,7 +711,10 @@ impl<'a> Runner<'a> {
         result: Result<Vec<CallRecord>, ApiError>,
         now: Timestamp,
     ) -> Result<(), RunError> {
-        self.listing = false;
+        // The list shows the calls that existed when it was asked for, not when its answer is
+        // handled: an attempt that settled in between may have created a call the list cannot
+        // show, so it waits for the next list.
+        let asked_at = self.listing.take().unwrap_or(now);
         let recent = match result {
             Ok(recent) => recent,
             Err(err) => {
@@ -691,7 +732,7 @@ impl<'a> Runner<'a> {
         let ready: Vec<Unsettled> = {
             let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unsettled)
                 .into_iter()
-                .partition(|u| settle_time(u.created_at) <= now);
+                .partition(|u| u.not_before <= asked_at);
             self.unsettled = waiting;
             ready
         };
@@ -766,12 +807,7 @@ impl<'a> Runner<'a> {
                 }
             }
         }
-        if let Some(first) = self
-            .unsettled
-            .iter()
-            .map(|u| settle_time(u.created_at))
-            .min()
-        {
+        if let Some(first) = self.unsettled.iter().map(|u| u.not_before).min() {
             self.resolve_at = Some(first);
         }
         Ok(())

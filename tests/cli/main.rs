@@ -8,6 +8,7 @@ mod api;
 mod export;
 mod memory;
 mod plan;
+mod run;
 mod sandbox;
 mod sdk;
 mod status;

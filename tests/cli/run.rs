@@ -1,0 +1,785 @@
+//! `bys-campaign run` against the real sandbox binary over loopback, with a real state file.
+//!
+//! What these prove, from the sandbox's own record of every call it was asked to place
+//! (`GET /sandbox/calls`) and from the SQLite state file: a campaign runs to its end with every
+//! row accounted for; killing the runner with SIGKILL at random moments, under lost answers and
+//! server errors, never calls a number more often than its retry policy allows; a rate-limit
+//! storm and error faults still end with every row accounted for; SIGTERM stops placing, follows
+//! the calls in flight and resumes cleanly; and the guards refuse what they must.
+//!
+//! Nothing here measures speed: waits are bounded generously and assertions are on outcomes.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::support::{SandboxProcess, Test, binary};
+
+const KEY: &str = "bys_ak_test_runner";
+
+/// The retry policy every campaign here uses (in the campaign YAML below).
+const RETRY: &str = "\
+retry:
+  no_answer: { attempts: 2, after: 1m }
+  voicemail: { attempts: 2, after: 1m }
+  failed: { attempts: 2, after: 1m }
+  declined: { attempts: 1 }
+";
+
+/// Calls in total a number may get when its previous call ended in `outcome`.
+fn attempts_allowed(outcome: &str) -> usize {
+    match outcome {
+        "no_answer" | "voicemail" | "failed" => 2,
+        "declined" | "completed" => 1,
+        other => panic!("unexpected final status {other:?}"),
+    }
+}
+
+/// A campaign keyed by number (a repeated number is a duplicate), no calling windows (the
+/// simulated clock may fall on a weekend), the retry policy above.
+fn campaign(limits: &str) -> String {
+    format!(
+        "\
+name: run
+input:
+  path: contacts.csv
+  default_region: US
+call:
+  objective: Confirm {{{{ first_name }}}}'s appointment.
+fields:
+  - {{ name: confirmed, type: boolean, description: Did they confirm? }}
+limits:
+{limits}
+{RETRY}suppress: [do-not-call.txt]
+output:
+  path: results.csv
+"
+    )
+}
+
+/// `n` plain contacts, 212-555-01NN from 01 on (never a magic number).
+fn plain_contacts(n: usize) -> String {
+    assert!(n <= 89, "only 555-0100..0189 are plain numbers");
+    let mut csv = String::from("first_name,phone\n");
+    for i in 0..n {
+        csv.push_str(&format!("P{i},212-555-01{:02}\n", i + 1));
+    }
+    csv
+}
+
+fn setup(limits: &str, contacts: &str) -> Test {
+    Test::new()
+        .file("campaign.yaml", campaign(limits))
+        .file("contacts.csv", contacts)
+        .file("do-not-call.txt", "+1 415 555 0150\n")
+}
+
+/// The runner, `run campaign.yaml --api-url URL --yes` with a key, as a command to adjust.
+fn runner(test: &Test, url: &str) -> Command {
+    let mut command = Command::new(binary());
+    command
+        .args(["run", "campaign.yaml", "--api-url", url, "--yes"])
+        .current_dir(test.path())
+        .env("BYS_API_KEY", KEY)
+        .env_remove("BYS_API_URL")
+        .env_remove("BYS_LOG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    command
+}
+
+/// Output of a finished command.
+struct Done {
+    code: Option<i32>,
+    stderr: String,
+}
+
+fn run_to_end(mut command: Command) -> Done {
+    let out = command.output().expect("the runner starts");
+    Done {
+        code: out.status.code(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Every call the sandbox was asked to place, oldest first.
+fn sandbox_calls(url: &str) -> Vec<Value> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let body: Value = reqwest::get(format!("{url}/sandbox/calls"))
+            .await
+            .expect("the sandbox answers")
+            .json()
+            .await
+            .expect("JSON");
+        body["calls"].as_array().expect("a list of calls").clone()
+    })
+}
+
+fn ts(call: &Value, field: &str) -> Timestamp {
+    call[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} missing in {call}"))
+        .parse()
+        .unwrap()
+}
+
+/// Replays each number's calls in the order the sandbox took them and checks that each call
+/// after the first was allowed by the previous call's outcome and the retry policy, and that it
+/// was placed only after the previous call had ended. Returns the number of calls per number.
+fn assert_never_beyond_policy(calls: &[Value]) -> BTreeMap<String, usize> {
+    let mut by_number: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    for call in calls {
+        by_number
+            .entry(call["to"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(call);
+    }
+    for (to, calls) in &by_number {
+        for (i, call) in calls.iter().enumerate() {
+            assert_eq!(call["callIndex"].as_u64(), Some(i as u64), "{to}: order");
+            if i == 0 {
+                continue;
+            }
+            let previous = calls[i - 1];
+            let outcome = previous["finalStatus"].as_str().unwrap();
+            assert!(
+                i < attempts_allowed(outcome),
+                "{to} was called {} times; call {} came after {outcome}, which allows {}:\n{:#?}",
+                calls.len(),
+                i + 1,
+                attempts_allowed(outcome),
+                calls
+                    .iter()
+                    .map(|c| (&c["createdAt"], &c["finalStatus"], &c["idempotencyKey"]))
+                    .collect::<Vec<_>>()
+            );
+            assert!(
+                ts(call, "createdAt") >= ts(previous, "endedAt"),
+                "{to}: call {} was placed before call {} had ended",
+                i + 1,
+                i
+            );
+        }
+    }
+    by_number
+        .into_iter()
+        .map(|(to, calls)| (to, calls.len()))
+        .collect()
+}
+
+/// The results CSV as (status, row) pairs, keyed by the first column.
+fn results(test: &Test) -> Vec<BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_path(test.path().join("results.csv")).expect("results.csv");
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+fn state_path(test: &Test) -> PathBuf {
+    test.path().join("run.state.db")
+}
+
+/// Call ids and states of every attempt in the state file.
+fn attempts(state: &Path) -> Vec<(String, Option<String>)> {
+    let db = rusqlite::Connection::open(state).expect("state file opens");
+    let mut stmt = db.prepare("SELECT state, call_id FROM attempts").unwrap();
+    stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// Every call the sandbox created is known to the state file, and every call id the state file
+/// holds was created by the sandbox.
+fn assert_state_knows_every_call(test: &Test, calls: &[Value]) {
+    let known: HashSet<String> = attempts(&state_path(test))
+        .into_iter()
+        .filter_map(|(_, id)| id)
+        .collect();
+    let created: HashSet<String> = calls
+        .iter()
+        .map(|c| c["callId"].as_str().unwrap().to_owned())
+        .collect();
+    let unknown: Vec<_> = created.difference(&known).collect();
+    assert!(
+        unknown.is_empty(),
+        "calls the state file does not know: {unknown:?}"
+    );
+    let invented: Vec<_> = known.difference(&created).collect();
+    assert!(
+        invented.is_empty(),
+        "call ids the sandbox never made: {invented:?}"
+    );
+}
+
+/// Statuses of the results CSV; no row is `pending`. Returns the count per status.
+fn assert_every_row_has_its_result(test: &Test, rows: usize) -> BTreeMap<String, usize> {
+    let results = results(test);
+    assert_eq!(results.len(), rows, "one result per input row");
+    let mut tally = BTreeMap::new();
+    for row in &results {
+        assert_ne!(row["status"], "pending", "row without a result: {row:?}");
+        if row["status"] == "unknown" {
+            assert!(!row["error"].is_empty(), "an unknown row says why: {row:?}");
+        }
+        *tally.entry(row["status"].clone()).or_insert(0) += 1;
+    }
+    tally
+}
+
+fn assert_nothing_open(test: &Test) {
+    let open: Vec<_> = attempts(&state_path(test))
+        .into_iter()
+        .filter(|(state, _)| state == "placing" || state == "placed")
+        .collect();
+    assert!(open.is_empty(), "attempts left open: {open:?}");
+}
+
+/// A small deterministic generator for kill delays (splitmix64).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn between(&mut self, low: u64, high: u64) -> u64 {
+        low + self.next() % (high - low + 1)
+    }
+}
+
+/// Waits for a child up to `limit`; `None` if it is still running.
+fn wait_for(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Polls until `check` holds, for up to 60 s.
+fn until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_campaign_runs_to_its_end_and_a_second_run_places_nothing() {
+    let contacts = "\
+first_name,phone
+Ana,(415) 555-0190
+Wei,415-555-0191
+Sam,415-555-0192
+Joe,415-555-0193
+Kim,415-555-0194
+Lee,415-555-0196
+Max,415-555-0197
+Ola,415-555-0198
+Pia,415-555-0199
+Bad,not a number
+Ren,415-555-0112
+Ren again,+1 415 555 0112
+Sup,415-555-0150
+Tom,415-555-0113
+";
+    let test = setup("  calls_per_minute: 60\n  burst: 10", contacts);
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001", "--seed", "7"]);
+    let url = sandbox.base_url.clone();
+
+    let first = run_to_end(runner(&test, &url));
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    assert!(first.stderr.contains("finished: every contact is settled"));
+
+    let calls = sandbox_calls(&url);
+    let per_number = assert_never_beyond_policy(&calls);
+    assert_state_knows_every_call(&test, &calls);
+    // The magic numbers did what they always do, and the policy was followed.
+    assert_eq!(per_number["+14155550190"], 1);
+    assert_eq!(per_number["+14155550191"], 2);
+    assert_eq!(per_number["+14155550193"], 1);
+    assert_eq!(per_number["+14155550198"], 2);
+    assert_eq!(per_number["+14155550112"], 1, "a duplicate is called once");
+    for never in ["+14155550150", "+14155550196", "+14155550197"] {
+        assert!(!per_number.contains_key(never), "{never} was called");
+    }
+
+    let csv = std::fs::read_to_string(test.path().join("results.csv")).unwrap();
+    insta::with_settings!({ filters => vec![
+        (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[ID]"),
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[TIME]"),
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+    ]}, {
+        insta::assert_snapshot!(csv);
+    });
+
+    let status = Test::new()
+        .args(&["status"])
+        .args(&[
+            test.path().join("campaign.yaml").to_str().unwrap(),
+            "--json",
+        ])
+        .run();
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    for unsettled in ["pending", "active", "unknown"] {
+        assert!(
+            status["contacts"].get(unsettled).is_none(),
+            "{unsettled} contacts left: {status:#}"
+        );
+    }
+    assert_eq!(status["in_flight"], 0);
+    assert_eq!(status["due_now"], 0);
+    assert_eq!(status["calls"].as_u64(), Some(calls.len() as u64));
+
+    let again = run_to_end(runner(&test, &url));
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert_eq!(
+        sandbox_calls(&url).len(),
+        calls.len(),
+        "the second run placed calls"
+    );
+}
+
+/// Kills the runner with SIGKILL at seeded random moments, resuming each time, until a run
+/// ends by itself; then proves from the sandbox's records that no number was called beyond its
+/// policy and that every row has its result. Returns how many rows ended `unknown`.
+fn kill_until_done(seed: u64) -> usize {
+    const ROWS: usize = 93;
+    // Kills at random moments; the last round is left to finish (a loaded machine can make a
+    // whole run longer than any kill delay), bounded generously.
+    const ROUNDS: usize = 30;
+    const LAST_ROUND_LIMIT: Duration = Duration::from_secs(120);
+    // Magic numbers make retries certain: 0191 never answers, 0192 is always voicemail, 0194
+    // always fails, 0198 answers the second time.
+    let mut contacts = plain_contacts(ROWS - 4);
+    for n in ["0191", "0192", "0194", "0198"] {
+        contacts.push_str(&format!("M{n},646-555-{n}\n"));
+    }
+    let test = setup(
+        "  calls_per_minute: 300\n  burst: 20\n  max_concurrent: 20",
+        &contacts,
+    );
+    let sandbox = SandboxProcess::spawn(&[
+        "--drop-after-create",
+        "0.35",
+        "--error-rate",
+        "0.2",
+        "--time-scale",
+        "0.001",
+        "--seed",
+        &seed.to_string(),
+    ]);
+    let url = sandbox.base_url.clone();
+    let log = test.path().join("runs.log");
+    let mut rng = Rng(seed);
+    let mut finished = None;
+    for round in 0..ROUNDS {
+        let mut command = runner(&test, &url);
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
+        command.stdout(Stdio::null()).stderr(stderr);
+        let mut child = command.spawn().expect("the runner starts");
+        let delay = if round + 1 == ROUNDS {
+            LAST_ROUND_LIMIT
+        } else {
+            Duration::from_millis(rng.between(50, 1500))
+        };
+        match wait_for(&mut child, delay) {
+            Some(status) => {
+                assert_eq!(
+                    status.code(),
+                    Some(0),
+                    "round {round}: the runner failed:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                );
+                finished = Some(round);
+                break;
+            }
+            None => {
+                // Only our own child, by its handle: SIGKILL.
+                child.kill().unwrap();
+                child.wait().unwrap();
+            }
+        }
+    }
+    let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        finished.is_some(),
+        "seed {seed}: no run finished by itself in {ROUNDS} rounds (the last one given {LAST_ROUND_LIMIT:?}); last output:\n{}",
+        &log_text[log_text.len().saturating_sub(3000)..]
+    );
+    let calls = sandbox_calls(&url);
+    assert!(!calls.is_empty());
+    assert_never_beyond_policy(&calls);
+    assert_state_knows_every_call(&test, &calls);
+    assert_nothing_open(&test);
+    let tally = assert_every_row_has_its_result(&test, ROWS);
+    eprintln!(
+        "seed {seed}: finished after {} kill(s); {} calls; results {tally:?}",
+        finished.unwrap(),
+        calls.len()
+    );
+    tally.get("unknown").copied().unwrap_or(0)
+}
+
+#[test]
+fn killed_at_random_moments_no_number_is_called_beyond_its_policy() {
+    let unknown: usize = std::env::var("KILL_SEEDS")
+        .map_or(vec![11, 12, 13], |v| {
+            v.split(',').map(|s| s.parse().unwrap()).collect()
+        })
+        .into_iter()
+        .map(kill_until_done)
+        .sum();
+    // `unknown` rows are allowed (a lost answer the API's list could not settle) but each one
+    // says why (checked above); how many is reported here.
+    eprintln!("unknown rows over all seeds: {unknown}");
+}
+
+#[test]
+fn a_rate_limit_storm_with_errors_ends_with_every_row_accounted_for() {
+    const ROWS: usize = 20;
+    let test = setup(
+        "  calls_per_minute: 60\n  burst: 10\n  max_concurrent: 10",
+        &plain_contacts(ROWS),
+    );
+    let sandbox = SandboxProcess::spawn(&[
+        "--rate-limit",
+        "5/min",
+        "--error-rate",
+        "0.3",
+        "--time-scale",
+        "0.001",
+        "--seed",
+        "21",
+    ]);
+    let url = sandbox.base_url.clone();
+    let done = run_to_end(runner(&test, &url));
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let calls = sandbox_calls(&url);
+    assert_never_beyond_policy(&calls);
+    assert_state_knows_every_call(&test, &calls);
+    assert_nothing_open(&test);
+    let tally = assert_every_row_has_its_result(&test, ROWS);
+    assert!(
+        !tally.contains_key("invalid"),
+        "no row may be given up because of a storm: {tally:?}"
+    );
+}
+
+#[test]
+fn sigterm_stops_placing_follows_calls_in_flight_then_a_run_resumes() {
+    const ROWS: usize = 60;
+    let test = setup(
+        "  calls_per_minute: 60\n  burst: 5\n  max_concurrent: 10",
+        &plain_contacts(ROWS),
+    );
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.005", "--seed", "31"]);
+    let url = sandbox.base_url.clone();
+    let mut command = runner(&test, &url);
+    command.stdout(Stdio::null()).stderr(Stdio::piped());
+    let child = command.spawn().expect("the runner starts");
+    until("a few calls placed", || sandbox_calls(&url).len() >= 5);
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopping: no new calls"), "{stderr}");
+    assert!(
+        stderr.contains("calls already placed were followed to their end"),
+        "{stderr}"
+    );
+    let stopped: Vec<_> = results(&test)
+        .into_iter()
+        .map(|row| row["status"].clone())
+        .collect();
+    assert_eq!(stopped.len(), ROWS);
+    assert!(stopped.iter().any(|s| s == "pending"), "{stopped:?}");
+    assert_nothing_open(&test);
+    let placed_before = sandbox_calls(&url).len();
+
+    let resumed = run_to_end(runner(&test, &url));
+    assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
+    let calls = sandbox_calls(&url);
+    assert!(calls.len() > placed_before);
+    assert_never_beyond_policy(&calls);
+    assert_state_knows_every_call(&test, &calls);
+    assert_every_row_has_its_result(&test, ROWS);
+}
+
+#[test]
+fn without_a_key_or_sandbox_it_says_how_to_rehearse() {
+    let run = setup("  calls_per_minute: 60", &plain_contacts(2))
+        .args(&["run", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("--sandbox"), "{}", run.stderr);
+    assert!(run.stderr.contains("BYS_API_KEY"), "{}", run.stderr);
+}
+
+#[test]
+fn a_live_run_without_a_terminal_needs_yes() {
+    let test = setup("  calls_per_minute: 60", &plain_contacts(2));
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001"]);
+    let mut command = Command::new(binary());
+    command
+        .args(["run", "campaign.yaml", "--api-url", &sandbox.base_url])
+        .current_dir(test.path())
+        .env("BYS_API_KEY", KEY)
+        .stdin(Stdio::null());
+    let done = run_to_end(command);
+    assert_eq!(done.code, Some(1), "{}", done.stderr);
+    assert!(done.stderr.contains("--yes"), "{}", done.stderr);
+    assert!(sandbox_calls(&sandbox.base_url).is_empty());
+}
+
+#[test]
+fn a_second_runner_on_the_same_state_exits_at_once_naming_the_holder() {
+    // 555-0195 stays in progress forever: the first runner never ends by itself.
+    let test = setup(
+        "  calls_per_minute: 60",
+        "first_name,phone\nA,415-555-0195\n",
+    );
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001"]);
+    let url = sandbox.base_url.clone();
+    let mut command = runner(&test, &url);
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut first = command.spawn().expect("the runner starts");
+    until("the first runner's call", || {
+        !sandbox_calls(&url).is_empty()
+    });
+    let second = run_to_end(runner(&test, &url));
+    let still_running = first.try_wait().unwrap().is_none();
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(still_running, "the first runner should still be running");
+    assert_eq!(second.code, Some(75), "{}", second.stderr);
+    assert!(
+        second.stderr.contains(&first.id().to_string()),
+        "names the holder's pid {}: {}",
+        first.id(),
+        second.stderr
+    );
+    assert_eq!(
+        sandbox_calls(&url).len(),
+        1,
+        "the second runner placed nothing"
+    );
+}
+
+#[test]
+fn a_bad_key_stops_the_run_and_marks_nothing_done() {
+    let test = setup("  calls_per_minute: 60", &plain_contacts(3));
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001", "--api-key", "bys_ak_right"]);
+    let done = run_to_end(runner(&test, &sandbox.base_url));
+    assert_eq!(done.code, Some(77), "{}", done.stderr);
+    assert!(done.stderr.contains("unauthorized"), "{}", done.stderr);
+    assert!(sandbox_calls(&sandbox.base_url).is_empty());
+    let db = rusqlite::Connection::open(state_path(&test)).unwrap();
+    let settled: i64 = db
+        .query_row(
+            "SELECT count(*) FROM contacts WHERE state <> 'pending'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(settled, 0, "a refused run settles no contact");
+    let statuses: Vec<_> = results(&test)
+        .into_iter()
+        .map(|r| r["status"].clone())
+        .collect();
+    assert_eq!(statuses, ["pending", "pending", "pending"]);
+}
+
+#[test]
+fn max_calls_places_exactly_that_many_then_stops() {
+    let test = setup("  calls_per_minute: 60\n  burst: 10", &plain_contacts(8));
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001", "--seed", "5"]);
+    let mut command = runner(&test, &sandbox.base_url);
+    command.args(["--max-calls", "3"]);
+    let done = run_to_end(command);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("--max-calls 3 reached"),
+        "{}",
+        done.stderr
+    );
+    assert_eq!(sandbox_calls(&sandbox.base_url).len(), 3);
+    assert_nothing_open(&test);
+}
+
+#[test]
+fn a_caller_id_the_account_does_not_own_stops_the_run() {
+    let test = setup("  calls_per_minute: 60", &plain_contacts(3)).file(
+        "campaign.yaml",
+        campaign("  calls_per_minute: 60")
+            .replace("call:\n", "call:\n  caller_id: \"+14155550109\"\n"),
+    );
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001"]);
+    let done = run_to_end(runner(&test, &sandbox.base_url));
+    assert_eq!(done.code, Some(77), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("caller_id_not_owned"),
+        "{}",
+        done.stderr
+    );
+    assert!(sandbox_calls(&sandbox.base_url).is_empty());
+}
+
+/// Checks that no two calls to one number overlapped: each was placed after the previous one
+/// to that number had ended. Returns the calls per number.
+fn assert_one_call_at_a_time(calls: &[Value]) -> BTreeMap<String, usize> {
+    let mut by_number: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    for call in calls {
+        by_number
+            .entry(call["to"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(call);
+    }
+    for (to, calls) in &by_number {
+        for pair in calls.windows(2) {
+            assert!(
+                ts(pair[1], "createdAt") >= ts(pair[0], "endedAt"),
+                "{to}: two calls in flight at once"
+            );
+        }
+    }
+    by_number
+        .into_iter()
+        .map(|(to, calls)| (to, calls.len()))
+        .collect()
+}
+
+#[test]
+fn rows_sharing_a_number_are_called_one_at_a_time_even_when_answers_are_lost() {
+    // With a key column, rows that share a number are separate contacts: each is called, never
+    // two at once. 555-0198's first call is unanswered (that row is called again), then every
+    // call to it completes.
+    let contacts = "\
+id,first_name,phone
+a1,A,415-555-0190
+a2,B,415-555-0190
+a3,C,415-555-0190
+b1,D,415-555-0198
+b2,E,415-555-0198
+b3,F,415-555-0198
+";
+    let test = setup("  calls_per_minute: 60\n  burst: 10", contacts).file(
+        "campaign.yaml",
+        campaign("  calls_per_minute: 60\n  burst: 10").replace(
+            "  default_region: US\n",
+            "  default_region: US\n  key_column: id\n",
+        ),
+    );
+    let sandbox = SandboxProcess::spawn(&[
+        "--drop-after-create",
+        "0.3",
+        "--time-scale",
+        "0.001",
+        "--seed",
+        "41",
+    ]);
+    let url = sandbox.base_url.clone();
+    let done = run_to_end(runner(&test, &url));
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let calls = sandbox_calls(&url);
+    let per_number = assert_one_call_at_a_time(&calls);
+    assert_state_knows_every_call(&test, &calls);
+    assert_nothing_open(&test);
+    let tally = assert_every_row_has_its_result(&test, 6);
+    assert_eq!(tally.get("completed"), Some(&6), "{tally:?}");
+    assert_eq!(per_number["+14155550190"], 3);
+    assert_eq!(per_number["+14155550198"], 4);
+}
+
+#[test]
+fn a_second_sigterm_exits_at_once_and_the_next_run_finishes_the_campaign() {
+    const ROWS: usize = 30;
+    let test = setup(
+        "  calls_per_minute: 60\n  burst: 5\n  max_concurrent: 10",
+        &plain_contacts(ROWS),
+    );
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.005", "--seed", "51"]);
+    let url = sandbox.base_url.clone();
+    let mut command = runner(&test, &url);
+    command.stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = command.spawn().expect("the runner starts");
+    until("a few calls placed", || sandbox_calls(&url).len() >= 5);
+    let pid = child.id().to_string();
+    let term = || {
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success());
+    };
+    // The second signal is sent once the first one has been taken in (two signals sent before
+    // a process handles the first are one signal, as for any Unix process).
+    let reader = BufReader::new(child.stderr.take().unwrap());
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    let collector = std::thread::spawn(move || {
+        for line in reader.lines() {
+            let line = line.unwrap();
+            let _ = lines_tx.send(line.clone());
+        }
+    });
+    term();
+    let mut stderr = String::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !stderr.contains("stopping: no new calls") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("no word of stopping after SIGTERM:\n{stderr}"));
+        stderr.push_str(&line);
+        stderr.push('\n');
+    }
+    term();
+    let status = child.wait().unwrap();
+    collector.join().unwrap();
+    stderr.extend(lines.try_iter().map(|line| line + "\n"));
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopped at once"), "{stderr}");
+
+    let resumed = run_to_end(runner(&test, &url));
+    assert_eq!(resumed.code, Some(0), "{}", resumed.stderr);
+    let calls = sandbox_calls(&url);
+    assert_never_beyond_policy(&calls);
+    assert_state_knows_every_call(&test, &calls);
+    assert_nothing_open(&test);
+    assert_every_row_has_its_result(&test, ROWS);
+}
