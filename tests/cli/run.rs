@@ -549,7 +549,7 @@ fn without_a_key_or_sandbox_it_says_how_to_rehearse() {
     let run = setup("  calls_per_minute: 60", &plain_contacts(2))
         .args(&["run", "campaign.yaml"])
         .run();
-    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.code, 78, "{}", run.stderr);
     assert!(run.stderr.contains("--sandbox"), "{}", run.stderr);
     assert!(run.stderr.contains("BYS_API_KEY"), "{}", run.stderr);
 }
