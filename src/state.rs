@@ -19,7 +19,10 @@ use crate::campaign::{Retry, RetryPolicy};
 
 /// How a call ended: the API's five terminal statuses. The name is also the `status` column of
 /// the results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Completed,
     NoAnswer,
@@ -36,6 +39,11 @@ impl Outcome {
         Outcome::Declined,
         Outcome::Failed,
     ];
+
+    /// Whether someone (or something) picked up, so the call went through `in_progress`.
+    pub fn answered(self) -> bool {
+        matches!(self, Outcome::Completed | Outcome::Voicemail)
+    }
 
     /// The retry rule for this outcome; `None` for `completed`, which is final.
     pub fn retry_rule(self, policy: &RetryPolicy) -> Option<Retry> {

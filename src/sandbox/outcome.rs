@@ -11,48 +11,9 @@ use rand::{RngExt, SeedableRng};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// The five terminal statuses, which are also the possible outcomes of a call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Answered; the conversation took place.
-    Completed,
-    /// Rang until the carrier gave up.
-    NoAnswer,
-    /// Answered by a machine; the agent left a message.
-    Voicemail,
-    /// The recipient rejected the call while it rang.
-    Declined,
-    /// The call could not be connected.
-    Failed,
-}
-
-impl Outcome {
-    /// Every outcome, in the order of the distribution's weights.
-    pub const ALL: [Outcome; 5] = [
-        Outcome::Completed,
-        Outcome::NoAnswer,
-        Outcome::Voicemail,
-        Outcome::Declined,
-        Outcome::Failed,
-    ];
-
-    /// The status (and webhook event suffix) the API uses.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Completed => "completed",
-            Outcome::NoAnswer => "no_answer",
-            Outcome::Voicemail => "voicemail",
-            Outcome::Declined => "declined",
-            Outcome::Failed => "failed",
-        }
-    }
-
-    /// Whether someone (or something) picked up, so the call went through `in_progress`.
-    pub fn answered(self) -> bool {
-        matches!(self, Outcome::Completed | Outcome::Voicemail)
-    }
-}
+/// The five terminal statuses, which are also the possible outcomes of a call: the same type
+/// the runner and the client use.
+pub use crate::state::Outcome;
 
 /// Relative weights of the outcomes; the draw picks one in proportion to its weight.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
