@@ -6,6 +6,7 @@ mod support;
 
 mod api;
 mod export;
+mod help;
 mod memory;
 mod plan;
 mod run;

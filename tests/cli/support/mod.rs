@@ -110,8 +110,11 @@ impl Test {
             .args(&self.args)
             .current_dir(self.cwd.as_deref().unwrap_or(self.dir.path()))
             .env_remove("BYS_API_KEY")
+            .env_remove("BYS_API_URL")
             .env_remove("BYS_LOG")
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            // A fixed width, so wrapped help text is the same on every machine.
+            .env("COLUMNS", "100");
         command
     }
 
