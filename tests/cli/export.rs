@@ -38,7 +38,7 @@ fn raw_to_another_file() {
         "{csv}"
     );
     assert!(
-        csv.contains("\n5,\"=HYPERLINK(\"\"http://x\"\")\",(646) 555-0105,"),
+        csv.contains("\n5,\"=HYPERLINK(\"\"http://127.0.0.1/x\"\")\",(646) 555-0105,"),
         "{csv}"
     );
 }
