@@ -783,3 +783,56 @@ fn a_second_sigterm_exits_at_once_and_the_next_run_finishes_the_campaign() {
     assert_nothing_open(&test);
     assert_every_row_has_its_result(&test, ROWS);
 }
+
+#[test]
+fn an_unknown_contact_is_called_again_only_with_retry_unknown() {
+    let test = setup("  calls_per_minute: 60\n  burst: 10", &plain_contacts(2));
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001", "--seed", "7"]);
+    // Import only, then make the first contact's earlier call unresolvable, as a lost POST whose
+    // call could not be found would leave it.
+    let mut import = runner(&test, &sandbox.base_url);
+    import.args(["--max-calls", "0"]);
+    assert_eq!(run_to_end(import).code, Some(0));
+    let conn = rusqlite::Connection::open(state_path(&test)).unwrap();
+    conn.execute_batch(
+        "UPDATE contacts SET state = 'unknown', calls = 1 WHERE key = '+12125550101';
+         INSERT INTO attempts (contact_key, state, idempotency_key, request, created_at, updated_at)
+         VALUES ('+12125550101', 'unknown', 'lost-1', '{\"to\":\"+12125550101\",\"objective\":\"x\"}', 0, 0);",
+    )
+    .unwrap();
+    drop(conn);
+
+    let done = run_to_end(runner(&test, &sandbox.base_url));
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let called: Vec<String> = sandbox_calls(&sandbox.base_url)
+        .iter()
+        .map(|c| c["to"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        called,
+        vec!["+12125550102".to_owned()],
+        "an unknown contact is not called again"
+    );
+    let rows = results(&test);
+    assert_eq!(rows[0]["status"], "unknown");
+    assert!(
+        rows[0]["error"].contains("--retry-unknown"),
+        "{:?}",
+        rows[0]
+    );
+
+    let mut again = runner(&test, &sandbox.base_url);
+    again.arg("--retry-unknown");
+    let done = run_to_end(again);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("--retry-unknown: 1 contact(s)"),
+        "{}",
+        done.stderr
+    );
+    let calls = sandbox_calls(&sandbox.base_url);
+    assert_eq!(calls.len(), 2);
+    assert_eq!(calls[1]["to"], "+12125550101");
+    assert_ne!(results(&test)[0]["status"], "unknown");
+    assert_nothing_open(&test);
+}
