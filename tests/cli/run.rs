@@ -836,3 +836,33 @@ fn an_unknown_contact_is_called_again_only_with_retry_unknown() {
     assert_ne!(results(&test)[0]["status"], "unknown");
     assert_nothing_open(&test);
 }
+
+#[test]
+fn a_rehearsal_needs_no_key_and_writes_results() {
+    // The README quickstart: the built-in sandbox, in-process, on its own fast clock.
+    let test = setup("  calls_per_minute: 60\n  burst: 10", &plain_contacts(5)).args(&[
+        "run",
+        "campaign.yaml",
+        "--sandbox",
+    ]);
+    let run = test.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("rehearsal: calling the built-in sandbox"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("finished: every contact is settled"),
+        "{}",
+        run.stderr
+    );
+    let rows = results(&test);
+    assert_eq!(rows.len(), 5);
+    assert!(
+        rows.iter()
+            .all(|r| r["status"] != "pending" && !r["call_id"].is_empty()),
+        "{rows:?}"
+    );
+}
