@@ -11,6 +11,8 @@
 use std::fmt;
 use std::time::Duration;
 
+use super::ErrorToken;
+
 /// `Retry-After` to assume for a 429 whose header is missing or not whole seconds.
 pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(5);
 /// The longest `Retry-After` honoured as given: a garbled huge value must not freeze a run;
@@ -201,7 +203,7 @@ impl ApiError {
     pub fn class(&self) -> ErrorClass {
         let placing = self.operation() == Operation::PlaceCall;
         match self {
-            ApiError::Http { status, token, .. } => match token.as_deref().map(known) {
+            ApiError::Http { status, token, .. } => match token.as_deref().map(ErrorToken::parse) {
                 Some(Some(token)) => self.class_of_token(token),
                 // The API itself answered, with a token this client does not know.
                 Some(None) => self.class_of_status(*status, true),
@@ -229,22 +231,22 @@ impl ApiError {
         }
     }
 
-    fn class_of_token(&self, token: Token) -> ErrorClass {
+    fn class_of_token(&self, token: ErrorToken) -> ErrorClass {
         match token {
-            Token::RateLimited => ErrorClass::RetryAfter(retry_after_or_default(self)),
+            ErrorToken::RateLimited => ErrorClass::RetryAfter(retry_after_or_default(self)),
             // Trying again soon cannot help; the account frees minutes over a long time.
-            Token::OverMinuteCap => ErrorClass::PauseRun,
+            ErrorToken::OverMinuteCap => ErrorClass::PauseRun,
             // The service says nothing was placed (carrier trouble, temporary store error).
-            Token::PlacementFailed | Token::StoreError => ErrorClass::Backoff,
+            ErrorToken::PlacementFailed | ErrorToken::StoreError => ErrorClass::Backoff,
             // Would fail every row alike: stop with the message rather than burn the list.
-            Token::Unauthorized | Token::CallerIdNotOwned => ErrorClass::StopRun,
+            ErrorToken::Unauthorized | ErrorToken::CallerIdNotOwned => ErrorClass::StopRun,
             // Guardrails and validation are about this row's request; it will never pass.
-            Token::InvalidNumber
-            | Token::DestinationBlocked
-            | Token::ToRequired
-            | Token::ObjectiveRequired
-            | Token::InvalidRequest => ErrorClass::RowFatal,
-            Token::NotFound => self.not_found(),
+            ErrorToken::InvalidNumber
+            | ErrorToken::DestinationBlocked
+            | ErrorToken::ToRequired
+            | ErrorToken::ObjectiveRequired
+            | ErrorToken::InvalidRequest => ErrorClass::RowFatal,
+            ErrorToken::NotFound => self.not_found(),
         }
     }
 
@@ -295,41 +297,6 @@ fn ambiguous_if(placing: bool) -> ErrorClass {
 
 fn retry_after_or_default(err: &ApiError) -> Duration {
     err.retry_after().unwrap_or(DEFAULT_RETRY_AFTER)
-}
-
-/// The error tokens bys-api.md defines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Token {
-    ToRequired,
-    ObjectiveRequired,
-    InvalidNumber,
-    DestinationBlocked,
-    CallerIdNotOwned,
-    InvalidRequest,
-    Unauthorized,
-    NotFound,
-    RateLimited,
-    OverMinuteCap,
-    PlacementFailed,
-    StoreError,
-}
-
-fn known(token: &str) -> Option<Token> {
-    Some(match token {
-        "to_required" => Token::ToRequired,
-        "objective_required" => Token::ObjectiveRequired,
-        "invalid_number" => Token::InvalidNumber,
-        "destination_blocked" => Token::DestinationBlocked,
-        "caller_id_not_owned" => Token::CallerIdNotOwned,
-        "invalid_request" => Token::InvalidRequest,
-        "unauthorized" => Token::Unauthorized,
-        "not_found" => Token::NotFound,
-        "rate_limited" => Token::RateLimited,
-        "over_minute_cap" => Token::OverMinuteCap,
-        "placement_failed" => Token::PlacementFailed,
-        "store_error" => Token::StoreError,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

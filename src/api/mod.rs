@@ -39,6 +39,7 @@ pub mod backoff;
 pub mod error;
 pub mod key;
 pub mod record;
+pub mod token;
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -52,6 +53,7 @@ pub use backoff::BackoffPolicy;
 pub use error::{ApiError, ErrorClass, Operation, Transport};
 pub use key::{ApiKey, KeyError, KeySource};
 pub use record::{CallRecord, CallStatus, NotTerminal, Outcome, Placed};
+pub use token::ErrorToken;
 
 /// The API's base URL.
 pub const DEFAULT_BASE_URL: &str = "https://api.byourside.ai";

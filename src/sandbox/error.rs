@@ -5,58 +5,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-/// Every error token of the API (see `bys-api.md`, "Errors").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorToken {
-    ToRequired,
-    ObjectiveRequired,
-    InvalidNumber,
-    DestinationBlocked,
-    CallerIdNotOwned,
-    InvalidRequest,
-    Unauthorized,
-    NotFound,
-    RateLimited,
-    OverMinuteCap,
-    PlacementFailed,
-    StoreError,
-}
+pub use crate::api::ErrorToken;
 
 impl ErrorToken {
-    /// Every token, for tests and documentation.
-    pub const ALL: [ErrorToken; 12] = [
-        ErrorToken::ToRequired,
-        ErrorToken::ObjectiveRequired,
-        ErrorToken::InvalidNumber,
-        ErrorToken::DestinationBlocked,
-        ErrorToken::CallerIdNotOwned,
-        ErrorToken::InvalidRequest,
-        ErrorToken::Unauthorized,
-        ErrorToken::NotFound,
-        ErrorToken::RateLimited,
-        ErrorToken::OverMinuteCap,
-        ErrorToken::PlacementFailed,
-        ErrorToken::StoreError,
-    ];
-
-    /// The token as it appears in the `error` field.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorToken::ToRequired => "to_required",
-            ErrorToken::ObjectiveRequired => "objective_required",
-            ErrorToken::InvalidNumber => "invalid_number",
-            ErrorToken::DestinationBlocked => "destination_blocked",
-            ErrorToken::CallerIdNotOwned => "caller_id_not_owned",
-            ErrorToken::InvalidRequest => "invalid_request",
-            ErrorToken::Unauthorized => "unauthorized",
-            ErrorToken::NotFound => "not_found",
-            ErrorToken::RateLimited => "rate_limited",
-            ErrorToken::OverMinuteCap => "over_minute_cap",
-            ErrorToken::PlacementFailed => "placement_failed",
-            ErrorToken::StoreError => "store_error",
-        }
-    }
-
     /// The HTTP status the sandbox answers with.
     pub fn status(self) -> StatusCode {
         match self {
