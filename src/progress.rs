@@ -70,14 +70,14 @@ impl Progress {
         }
     }
 
+    /// Called on every turn of the runner's loop: the message is only built when it is shown.
     pub fn update(&mut self, in_flight: usize) {
         self.in_flight = in_flight;
-        let message = self.message();
         if let Some(bar) = &self.bar {
-            bar.set_message(message);
+            bar.set_message(self.message());
         } else if !self.quiet && self.last_line.elapsed() >= LINE_EVERY {
             self.last_line = Instant::now();
-            eprintln!("progress: {message}");
+            eprintln!("progress: {}", self.message());
         }
     }
 
