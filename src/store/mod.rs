@@ -32,6 +32,7 @@ pub use results::{Attention, CallAttempt, ErrorEntry, ResultRow, StatusSummary};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_next_due_index.sql"),
+    include_str!("migrations/0003_waits_and_zones.sql"),
 ];
 
 /// Why the state file cannot be used.
