@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -58,6 +59,9 @@ pub struct Call {
     pub nth: u64,
     pub plan: Plan,
     pub content: Content,
+    /// How many times `GET /v1/agent/calls/{id}` has read it (shown by `/sandbox/calls`, so
+    /// that tests can hold a client's count of its polls against the server's).
+    pub reads: AtomicU64,
 }
 
 fn secs(n: u32) -> Duration {
@@ -93,6 +97,7 @@ impl Call {
             nth,
             plan,
             content,
+            reads: AtomicU64::new(0),
         }
     }
 
@@ -202,6 +207,7 @@ impl Call {
         obj.insert("request".into(), request);
         obj.insert("requestBody".into(), json!(self.raw_body));
         obj.insert("callIndex".into(), json!(self.nth));
+        obj.insert("reads".into(), json!(self.reads.load(Ordering::Relaxed)));
         obj.insert("plan".into(), json!(self.plan));
         obj.insert(
             "finalStatus".into(),

@@ -307,6 +307,8 @@ async fn get_call(
     let key = admit(&shared, &headers).await?;
     random_store_error(&shared)?;
     let call = find_call(&shared, &key, &id)?;
+    call.reads
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Ok(axum::Json(
         call.record_at(shared.clock.now(), &shared.base_url),
     ))

@@ -231,6 +231,31 @@ fn assert_state_knows_every_call(test: &Test, calls: &[Value]) {
 }
 
 /// Statuses of the results CSV; no row is `pending`. Returns the count per status.
+/// Each attempt's `polls` is exactly how many times the sandbox answered a GET for its call:
+/// polls that found nothing new are not written one by one, but every one is counted.
+fn assert_polls_recorded(test: &Test, calls: &[Value]) {
+    let db = rusqlite::Connection::open(state_path(test)).expect("state file opens");
+    let mut stmt = db
+        .prepare("SELECT polls FROM attempts WHERE call_id = ?1")
+        .unwrap();
+    let mut polled = 0;
+    for call in calls {
+        let id = call["id"].as_str().unwrap();
+        let polls: u32 = stmt.query_row([id], |r| r.get(0)).unwrap();
+        let polls = u64::from(polls);
+        assert_eq!(
+            Some(polls),
+            call["reads"].as_u64(),
+            "call {id}: polls recorded vs GETs the sandbox answered"
+        );
+        polled += polls;
+    }
+    assert!(
+        polled > calls.len() as u64,
+        "calls were polled more than once"
+    );
+}
+
 fn assert_every_row_has_its_result(test: &Test, rows: usize) -> BTreeMap<String, usize> {
     let results = results(test);
     assert_eq!(results.len(), rows, "one result per input row");
@@ -323,6 +348,7 @@ Tom,415-555-0113
     let calls = sandbox_calls(&url);
     let per_number = assert_never_beyond_policy(&calls);
     assert_state_knows_every_call(&test, &calls);
+    assert_polls_recorded(&test, &calls);
     // The magic numbers did what they always do, and the policy was followed.
     assert_eq!(per_number["+14155550190"], 1);
     assert_eq!(per_number["+14155550191"], 2);
