@@ -37,6 +37,9 @@ use pace::Pacer;
 /// How long placements pause when the account's minutes are used up (`over_minute_cap`).
 pub const MINUTE_CAP_PAUSE: Duration = Duration::from_secs(15 * 60);
 
+/// How many more answers, already waiting, one turn of the driver loop handles.
+const EVENT_BATCH: usize = 15;
+
 /// How many recent calls one resolution reads (the API's maximum page).
 const LIST_LIMIT: u8 = 100;
 
@@ -101,7 +104,10 @@ struct Following {
     key: String,
     call_id: String,
     placed_at: Timestamp,
+    /// Polls made, counting those not yet written to the state file.
     polls: u32,
+    /// The status last recorded, if known: a poll that finds it again writes nothing.
+    status: Option<String>,
     /// The contact's calls, this one included.
     calls: u32,
 }
@@ -154,6 +160,8 @@ pub struct Runner<'a> {
     refusals: HashMap<String, u32>,
     stopping: Option<Ending>,
     summary: Summary,
+    /// A POST was spawned in this turn of the driver loop.
+    posted: bool,
 }
 
 impl std::fmt::Debug for Runner<'_> {
@@ -202,6 +210,7 @@ impl<'a> Runner<'a> {
             failures: 0,
             refusals: HashMap::new(),
             stopping: None,
+            posted: false,
             summary: Summary {
                 ending: Ending::Finished,
                 placed: 0,
@@ -257,14 +266,23 @@ impl<'a> Runner<'a> {
                 }
             }
             let sleep = wake.map(|at| at.max(now));
-            // Let the requests just spawned go out before handling the next event: on a
-            // one-thread runtime the driver would otherwise handle a backlog of answers first,
-            // and POSTs paced apart would reach the API bunched together.
-            tokio::task::yield_now().await;
+            // Let a POST just spawned go out before handling the next event: on a one-thread
+            // runtime the driver would otherwise handle a backlog of answers first, and POSTs
+            // paced apart would reach the API bunched together. Only then: a yield costs the
+            // runtime a look at its sockets, and most turns spawn nothing that is paced.
+            if std::mem::take(&mut self.posted) {
+                tokio::task::yield_now().await;
+            }
             tokio::select! {
                 event = self.rx.recv() => {
                     if let Some(event) = event {
                         self.handle(event)?;
+                        // Answers that arrived together are handled together: one turn of
+                        // the loop (placing, polling, progress) for all of them.
+                        for _ in 0..EVENT_BATCH {
+                            let Ok(event) = self.rx.try_recv() else { break };
+                            self.handle(event)?;
+                        }
                     }
                 }
                 () = sleep_until(&self.clock, sleep) => {}
@@ -416,6 +434,7 @@ impl<'a> Runner<'a> {
                 let result = client.place_call(&request, &idempotency_key).await;
                 let _ = tx.send(Event::Placed { attempt, result });
             });
+            self.posted = true;
             // One placement per turn of the driver loop, which yields before waiting: this POST
             // goes out before the next placement is committed (a burst would otherwise reach
             // the API only after all its commits). Come back at once for the next one.
@@ -485,6 +504,7 @@ impl<'a> Runner<'a> {
                 call_id,
                 placed_at,
                 polls,
+                status: None,
                 calls,
             },
         );
@@ -529,6 +549,9 @@ impl<'a> Runner<'a> {
         )?;
         let calls = self.store.contact_calls(&key)?;
         self.follow(attempt, key, placed.call_id, now, 0, calls, now);
+        if let Some(following) = self.following.get_mut(&attempt) {
+            following.status = Some(status);
+        }
         Ok(())
     }
 
@@ -663,7 +686,7 @@ impl<'a> Runner<'a> {
                         &raw,
                         record.ended_at,
                         after,
-                        true,
+                        Some(following.polls + 1),
                         now,
                     )?;
                     self.summary.finished += 1;
@@ -672,13 +695,17 @@ impl<'a> Runner<'a> {
                 } else {
                     following.polls += 1;
                     let next = follow::next_poll(following.placed_at, now, following.polls);
-                    self.store.record_poll(
-                        attempt,
-                        Some(record.status.as_str()),
-                        None,
-                        next,
-                        now,
-                    )?;
+                    let status = record.status.as_str();
+                    if following.status.as_deref() != Some(status) {
+                        self.store.record_poll(
+                            attempt,
+                            Some(status),
+                            None,
+                            following.polls,
+                            now,
+                        )?;
+                        following.status = Some(status.to_owned());
+                    }
                     self.polls_due.push(Reverse((next, attempt)));
                 }
             }
@@ -698,8 +725,13 @@ impl<'a> Runner<'a> {
                         .max(follow::POLL_EVERY),
                 };
                 let next = later(now, wait);
-                self.store
-                    .record_poll(attempt, None, Some(&err.to_string()), next, now)?;
+                self.store.record_poll(
+                    attempt,
+                    None,
+                    Some(&err.to_string()),
+                    following.polls,
+                    now,
+                )?;
                 self.polls_due.push(Reverse((next, attempt)));
             }
         }

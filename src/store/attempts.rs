@@ -101,7 +101,25 @@ impl Store {
 
     /// Commits a new attempt as `placing` and its contact as `active`, before the POST is sent.
     /// `None` if the contact is no longer pending (nothing is written then).
+    ///
+    /// The one commit that waits for the disk (`synchronous = FULL`): were a power cut to take
+    /// it after the POST went out, the resumed run would not know to look for the call. Its sync
+    /// also makes every earlier commit durable.
     pub fn begin_attempt(
+        &mut self,
+        key: &str,
+        idempotency_key: &str,
+        request: &str,
+        now: Timestamp,
+    ) -> Result<Option<i64>, StoreError> {
+        self.set_synchronous(true)?;
+        let begun = self.begin_attempt_tx(key, idempotency_key, request, now);
+        // Back to NORMAL even when the commit failed: no other step needs the wait.
+        self.set_synchronous(false)?;
+        begun
+    }
+
+    fn begin_attempt_tx(
         &mut self,
         key: &str,
         idempotency_key: &str,
@@ -212,27 +230,22 @@ impl Store {
         tx.commit().map_err(sql)
     }
 
-    /// Records a poll that found the call still running (or failed to read it), in one
-    /// transaction.
+    /// Records a poll that found the call in a new status, or failed to read it, in one
+    /// transaction; `polls` is how many times the call has been polled, this poll included.
     ///
-    /// Polls are most of the runner's writes, and a poll of a running call is an observation,
-    /// not a step that "never twice" or a result depends on: it is committed without waiting for
-    /// the disk (`synchronous = NORMAL` for this commit). It survives the process being killed;
-    /// a power cut can only forget polls that the next poll makes again. The next `FULL` commit
-    /// (a placement or a result) syncs it with everything before it.
+    /// A poll that finds the call as it was writes nothing: the runner counts it and records the
+    /// count with the next status or the result. Polls are most of the runner's requests, and
+    /// committing each one cost more than the request.
     pub fn record_poll(
         &mut self,
         attempt: i64,
         status: Option<&str>,
         error: Option<&str>,
-        next_poll_at: Timestamp,
+        polls: u32,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        self.set_synchronous(false)?;
-        let recorded = self.record_poll_tx(attempt, status, error, next_poll_at, now);
-        // Back to FULL even when the poll failed to record: every other step relies on it.
-        self.set_synchronous(true)?;
-        recorded.map_err(|e| self.err(e))
+        self.record_poll_tx(attempt, status, error, polls, now)
+            .map_err(|e| self.err(e))
     }
 
     fn record_poll_tx(
@@ -240,7 +253,7 @@ impl Store {
         attempt: i64,
         status: Option<&str>,
         error: Option<&str>,
-        next_poll_at: Timestamp,
+        polls: u32,
         now: Timestamp,
     ) -> rusqlite::Result<()> {
         let tx = self.conn.transaction()?;
@@ -250,10 +263,10 @@ impl Store {
             )?
             .query_row(params![attempt, status], |r| r.get(0))?;
         tx.prepare_cached(
-            "UPDATE attempts SET polls = polls + 1, status = COALESCE(?2, status), next_poll_at = ?3, updated_at = ?4
+            "UPDATE attempts SET polls = MAX(polls, ?3), status = COALESCE(?2, status), updated_at = ?4
              WHERE id = ?1 AND state = 'placed'",
         )?
-        .execute(params![attempt, status, millis(next_poll_at), millis(now)])?;
+        .execute(params![attempt, status, polls, millis(now)])?;
         if let (true, Some(status)) = (changed, status) {
             insert_event(&tx, attempt, now, "status", status)?;
         }
@@ -278,7 +291,8 @@ impl Store {
     }
 
     /// Commits a call's final record and its contact's next state, in one transaction. Only then
-    /// is the call considered done.
+    /// is the call considered done. `polls`: how many times the call was polled in all, when the
+    /// runner knows (the count only grows).
     #[allow(clippy::too_many_arguments)]
     pub fn record_finished(
         &mut self,
@@ -288,7 +302,7 @@ impl Store {
         record: &str,
         ended_at: Option<Timestamp>,
         after: AfterCall,
-        polled: bool,
+        polls: Option<u32>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let path = self.path.clone();
@@ -300,9 +314,9 @@ impl Store {
         let updated = exec(
             &tx,
             "UPDATE attempts SET state = 'finished', status = ?2, outcome = ?2, record = ?3, ended_at = ?4,
-                finished_at = ?5, polls = polls + ?6, next_poll_at = NULL, updated_at = ?5
+                finished_at = ?5, polls = MAX(polls, COALESCE(?6, 0)), next_poll_at = NULL, updated_at = ?5
              WHERE id = ?1 AND state = 'placed'",
-            params![attempt, outcome.as_str(), record, ended_at.map(millis), millis(now), i64::from(polled)],
+            params![attempt, outcome.as_str(), record, ended_at.map(millis), millis(now), polls],
         )
         .map_err(sql)?;
         if updated != 1 {

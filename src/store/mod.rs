@@ -2,10 +2,13 @@
 //!
 //! All SQL lives in this module, behind named methods. The connection has one owner (the
 //! runner's driver task, or a command) and is never shared across threads. Invariants:
-//! - WAL, `synchronous = FULL`: a commit survives a power cut before the next step runs — the
-//!   `placing` row of an attempt is on disk before its POST is sent; the one exception is a poll
-//!   that found a call still running, an observation the next poll repeats, committed without
-//!   waiting for the disk (see `Store::record_poll`);
+//! - WAL: every commit survives the process being killed. The `placing` row of an attempt also
+//!   survives a power cut before its POST is sent (`synchronous = FULL` for that commit, see
+//!   `Store::begin_attempt`). Every other commit (`synchronous = NORMAL`) records something a
+//!   resumed run learns again if a power cut takes it: a lost call id turns the attempt back
+//!   into `placing`, which is resolved against the API's list of calls; a lost result or poll
+//!   leaves the call `placed`, and it is polled again. Waiting for the disk only where "never
+//!   twice" depends on it keeps a call to one disk flush;
 //! - the schema moves forward by numbered migrations (`PRAGMA user_version`); a file written by
 //!   a newer version is refused, never "upgraded" down;
 //! - the API key is never stored.
@@ -122,7 +125,7 @@ impl Store {
             .and_then(|()| {
                 self.conn.execute_batch(
                     "PRAGMA journal_mode = WAL;
-                     PRAGMA synchronous = FULL;
+                     PRAGMA synchronous = NORMAL;
                      PRAGMA foreign_keys = ON;",
                 )
             })
