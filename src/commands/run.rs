@@ -136,7 +136,10 @@ async fn drive(
         }
     }
     let pending = store.pending_count()?;
-    if sandbox.is_none() && pending > 0 && !confirm(args, campaign, pending, client.base_url())? {
+    if sandbox.is_none()
+        && pending > 0
+        && !confirm(args, campaign, &store, pending, client.base_url())?
+    {
         eprintln!("nothing placed");
         return Ok(Exit::Ok);
     }
@@ -215,8 +218,18 @@ async fn start_sandbox(
     Ok(Sandbox::start(config, clock).await?)
 }
 
-/// Asks on a terminal; without one, a live run needs `--yes`.
-fn confirm(args: &RunArgs, campaign: &Campaign, pending: u64, url: &str) -> anyhow::Result<bool> {
+/// How many of the first contacts the confirmation question lists.
+const UPCOMING_SHOWN: u32 = 3;
+
+/// Asks on a terminal, after a summary of what the run will do; without a terminal, a live run
+/// needs `--yes`.
+fn confirm(
+    args: &RunArgs,
+    campaign: &Campaign,
+    store: &Store,
+    pending: u64,
+    url: &str,
+) -> anyhow::Result<bool> {
     if args.yes {
         return Ok(true);
     }
@@ -227,17 +240,68 @@ fn confirm(args: &RunArgs, campaign: &Campaign, pending: u64, url: &str) -> anyh
             args.campaign.display()
         );
     }
-    let limits = &campaign.limits;
-    eprintln!(
-        "About to call up to {pending} contact(s) of campaign {} through {url},\n\
-         at {}/min (burst {}), at most {} at once. Real people will be called.",
-        campaign.name, limits.calls_per_minute, limits.burst, limits.max_concurrent
-    );
-    eprint!("Continue? [y/N] ");
+    eprint!("{}", plan_summary(args, campaign, store, pending, url)?);
+    eprint!("Real people will be called. Continue? [y/N] ");
     std::io::stderr().flush()?;
     let mut answer = String::new();
     std::io::stdin().lock().read_line(&mut answer)?;
     Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
+}
+
+/// What the confirmation question shows: the calls, the rows left out, the limits, the first
+/// contacts to be called.
+fn plan_summary(
+    args: &RunArgs,
+    campaign: &Campaign,
+    store: &Store,
+    pending: u64,
+    url: &str,
+) -> anyhow::Result<String> {
+    use std::fmt::Write as _;
+    let limits = &campaign.limits;
+    let mut out = format!(
+        "About to call up to {pending} contact(s) of campaign {} through {url}.\n",
+        campaign.name
+    );
+    let left_out: Vec<String> = store
+        .not_called()?
+        .into_iter()
+        .map(|(state, n)| format!("{n} {state}"))
+        .collect();
+    if !left_out.is_empty() {
+        let _ = writeln!(out, "  not called: {}", left_out.join(", "));
+    }
+    let mut caps = format!(
+        "  limits: {}/min (burst {}), at most {} at once",
+        limits.calls_per_minute, limits.burst, limits.max_concurrent
+    );
+    if let Some(cap) = limits.max_calls {
+        let _ = write!(caps, ", at most {cap} calls for the campaign");
+    }
+    if let Some(cap) = args.max_calls {
+        let _ = write!(caps, ", --max-calls {cap} in this run");
+    }
+    let _ = writeln!(out, "{caps}");
+    let upcoming = store.upcoming(UPCOMING_SHOWN)?;
+    if !upcoming.is_empty() {
+        let first: Vec<String> = upcoming
+            .iter()
+            .map(|u| {
+                if u.key == u.phone {
+                    format!("{} (line {})", u.phone, u.line)
+                } else {
+                    format!("{} {} (line {})", u.key, u.phone, u.line)
+                }
+            })
+            .collect();
+        let more = if pending > upcoming.len() as u64 {
+            ", …"
+        } else {
+            ""
+        };
+        let _ = writeln!(out, "  first: {}{more}", first.join(", "));
+    }
+    Ok(out)
 }
 
 /// Resolves only on the second stop signal; the first one asks the runner to stop placing.

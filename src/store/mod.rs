@@ -16,6 +16,7 @@
 mod attempts;
 pub mod import;
 mod lock;
+mod preview;
 mod results;
 #[cfg(test)]
 pub(crate) use results::tests as results_tests;
@@ -29,6 +30,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 pub use attempts::{Due, OpenAttempt};
 pub use import::{ImportSummary, Imported};
 pub use lock::{Lock, LockError};
+pub use preview::Upcoming;
 pub use results::{Attention, CallAttempt, ErrorEntry, ResultRow, StatusSummary};
 
 /// Forward-only migrations, applied in order; `user_version` is how many have run.

@@ -596,6 +596,67 @@ fn a_live_run_without_a_terminal_needs_yes() {
     assert!(sandbox_calls(&sandbox.base_url).is_empty());
 }
 
+/// `run` on a pseudo-terminal (made by util-linux `script`), answering the question with
+/// `answer`: exit code and everything the terminal showed, with line ends made plain.
+fn run_on_a_terminal(test: &Test, url: &str, answer: &str) -> (Option<i32>, String) {
+    use std::io::Write as _;
+    let line = format!("'{}' run campaign.yaml --api-url {url}", binary());
+    let mut child = Command::new("script")
+        .args(["--quiet", "--return", "--command", &line, "/dev/null"])
+        .current_dir(test.path())
+        .env("BYS_API_KEY", KEY)
+        .env_remove("BYS_API_URL")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs (it makes the pseudo-terminal)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n");
+    (out.status.code(), shown)
+}
+
+#[test]
+fn on_a_terminal_it_shows_the_plan_and_asks_before_calling() {
+    let contacts = "\
+first_name,phone
+Ana,212-555-0101
+Bo,212-555-0102
+Cy,212-555-0103
+Di,212-555-0104
+Bad,not a number
+Bo again,212-555-0102
+Sup,415-555-0150
+";
+    let test = setup("  calls_per_minute: 60\n  max_calls: 50", contacts);
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001"]);
+    let url = sandbox.base_url.clone();
+
+    let (code, shown) = run_on_a_terminal(&test, &url, "n\n");
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(sandbox_calls(&url).is_empty(), "a call went out after no");
+    // From the summary to the question; what follows the question depends on whether the
+    // terminal echoed the answer.
+    let start = shown.find("About to call").expect("the summary is shown");
+    let end = shown.find("[y/N]").expect("the question is asked") + "[y/N]".len();
+    let question = &shown[start..end];
+    assert!(shown.contains("nothing placed"), "{shown}");
+    insta::with_settings!({ filters => vec![(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]")] }, {
+        insta::assert_snapshot!(question);
+    });
+
+    let (code, shown) = run_on_a_terminal(&test, &url, "y\n");
+    assert_eq!(code, Some(0), "{shown}");
+    assert_eq!(sandbox_calls(&url).len(), 4, "{shown}");
+}
+
 #[test]
 fn a_second_runner_on_the_same_state_exits_at_once_naming_the_holder() {
     // 555-0195 stays in progress forever: the first runner never ends by itself.
