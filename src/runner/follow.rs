@@ -39,6 +39,22 @@ pub fn next_poll(placed_at: Timestamp, now: Timestamp, polls: u32) -> Timestamp 
 /// still in flight at the server has been answered or dropped (the client's request timeout).
 pub const SETTLE: Duration = Duration::from_secs(35);
 
+/// The least real time an ambiguous attempt is left, whatever the clock's scale. In a
+/// rehearsal at 1000× the settle time above is 35 ms of real time, less than a loaded machine
+/// may take to schedule the server that is still handling the POST; a call created after its
+/// attempt was judged "not placed" would be placed twice.
+pub const SETTLE_REAL: Duration = Duration::from_secs(1);
+
+/// How long (on the runner's clock) to leave an ambiguous attempt: [`SETTLE`], and never less
+/// than [`SETTLE_REAL`] of real time on a clock that runs `scale` real seconds per simulated
+/// one (`None`: a manual clock, which has no real time).
+pub fn settle(scale: Option<f64>) -> Duration {
+    match scale {
+        Some(scale) if scale > 0.0 => SETTLE.max(SETTLE_REAL.div_f64(scale)),
+        _ => SETTLE,
+    }
+}
+
 /// Clocks of the runner and the API may disagree by this much when matching creation times.
 pub const CLOCK_SKEW: Duration = Duration::from_secs(120);
 
@@ -124,6 +140,15 @@ mod tests {
             next_poll(placed, t("2026-12-07T18:00:00Z"), 0),
             t("2026-12-07T18:00:00Z")
         );
+    }
+
+    #[test]
+    fn settling_takes_at_least_a_real_second() {
+        assert_eq!(settle(None), SETTLE);
+        assert_eq!(settle(Some(1.0)), SETTLE);
+        assert_eq!(settle(Some(0.1)), SETTLE);
+        // 1000x: 35 simulated seconds would be 35 ms; one real second is 1000 simulated.
+        assert_eq!(settle(Some(0.001)), Duration::from_secs(1000));
     }
 
     #[test]

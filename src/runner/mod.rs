@@ -338,7 +338,7 @@ impl<'a> Runner<'a> {
                         key: open.contact_key,
                         request,
                         created_at: open.created_at,
-                        not_before: settle_time(open.created_at).max(now),
+                        not_before: self.settle_time(open.created_at).max(now),
                     });
                 }
                 _ => {}
@@ -640,9 +640,9 @@ impl<'a> Runner<'a> {
                 key,
                 request,
                 created_at,
-                not_before: settle_time(created_at).max(now),
+                not_before: self.settle_time(created_at).max(now),
             });
-            let at = settle_time(created_at).max(now);
+            let at = self.settle_time(created_at).max(now);
             self.resolve_at = Some(self.resolve_at.map_or(at, |r| r.min(at)));
         } else if placement.attempt == AttemptState::NotPlaced
             && placement.contact == ContactState::Pending
@@ -653,6 +653,11 @@ impl<'a> Runner<'a> {
             self.summary.placed = self.summary.placed.saturating_sub(1);
         }
         Ok(())
+    }
+
+    /// When an attempt created at `created_at` whose answer was lost may be judged.
+    fn settle_time(&self, created_at: Timestamp) -> Timestamp {
+        later(created_at, follow::settle(self.clock.scale()))
     }
 
     fn hold(&mut self, now: Timestamp, wait: Duration) {
@@ -844,10 +849,6 @@ impl<'a> Runner<'a> {
         }
         Ok(())
     }
-}
-
-fn settle_time(created_at: Timestamp) -> Timestamp {
-    later(created_at, follow::SETTLE)
 }
 
 fn later(at: Timestamp, by: Duration) -> Timestamp {
