@@ -64,7 +64,8 @@ pub enum Command {
     /// Examples:
     ///   bys-campaign run campaigns/appointment-confirmations.yaml --sandbox
     ///   BYS_API_KEY=bys_ak_... bys-campaign run campaigns/appointment-confirmations.yaml
-    ///   bys-campaign run campaign.yaml --yes --max-calls 50     # from cron, no questions
+    ///   bys-campaign run campaign.yaml --yes --canary 5         # check 5 real calls first
+    ///   bys-campaign run campaign.yaml --yes --until-idle       # from cron: exits 75 while work remains
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
 
@@ -171,6 +172,18 @@ pub struct RunArgs {
     /// Place at most N calls in this run (retries included).
     #[arg(long, value_name = "N")]
     pub max_calls: Option<u64>,
+
+    /// For cron: place what is due now, follow those calls to their end, then exit: 0 when the
+    /// campaign is finished, 75 when contacts remain for later (the next due time and why are
+    /// printed; `status --json` has them as `next_due` and `waiting`). Safe to run again at any
+    /// time; rows added to the CSV since the last run are picked up.
+    #[arg(long)]
+    pub until_idle: bool,
+
+    /// Place N calls, wait for their results, print them and stop, so a person can check the
+    /// campaign on real calls before the rest go out. Run again without it to continue.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub canary: Option<u64>,
 
     /// Do not ask for confirmation before the first call (required without a terminal).
     #[arg(long, short = 'y')]

@@ -26,7 +26,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 pub use attempts::{Due, OpenAttempt};
 pub use import::{ImportSummary, Imported};
 pub use lock::{Lock, LockError};
-pub use results::{Attention, CallAttempt, ErrorEntry, ResultRow, StatusSummary};
+pub use results::{
+    Attention, CallAttempt, ErrorEntry, PlacedCall, ResultRow, StatusSummary, WAIT_REASONS,
+    WaitGroup,
+};
 
 /// Forward-only migrations, applied in order; `user_version` is how many have run.
 const MIGRATIONS: &[&str] = &[
