@@ -1,0 +1,1 @@
+//! `bys-campaign explain`: one contact's history.
