@@ -79,6 +79,17 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Status(StatusArgs),
 
+    /// Explain one contact: every attempt, the request sent, each status seen, the result and
+    /// the errors, and why and when it will be called next, or why never.
+    ///
+    /// Reads the state file only; works while a run is going on.
+    ///
+    /// Examples:
+    ///   bys-campaign explain campaigns/appointment-confirmations.yaml A-1007
+    ///   bys-campaign explain payment-reminders.yaml "+1 416 555 0142"   # no key column: the number
+    #[command(verbatim_doc_comment)]
+    Explain(ExplainArgs),
+
     /// Write the results CSV now: the input columns plus status, extracted fields and call data.
     ///
     /// `run` writes it too, at the end and on every stop; `export` works at any time, also
@@ -213,6 +224,19 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The campaign file (YAML).
+    pub campaign: PathBuf,
+
+    /// The contact's key: the key column's value, or its phone number when the campaign has no
+    /// key column.
+    pub key: String,
+
+    #[command(flatten)]
+    pub state: StateArg,
+}
+
+#[derive(Debug, Args)]
 pub struct ExportArgs {
     /// The campaign file (YAML).
     pub campaign: PathBuf,
@@ -237,6 +261,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Plan(args) => commands::plan::run(&args),
         Command::Run(args) => commands::run::run(&args),
         Command::Status(args) => commands::status::run(&args),
+        Command::Explain(args) => commands::explain::run(&args),
         Command::Export(args) => commands::export::run(&args),
         Command::Sandbox(args) => commands::sandbox::run(&args),
     }

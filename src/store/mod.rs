@@ -11,6 +11,7 @@
 //! - the API key is never stored.
 
 mod attempts;
+mod history;
 pub mod import;
 mod lock;
 mod results;
@@ -24,6 +25,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub use attempts::{Due, OpenAttempt};
+pub use history::{AttemptHistory, History};
 pub use import::{ImportSummary, Imported};
 pub use lock::{Lock, LockError};
 pub use results::{

@@ -152,7 +152,7 @@ impl Store {
         })
     }
 
-    fn parse<T: std::str::FromStr<Err = crate::state::UnknownState>>(
+    pub(super) fn parse<T: std::str::FromStr<Err = crate::state::UnknownState>>(
         &self,
         text: &str,
     ) -> Result<T, StoreError> {
