@@ -370,6 +370,35 @@ fn the_circuit_breaker_stops_a_campaign_whose_calls_fail() {
 }
 
 #[test]
+fn the_circuit_breaker_stops_a_campaign_whose_calls_obtain_nothing() {
+    // Every call completes (555-0190) but obtains no field (--empty-rate 1).
+    let mut contacts = String::from("first_name,phone\n");
+    for area in [201, 202, 203, 205, 206, 207, 208, 209, 210, 212, 213, 214] {
+        contacts.push_str(&format!("P{area},{area}-555-0190\n"));
+    }
+    let test = setup(
+        "  max_concurrent: 1",
+        "  failed: { attempts: 1 }",
+        &contacts,
+    );
+    let sandbox =
+        SandboxProcess::spawn(&["--time-scale", "0.001", "--seed", "6", "--empty-rate", "1"]);
+    let done = run_to_end(runner(&test, &sandbox.base_url));
+    assert_eq!(done.code, Some(69), "{}", done.stderr);
+    assert!(
+        done.stderr.contains(
+            "circuit breaker: 10 of the last 10 calls went wrong (0 failed, 10 completed \
+             without any requested field)"
+        ),
+        "{}",
+        done.stderr
+    );
+    let calls = sandbox_calls(&sandbox.base_url);
+    assert_eq!(calls.len(), 10);
+    assert!(calls.iter().all(|c| c["finalStatus"] == "completed"));
+}
+
+#[test]
 fn a_canary_places_n_calls_prints_their_results_and_stops() {
     let mut contacts = String::from("first_name,phone\n");
     for i in 0..6 {
