@@ -153,6 +153,7 @@ async fn drive(
         until_idle: args.until_idle,
     };
     let canary_after = store.last_attempt_id()?;
+    let run_cap = options.max_calls;
     let mut runner = Runner::new(campaign, store, client, clock.clone(), options, progress);
     let outcome = tokio::select! {
         result = runner.run(stop_rx) => Some(result?),
@@ -192,7 +193,10 @@ async fn drive(
             eprintln!("finished: every contact is settled");
             Exit::Ok
         }
-        Ending::CapReached(_) if args.canary.is_some() => {
+        // This run's own cap (`--max-calls`, `--canary`), not the campaign's.
+        Ending::CapReached(_)
+            if args.canary.is_some() && run_cap.is_some_and(|cap| summary.placed >= cap) =>
+        {
             eprintln!(
                 "canary: {} call(s) placed and followed to their end (above); check them, then run \
                  again without --canary to place the rest",
@@ -200,13 +204,21 @@ async fn drive(
             );
             Exit::Ok
         }
-        Ending::CapReached(why) if args.until_idle && args.max_calls.is_some() => {
-            // The run's own cap: the next cron run continues where this one stopped.
-            eprintln!("stopped placing: {why}; work remains for the next run");
-            Exit::TempFail
+        Ending::CapReached(why) if run_cap.is_some_and(|cap| summary.placed >= cap) => {
+            if args.until_idle {
+                // The next cron run continues where this one stopped.
+                eprintln!("stopped placing: {why}; work remains for the next run");
+                Exit::TempFail
+            } else {
+                eprintln!("stopped placing: {why}; run again to continue");
+                Exit::Ok
+            }
         }
         Ending::CapReached(why) => {
-            eprintln!("stopped placing: {why}; run again to continue");
+            eprintln!(
+                "stopped placing: {why}; raise the limit in {} to go on",
+                campaign.file.display()
+            );
             Exit::Ok
         }
         Ending::Idle(next) => {

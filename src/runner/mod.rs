@@ -375,7 +375,9 @@ impl<'a> Runner<'a> {
                 "limits.max_calls {cap} reached for the campaign"
             )));
         }
-        Ok(self.guards.refuses(self.in_flight() as u64))
+        // A lost placement being resolved may be a call in flight too: reserve for it.
+        let open = self.in_flight() + self.unsettled.len();
+        Ok(self.guards.refuses(open as u64))
     }
 
     /// Places as many due calls as the limits allow; returns when to try again, if waiting.
