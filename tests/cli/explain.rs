@@ -2,15 +2,8 @@
 
 use crate::assert_run;
 use crate::run::{run_to_end, runner};
-use crate::support::{SandboxProcess, Test, state};
-
-fn midway() -> Test {
-    let test = Test::new()
-        .file("campaign.yaml", state::CAMPAIGN)
-        .file("contacts.csv", state::CONTACTS);
-    state::midway(test.path());
-    test
-}
+use crate::support::state::midway_test as midway;
+use crate::support::{SandboxProcess, Test};
 
 fn explain(test: &Test, key: &str) -> crate::support::Run {
     Test::new()

@@ -13,7 +13,7 @@ use std::process::Stdio;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
-use crate::run::{results, run_to_end, runner, sandbox_calls, ts, until};
+use crate::run::{Done, results, run_to_end, runner, sandbox_calls, ts, until};
 use crate::support::{SandboxProcess, Test};
 
 /// A campaign keyed by number with no calling windows, the given limits and retry rules.
@@ -41,11 +41,26 @@ output:
     )
 }
 
-fn setup(limits: &str, retry: &str, contacts: &str) -> Test {
-    Test::new()
+/// The campaign and its contacts in a temp folder, and a sandbox on a clock a thousand times
+/// faster than real time, started with `sandbox_args` too.
+fn start(
+    limits: &str,
+    retry: &str,
+    contacts: &str,
+    sandbox_args: &[&str],
+) -> (Test, SandboxProcess) {
+    let test = Test::new()
         .file("campaign.yaml", campaign(limits, retry))
         .file("contacts.csv", contacts)
-        .file("do-not-call.txt", "# nobody yet\n")
+        .file("do-not-call.txt", "# nobody yet\n");
+    let mut args = vec!["--time-scale", "0.001"];
+    args.extend_from_slice(sandbox_args);
+    (test, SandboxProcess::spawn(&args))
+}
+
+/// `run` to its end, with nothing else.
+fn run(test: &Test, sandbox: &SandboxProcess) -> Done {
+    run_to_end(runner(test, &sandbox.base_url))
 }
 
 /// The sandbox's calls grouped by number, each number's calls oldest first.
@@ -91,13 +106,13 @@ Ana,415-555-0191
 Wei,415-555-0198
 Sam,415-555-0190
 ";
-    let test = setup(
+    let (test, sandbox) = start(
         "  max_concurrent: 5",
         "  no_answer: { attempts: 3, after: 30m }",
         contacts,
+        &["--seed", "3"],
     );
-    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001", "--seed", "3"]);
-    let done = run_to_end(runner(&test, &sandbox.base_url));
+    let done = run(&test, &sandbox);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     let calls = sandbox_calls(&sandbox.base_url);
     let by = by_number(&calls);
@@ -144,22 +159,20 @@ Ana,415-555-0191
 Wei,212-555-0191
 Sam,312-555-0191
 ";
-    let test = setup(
+    let (test, sandbox) = start(
         "  max_concurrent: 3",
         "  no_answer: { attempts: 2, after: 1m }",
         contacts,
+        &[
+            "--seed",
+            "9",
+            "--error-rate",
+            "0.5",
+            "--rate-limit",
+            "2/min",
+        ],
     );
-    let sandbox = SandboxProcess::spawn(&[
-        "--time-scale",
-        "0.001",
-        "--seed",
-        "9",
-        "--error-rate",
-        "0.5",
-        "--rate-limit",
-        "2/min",
-    ]);
-    let done = run_to_end(runner(&test, &sandbox.base_url));
+    let done = run(&test, &sandbox);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     let calls = sandbox_calls(&sandbox.base_url);
     for (to, calls) in by_number(&calls) {
@@ -196,12 +209,12 @@ fn cron(test: &Test, url: &str) -> (Option<i32>, String) {
 
 #[test]
 fn until_idle_runs_from_cron_exit_75_while_work_remains_and_never_call_twice() {
-    let test = setup(
+    let (test, sandbox) = start(
         "  max_concurrent: 5",
         "  no_answer: { attempts: 2, after: 2h }",
         "first_name,phone\nAna,415-555-0190\nWei,415-555-0191\n",
+        &["--seed", "4"],
     );
-    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001", "--seed", "4"]);
     let url = sandbox.base_url.clone();
 
     // 1: both called; Wei's no-answer is retried two hours later.
@@ -288,13 +301,13 @@ Wei,212-555-0190
 Sam,312-555-0190
 ";
     // A budget of 10 minutes reserving 10 per call: one call, then nothing fits.
-    let test = setup(
+    let (test, sandbox) = start(
         "  max_concurrent: 5\n  max_minutes: 10\n  max_call_minutes: 10",
         "  no_answer: { attempts: 1 }",
         contacts,
+        &["--seed", "2"],
     );
-    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001", "--seed", "2"]);
-    let done = run_to_end(runner(&test, &sandbox.base_url));
+    let done = run(&test, &sandbox);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     assert!(
         done.stderr
@@ -307,51 +320,51 @@ Sam,312-555-0190
     );
     assert_eq!(sandbox_calls(&sandbox.base_url).len(), 1);
     // A later run places nothing either.
-    let done = run_to_end(runner(&test, &sandbox.base_url));
+    let done = run(&test, &sandbox);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     assert_eq!(sandbox_calls(&sandbox.base_url).len(), 1);
 
-    // limits.max_calls for the campaign, and --max-calls for one run.
-    let test = setup(
+    // limits.max_calls for the campaign (`--max-calls` for one run: tests/cli/run.rs).
+    let (test, sandbox) = start(
         "  max_concurrent: 5\n  max_calls: 2",
         "  no_answer: { attempts: 1 }",
         contacts,
+        &["--seed", "2"],
     );
-    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001", "--seed", "2"]);
-    let mut command = runner(&test, &sandbox.base_url);
-    command.args(["--max-calls", "1"]);
-    let done = run_to_end(command);
+    let done = run(&test, &sandbox);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     assert!(
-        done.stderr.contains("--max-calls 1 reached"),
-        "{}",
-        done.stderr
-    );
-    assert_eq!(sandbox_calls(&sandbox.base_url).len(), 1);
-    let done = run_to_end(runner(&test, &sandbox.base_url));
-    assert!(
-        done.stderr
-            .contains("limits.max_calls 2 reached for the campaign"),
+        done.stderr.contains(
+            "stopped placing: limits.max_calls 2 reached for the campaign; raise the limit in \
+             campaign.yaml to go on"
+        ),
         "{}",
         done.stderr
     );
     assert_eq!(sandbox_calls(&sandbox.base_url).len(), 2);
 }
 
-#[test]
-fn the_circuit_breaker_stops_a_campaign_whose_calls_fail() {
-    // Every call fails (555-0194): the tenth failure of the last twenty trips the breaker.
+/// Twelve contacts whose numbers end in `suffix`, called one at a time, with `sandbox_args`:
+/// the run's answer, the sandbox's calls and the results.
+fn breaker_run(suffix: &str, sandbox_args: &[&str]) -> (Done, Vec<Value>, Test) {
     let mut contacts = String::from("first_name,phone\n");
     for area in [201, 202, 203, 205, 206, 207, 208, 209, 210, 212, 213, 214] {
-        contacts.push_str(&format!("P{area},{area}-555-0194\n"));
+        contacts.push_str(&format!("P{area},{area}-555-{suffix}\n"));
     }
-    let test = setup(
+    let (test, sandbox) = start(
         "  max_concurrent: 1",
         "  failed: { attempts: 1 }",
         &contacts,
+        sandbox_args,
     );
-    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001", "--seed", "6"]);
-    let done = run_to_end(runner(&test, &sandbox.base_url));
+    let done = run(&test, &sandbox);
+    (done, sandbox_calls(&sandbox.base_url), test)
+}
+
+#[test]
+fn the_circuit_breaker_stops_a_campaign_whose_calls_fail() {
+    // Every call fails (555-0194): the tenth failure of the last twenty trips the breaker.
+    let (done, calls, test) = breaker_run("0194", &["--seed", "6"]);
     assert_eq!(done.code, Some(69), "{}", done.stderr);
     assert!(
         done.stderr.contains(
@@ -361,7 +374,7 @@ fn the_circuit_breaker_stops_a_campaign_whose_calls_fail() {
         "{}",
         done.stderr
     );
-    assert_eq!(sandbox_calls(&sandbox.base_url).len(), 10);
+    assert_eq!(calls.len(), 10);
     let pending = results(&test)
         .iter()
         .filter(|r| r["status"] == "pending")
@@ -372,18 +385,7 @@ fn the_circuit_breaker_stops_a_campaign_whose_calls_fail() {
 #[test]
 fn the_circuit_breaker_stops_a_campaign_whose_calls_obtain_nothing() {
     // Every call completes (555-0190) but obtains no field (--empty-rate 1).
-    let mut contacts = String::from("first_name,phone\n");
-    for area in [201, 202, 203, 205, 206, 207, 208, 209, 210, 212, 213, 214] {
-        contacts.push_str(&format!("P{area},{area}-555-0190\n"));
-    }
-    let test = setup(
-        "  max_concurrent: 1",
-        "  failed: { attempts: 1 }",
-        &contacts,
-    );
-    let sandbox =
-        SandboxProcess::spawn(&["--time-scale", "0.001", "--seed", "6", "--empty-rate", "1"]);
-    let done = run_to_end(runner(&test, &sandbox.base_url));
+    let (done, calls, _test) = breaker_run("0190", &["--seed", "6", "--empty-rate", "1"]);
     assert_eq!(done.code, Some(69), "{}", done.stderr);
     assert!(
         done.stderr.contains(
@@ -393,7 +395,6 @@ fn the_circuit_breaker_stops_a_campaign_whose_calls_obtain_nothing() {
         "{}",
         done.stderr
     );
-    let calls = sandbox_calls(&sandbox.base_url);
     assert_eq!(calls.len(), 10);
     assert!(calls.iter().all(|c| c["finalStatus"] == "completed"));
 }
@@ -406,8 +407,7 @@ fn a_canary_places_n_calls_prints_their_results_and_stops() {
     }
     let once =
         "  no_answer: { attempts: 1 }\n  voicemail: { attempts: 1 }\n  failed: { attempts: 1 }";
-    let test = setup("  max_concurrent: 5", once, &contacts);
-    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001", "--seed", "12"]);
+    let (test, sandbox) = start("  max_concurrent: 5", once, &contacts, &["--seed", "12"]);
     let mut command = runner(&test, &sandbox.base_url);
     command.args(["--canary", "2"]).stdout(Stdio::piped());
     let out = command.output().unwrap();
@@ -420,19 +420,19 @@ fn a_canary_places_n_calls_prints_their_results_and_stops() {
     assert_eq!(sandbox_calls(&sandbox.base_url).len(), 2);
     insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
     // Without --canary, the rest go out.
-    let done = run_to_end(runner(&test, &sandbox.base_url));
+    let done = run(&test, &sandbox);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
     assert_eq!(sandbox_calls(&sandbox.base_url).len(), 6);
 }
 
 #[test]
 fn a_number_added_to_a_suppression_file_during_a_run_is_not_called_again() {
-    let test = setup(
+    let (test, sandbox) = start(
         "  max_concurrent: 5",
         "  no_answer: { attempts: 3, after: 1h }",
         "first_name,phone\nAna,415-555-0191\n",
+        &["--seed", "8"],
     );
-    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001", "--seed", "8"]);
     let url = sandbox.base_url.clone();
     let mut child = runner(&test, &url)
         .stdout(Stdio::null())
