@@ -196,6 +196,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub canary: Option<u64>,
 
+    /// Close the circuit breaker after it tripped (once the calls have been checked): this run
+    /// places calls again, and the breaker counts only calls that end from now on.
+    #[arg(long)]
+    pub reset_breaker: bool,
+
     /// Do not ask for confirmation before the first call (required without a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,

@@ -127,6 +127,13 @@ async fn drive(
             "warning: suppression entry is not a phone number, it suppresses nothing: {warning}"
         );
     }
+    if args.reset_breaker {
+        store.clear_meta(runner::guard::BREAKER_TRIPPED)?;
+        store.set_meta(runner::guard::BREAKER_SINCE, &clock.now().to_string())?;
+        eprintln!(
+            "--reset-breaker: the circuit breaker is closed; it counts the calls from now on"
+        );
+    }
     if args.retry_unknown {
         let released = store.release_unknown(clock.now())?;
         if released > 0 {
@@ -232,7 +239,8 @@ async fn drive(
             eprintln!(
                 "error: circuit breaker: {why}. No new calls were placed after it tripped; calls \
                  in flight were followed to their end.\n  hint: look at the results (or \
-                 `bys-campaign explain` a contact) before running again"
+                 `bys-campaign explain` a contact), fix the campaign, then run again with \
+                 --reset-breaker"
             );
             Exit::Breaker
         }

@@ -115,6 +115,14 @@ pub fn next_due_line(groups: &[WaitGroup], next: Timestamp) -> String {
 pub fn waiting(s: &StatusSummary, eta: Option<&Eta>) -> String {
     let mut out = String::new();
     let w = &mut out;
+    if let Some(tripped) = &s.breaker {
+        let _ = writeln!(
+            w,
+            "\nCircuit breaker: open, no call is placed: it tripped {}\n  run with \
+             --reset-breaker once the calls have been checked",
+            escape_control(tripped)
+        );
+    }
     if !s.waiting.is_empty() {
         let _ = writeln!(w, "\nWaiting, by reason");
         for g in &s.waiting {

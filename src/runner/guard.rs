@@ -9,7 +9,9 @@
 //!   `completed` without a single requested field, is a bad call; when bad calls reach a share
 //!   of the last [`BREAKER_WINDOW`] calls, placing stops. Calls this run has not made yet count
 //!   as good, so the first ten calls of a run failing trip it as surely as ten of the last twenty.
-//!   It counts the calls of one run: a new run (after a person looked) starts afresh.
+//!   The window rolls across runs (a cron run of three calls sees the calls of the runs before
+//!   it). Once tripped, the breaker stays open in the state file: later runs place nothing until
+//!   one is given `--reset-breaker` (after a person looked), which also starts the count afresh.
 //! - [`SuppressionWatch`]: the suppression files, re-read when their size or modification time
 //!   changes, so a number added during a long run is honoured before its next placement.
 //!
@@ -27,6 +29,12 @@ use crate::api::CallRecord;
 use crate::campaign::{Campaign, Limits};
 use crate::contacts::Suppression;
 use crate::state::Outcome;
+
+/// State-file meta key: set (to when and why) while the breaker is open.
+pub const BREAKER_TRIPPED: &str = "breaker_tripped";
+/// State-file meta key: the instant of the last `--reset-breaker`; calls that ended before it
+/// no longer count.
+pub const BREAKER_SINCE: &str = "breaker_since";
 
 /// How many recent calls the breaker looks at.
 pub const BREAKER_WINDOW: usize = 20;
@@ -74,6 +82,22 @@ impl Guards {
     /// Whether `e164` is on a suppression list now.
     pub fn suppressed(&mut self, e164: &str) -> bool {
         self.suppression.contains(e164)
+    }
+
+    /// Fills the breaker's window with the calls that ended before this run (oldest first, as
+    /// the state file has them). Never trips: a trip is recorded when it happens.
+    pub fn seed(&mut self, recent: &[(Outcome, Option<String>)]) {
+        for (outcome, record) in recent {
+            let record: Option<Value> =
+                record.as_deref().and_then(|r| serde_json::from_str(r).ok());
+            let extracted = record
+                .as_ref()
+                .and_then(|r| r.get("extracted"))
+                .and_then(Value::as_object);
+            let _ = self
+                .breaker
+                .record(bad_call(*outcome, extracted, self.fields));
+        }
     }
 
     /// Takes note of a call that ended; returns why the breaker tripped, when it did.
@@ -350,6 +374,31 @@ mod tests {
         assert!(breaker.record(Some("failed")).is_some());
         let mut breaker = Breaker::new(4, 50);
         assert!((0..100).all(|_| breaker.record(None).is_none()));
+    }
+
+    #[test]
+    fn the_window_rolls_across_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let campaign = crate::testing::campaign(
+            dir.path(),
+            "",
+            "fields:\n  - { name: confirmed, type: boolean }\n",
+            "name,phone\nAna,(415) 555-0101\n",
+        );
+        let mut guards = Guards::new(&campaign);
+        let empty = Some(r#"{"extracted":{"confirmed":null}}"#.to_owned());
+        let full = Some(r#"{"extracted":{"confirmed":true}}"#.to_owned());
+        // Nine bad calls in earlier runs: 5 failed, 4 completed without the field; and good ones.
+        let mut recent = vec![(Outcome::Failed, None); 5];
+        recent.extend(vec![(Outcome::Completed, empty); 4]);
+        recent.extend(vec![(Outcome::Completed, full); 3]);
+        guards.seed(&recent);
+        let record = CallRecord::from_json(json!({"id": "c", "status": "failed"})).unwrap();
+        let why = guards.ended(Outcome::Failed, &record).unwrap();
+        assert!(
+            why.starts_with("10 of the last 13 calls went wrong (6 failed, 4 completed"),
+            "{why}"
+        );
     }
 
     #[test]

@@ -314,6 +314,17 @@ impl<'a> Runner<'a> {
         let now = self.clock.now();
         let (call_secs, _) = self.store.call_times()?;
         self.guards.start(call_secs, self.store.unknown_calls()?);
+        let since = self
+            .store
+            .meta(guard::BREAKER_SINCE)?
+            .and_then(|at| at.parse().ok());
+        self.guards
+            .seed(&self.store.recent_results(since, guard::BREAKER_WINDOW)?);
+        if let Some(tripped) = self.store.meta(guard::BREAKER_TRIPPED)? {
+            self.stopping = Some(Ending::Breaker(format!(
+                "it tripped {tripped}, and stays open until a run is given --reset-breaker"
+            )));
+        }
         let interrupted = self.store.mark_interrupted_placements(now)?;
         if interrupted > 0 {
             self.progress.note(&format!(
@@ -723,6 +734,9 @@ impl<'a> Runner<'a> {
                              to their end",
                             self.in_flight()
                         ));
+                        let at = now.round(jiff::Unit::Second).unwrap_or(now);
+                        self.store
+                            .set_meta(guard::BREAKER_TRIPPED, &format!("at {at}: {why}"))?;
                         self.stopping = Some(Ending::Breaker(why));
                     }
                 } else {

@@ -459,6 +459,41 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// The outcome and final record of the newest `n` calls that ended after `since` (all of
+    /// them without it), oldest first: what the circuit breaker saw before this run.
+    pub fn recent_results(
+        &self,
+        since: Option<Timestamp>,
+        n: usize,
+    ) -> Result<Vec<(Outcome, Option<String>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT outcome, record FROM attempts
+                 WHERE state = 'finished' AND outcome IS NOT NULL AND finished_at > ?1
+                 ORDER BY finished_at DESC, id DESC LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows: Vec<(String, Option<String>)> = stmt
+            .query_map(params![since.map_or(i64::MIN, millis), n as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .rev()
+            .map(|(outcome, record)| {
+                let outcome = outcome.parse().map_err(|e: crate::state::UnknownState| {
+                    StoreError::Corrupt {
+                        path: self.path.clone(),
+                        message: e.to_string(),
+                    }
+                })?;
+                Ok((outcome, record))
+            })
+            .collect()
+    }
+
     /// Attempts whose call may or may not have gone out.
     pub fn unknown_calls(&self) -> Result<u64, StoreError> {
         self.conn

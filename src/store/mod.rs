@@ -187,6 +187,14 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Forgets a meta value (nothing happens if there is none).
+    pub fn clear_meta(&self, key: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM meta WHERE key = ?1", [key])
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
     /// Binds the file to a campaign name on first use; refuses a file made for another one.
     pub fn claim_campaign(&self, name: &str) -> Result<(), StoreError> {
         match self.meta("campaign")? {

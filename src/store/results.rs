@@ -238,6 +238,7 @@ impl Store {
         let get = |e| self.err(e);
         let mut s = StatusSummary {
             campaign: self.meta("campaign")?,
+            breaker: self.meta(crate::runner::guard::BREAKER_TRIPPED)?,
             ..StatusSummary::default()
         };
         for (state, present, n) in
@@ -490,6 +491,8 @@ fn count(row: &Row<'_>, index: usize) -> rusqlite::Result<u64> {
 pub struct StatusSummary {
     /// The campaign the state file belongs to.
     pub campaign: Option<String>,
+    /// When and why the circuit breaker tripped, while it is open (`None`: closed).
+    pub breaker: Option<String>,
     /// Contacts still in the CSV, by state.
     pub contacts: BTreeMap<&'static str, u64>,
     /// Contacts no longer in the CSV (never called again).

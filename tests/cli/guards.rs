@@ -344,27 +344,26 @@ Sam,312-555-0190
     assert_eq!(sandbox_calls(&sandbox.base_url).len(), 2);
 }
 
-/// Twelve contacts whose numbers end in `suffix`, called one at a time, with `sandbox_args`:
-/// the run's answer, the sandbox's calls and the results.
-fn breaker_run(suffix: &str, sandbox_args: &[&str]) -> (Done, Vec<Value>, Test) {
+/// Twelve contacts whose numbers end in `suffix`, called one at a time, and their sandbox
+/// started with `sandbox_args`.
+fn breaker_setup(suffix: &str, sandbox_args: &[&str]) -> (Test, SandboxProcess) {
     let mut contacts = String::from("first_name,phone\n");
     for area in [201, 202, 203, 205, 206, 207, 208, 209, 210, 212, 213, 214] {
         contacts.push_str(&format!("P{area},{area}-555-{suffix}\n"));
     }
-    let (test, sandbox) = start(
+    start(
         "  max_concurrent: 1",
         "  failed: { attempts: 1 }",
         &contacts,
         sandbox_args,
-    );
-    let done = run(&test, &sandbox);
-    (done, sandbox_calls(&sandbox.base_url), test)
+    )
 }
 
 #[test]
 fn the_circuit_breaker_stops_a_campaign_whose_calls_fail() {
     // Every call fails (555-0194): the tenth failure of the last twenty trips the breaker.
-    let (done, calls, test) = breaker_run("0194", &["--seed", "6"]);
+    let (test, sandbox) = breaker_setup("0194", &["--seed", "6"]);
+    let done = run(&test, &sandbox);
     assert_eq!(done.code, Some(69), "{}", done.stderr);
     assert!(
         done.stderr.contains(
@@ -374,18 +373,65 @@ fn the_circuit_breaker_stops_a_campaign_whose_calls_fail() {
         "{}",
         done.stderr
     );
-    assert_eq!(calls.len(), 10);
+    assert_eq!(sandbox_calls(&sandbox.base_url).len(), 10);
     let pending = results(&test)
         .iter()
         .filter(|r| r["status"] == "pending")
         .count();
     assert_eq!(pending, 2, "the rest are left for after a person looked");
+
+    // It stays open: the next run places nothing, and `status` says so.
+    let done = run(&test, &sandbox);
+    assert_eq!(done.code, Some(69), "{}", done.stderr);
+    assert!(
+        done.stderr
+            .contains("error: circuit breaker: it tripped at ")
+            && done
+                .stderr
+                .contains("stays open until a run is given --reset-breaker"),
+        "{}",
+        done.stderr
+    );
+    assert_eq!(sandbox_calls(&sandbox.base_url).len(), 10);
+    let status = Test::new()
+        .current_dir(test.path().to_owned())
+        .args(&["status", "campaign.yaml"])
+        .run();
+    assert!(
+        status
+            .stdout
+            .contains("Circuit breaker: open, no call is placed: it tripped at "),
+        "{}",
+        status.stdout
+    );
+
+    // Reset after a look: the count starts afresh, so two more failures do not trip it.
+    let mut command = runner(&test, &sandbox.base_url);
+    command.arg("--reset-breaker");
+    let done = run_to_end(command);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(sandbox_calls(&sandbox.base_url).len(), 12);
+}
+
+#[test]
+fn the_circuit_breaker_counts_the_calls_of_earlier_cron_runs() {
+    // Four calls a run, every one failing: the third run makes the tenth failure and trips.
+    let (test, sandbox) = breaker_setup("0194", &["--seed", "6"]);
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        let mut command = runner(&test, &sandbox.base_url);
+        command.args(["--until-idle", "--max-calls", "4"]);
+        codes.push(run_to_end(command).code);
+    }
+    assert_eq!(codes, [Some(75), Some(75), Some(69)]);
+    assert_eq!(sandbox_calls(&sandbox.base_url).len(), 10);
 }
 
 #[test]
 fn the_circuit_breaker_stops_a_campaign_whose_calls_obtain_nothing() {
     // Every call completes (555-0190) but obtains no field (--empty-rate 1).
-    let (done, calls, _test) = breaker_run("0190", &["--seed", "6", "--empty-rate", "1"]);
+    let (test, sandbox) = breaker_setup("0190", &["--seed", "6", "--empty-rate", "1"]);
+    let done = run(&test, &sandbox);
     assert_eq!(done.code, Some(69), "{}", done.stderr);
     assert!(
         done.stderr.contains(
@@ -395,6 +441,7 @@ fn the_circuit_breaker_stops_a_campaign_whose_calls_obtain_nothing() {
         "{}",
         done.stderr
     );
+    let calls = sandbox_calls(&sandbox.base_url);
     assert_eq!(calls.len(), 10);
     assert!(calls.iter().all(|c| c["finalStatus"] == "completed"));
 }
