@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use jiff::Timestamp;
 
-use crate::campaign::Campaign;
+use crate::campaign::{Campaign, Limits};
 use crate::cli::StatusArgs;
 use crate::exit::Exit;
 use crate::runner::eta::{self, Eta, EtaInput};
@@ -44,6 +44,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<Exit> {
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", human(&campaign.name, &state_file, &summary));
+        print!("{}", spending(&campaign.limits, &summary));
         print!("{}", waiting(&summary, eta.as_ref()));
     }
     Ok(Exit::Ok)
@@ -65,6 +66,26 @@ pub fn eta_input<'a>(campaign: &'a Campaign, s: &StatusSummary, now: Timestamp) 
         limits: &campaign.limits,
         retry: &campaign.retry,
         calls_placed: s.calls,
+    }
+}
+
+/// The caps of `limits` that are set, and how much of each is used.
+pub fn spending(limits: &Limits, s: &StatusSummary) -> String {
+    let mut parts = Vec::new();
+    if let Some(cap) = limits.max_calls {
+        parts.push(format!("{} of {cap} calls (limits.max_calls)", s.calls));
+    }
+    if let Some(cap) = limits.max_minutes {
+        parts.push(format!(
+            "{:.1} of {cap} minutes (limits.max_minutes; {} min reserved per call in flight)",
+            s.call_seconds as f64 / 60.0,
+            limits.max_call_minutes
+        ));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("Spent: {}\n", parts.join("; "))
     }
 }
 

@@ -322,7 +322,22 @@ Sam,312-555-0190
     // A later run places nothing either.
     let done = run(&test, &sandbox);
     assert_eq!(done.code, Some(0), "{}", done.stderr);
-    assert_eq!(sandbox_calls(&sandbox.base_url).len(), 1);
+    let calls = sandbox_calls(&sandbox.base_url);
+    assert_eq!(calls.len(), 1);
+    // `status` shows what was spent: the call's own duration.
+    let status = Test::new()
+        .current_dir(test.path().to_owned())
+        .args(&["status", "campaign.yaml"])
+        .run();
+    let minutes = calls[0]["durationSec"].as_f64().unwrap() / 60.0;
+    assert!(
+        status.stdout.contains(&format!(
+            "Spent: {minutes:.1} of 10 minutes (limits.max_minutes; 10 min reserved per call in \
+             flight)"
+        )),
+        "{}",
+        status.stdout
+    );
 
     // limits.max_calls for the campaign (`--max-calls` for one run: tests/cli/run.rs).
     let (test, sandbox) = start(
