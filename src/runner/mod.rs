@@ -726,19 +726,7 @@ impl<'a> Runner<'a> {
                     self.summary.finished += 1;
                     self.progress
                         .finished(outcome, matches!(after, AfterCall::RetryAt(_)));
-                    if let Some(why) = self.guards.ended(outcome, &record)
-                        && self.stopping.is_none()
-                    {
-                        self.progress.note(&format!(
-                            "circuit breaker: {why}; no new calls, following {} call(s) in flight \
-                             to their end",
-                            self.in_flight()
-                        ));
-                        let at = now.round(jiff::Unit::Second).unwrap_or(now);
-                        self.store
-                            .set_meta(guard::BREAKER_TRIPPED, &format!("at {at}: {why}"))?;
-                        self.stopping = Some(Ending::Breaker(why));
-                    }
+                    self.call_ended(outcome, &record, now)?;
                 } else {
                     following.polls += 1;
                     let next = follow::next_poll(following.placed_at, now, following.polls);
@@ -772,6 +760,31 @@ impl<'a> Runner<'a> {
                     .record_poll(attempt, None, Some(&err.to_string()), next, now)?;
                 self.polls_due.push(Reverse((next, attempt)));
             }
+        }
+        Ok(())
+    }
+
+    /// The guards' hook for every call whose result was just recorded: counts its minutes and
+    /// feeds the circuit breaker; a trip is recorded in the state file (later runs stay stopped
+    /// until `--reset-breaker`) and stops placements.
+    fn call_ended(
+        &mut self,
+        outcome: state::Outcome,
+        record: &CallRecord,
+        now: Timestamp,
+    ) -> Result<(), RunError> {
+        let Some(why) = self.guards.ended(outcome, record) else {
+            return Ok(());
+        };
+        let at = now.round(jiff::Unit::Second).unwrap_or(now);
+        self.store
+            .set_meta(guard::BREAKER_TRIPPED, &format!("at {at}: {why}"))?;
+        if self.stopping.is_none() {
+            self.progress.note(&format!(
+                "circuit breaker: {why}; no new calls, following {} call(s) in flight to their end",
+                self.in_flight()
+            ));
+            self.stopping = Some(Ending::Breaker(why));
         }
         Ok(())
     }
