@@ -112,3 +112,45 @@ output:
     assert!(text.contains(" status   completed\n"), "{text}");
     assert!(text.contains("  extracted: confirmed="), "{text}");
 }
+
+#[test]
+fn after_a_real_run_snapshot_with_times_ids_and_polls_filtered() {
+    let test = Test::new()
+        .file(
+            "campaign.yaml",
+            "\
+name: snap
+input:
+  path: contacts.csv
+  key_column: id
+  default_region: US
+call:
+  objective: Confirm {{ first_name }}'s appointment.
+fields:
+  - { name: confirmed, type: boolean }
+retry:
+  no_answer: { attempts: 2, after: 1m }
+output:
+  path: results.csv
+",
+        )
+        .file(
+            "contacts.csv",
+            "id,first_name,phone\nA-1,Ana,415-555-0198\n",
+        );
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001", "--seed", "1"]);
+    let done = run_to_end(runner(&test, &sandbox.base_url));
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    let run = explain(&test, "A-1");
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    // Times and call ids change with every run; so do the statuses a poll happens to see
+    // before the end, and the number of polls. The rest is the same for a given seed.
+    insta::with_settings!({ filters => vec![
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z", "[TIME]"),
+        (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[ID]"),
+        (r"(?m)^  \[TIME\]  status   (queued|ringing|in_progress)\n", ""),
+        (r"; \d+ poll\(s\)", "; [N] poll(s)"),
+    ]}, {
+        insta::assert_snapshot!(run.stdout);
+    });
+}
