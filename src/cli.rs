@@ -64,7 +64,8 @@ pub enum Command {
     /// Examples:
     ///   bys-campaign run campaigns/appointment-confirmations.yaml --sandbox
     ///   BYS_API_KEY=bys_ak_... bys-campaign run campaigns/appointment-confirmations.yaml
-    ///   bys-campaign run campaign.yaml --yes --max-calls 50     # from cron, no questions
+    ///   bys-campaign run campaign.yaml --yes --canary 5         # check 5 real calls first
+    ///   bys-campaign run campaign.yaml --yes --until-idle       # from cron: exits 75 while work remains
     #[command(verbatim_doc_comment)]
     Run(RunArgs),
 
@@ -77,6 +78,17 @@ pub enum Command {
     ///   bys-campaign status campaigns/appointment-confirmations.yaml --json
     #[command(verbatim_doc_comment)]
     Status(StatusArgs),
+
+    /// Explain one contact: every attempt, the request sent, each status seen, the result and
+    /// the errors, and why and when it will be called next, or why never.
+    ///
+    /// Reads the state file only; works while a run is going on.
+    ///
+    /// Examples:
+    ///   bys-campaign explain campaigns/appointment-confirmations.yaml A-1007
+    ///   bys-campaign explain payment-reminders.yaml "+1 416 555 0142"   # no key column: the number
+    #[command(verbatim_doc_comment)]
+    Explain(ExplainArgs),
 
     /// Write the results CSV now: the input columns plus status, extracted fields and call data.
     ///
@@ -172,6 +184,23 @@ pub struct RunArgs {
     #[arg(long, value_name = "N")]
     pub max_calls: Option<u64>,
 
+    /// For cron: place what is due now, follow those calls to their end, then exit: 0 when the
+    /// campaign is finished, 75 when contacts remain for later (the next due time and why are
+    /// printed; `status --json` has them as `next_due` and `waiting`). Safe to run again at any
+    /// time; rows added to the CSV since the last run are picked up.
+    #[arg(long)]
+    pub until_idle: bool,
+
+    /// Place N calls, wait for their results, print them and stop, so a person can check the
+    /// campaign on real calls before the rest go out. Run again without it to continue.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub canary: Option<u64>,
+
+    /// Close the circuit breaker after it tripped (once the calls have been checked): this run
+    /// places calls again, and the breaker counts only calls that end from now on.
+    #[arg(long)]
+    pub reset_breaker: bool,
+
     /// Do not ask for confirmation before the first call (required without a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -200,6 +229,19 @@ pub struct StatusArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The campaign file (YAML).
+    pub campaign: PathBuf,
+
+    /// The contact's key: the key column's value, or its phone number when the campaign has no
+    /// key column.
+    pub key: String,
+
+    #[command(flatten)]
+    pub state: StateArg,
+}
+
+#[derive(Debug, Args)]
 pub struct ExportArgs {
     /// The campaign file (YAML).
     pub campaign: PathBuf,
@@ -224,6 +266,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Plan(args) => commands::plan::run(&args),
         Command::Run(args) => commands::run::run(&args),
         Command::Status(args) => commands::status::run(&args),
+        Command::Explain(args) => commands::explain::run(&args),
         Command::Export(args) => commands::export::run(&args),
         Command::Sandbox(args) => commands::sandbox::run(&args),
     }

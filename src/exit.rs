@@ -32,6 +32,9 @@ pub enum Exit {
     TempFail,
     /// Stopped by Ctrl-C or SIGTERM (128 + SIGINT).
     Interrupted,
+    /// `run`: the circuit breaker stopped placements: too many recent calls failed or
+    /// obtained nothing (EX_UNAVAILABLE: the calls are not getting through).
+    Breaker,
 }
 
 impl Exit {
@@ -47,6 +50,7 @@ impl Exit {
             Exit::Refused => 77,
             Exit::TempFail => 75,
             Exit::Interrupted => 130,
+            Exit::Breaker => 69,
         }
     }
 }
@@ -124,6 +128,7 @@ mod tests {
             (Exit::Refused, 77),
             (Exit::TempFail, 75),
             (Exit::Interrupted, 130),
+            (Exit::Breaker, 69),
         ];
         for (exit, code) in table {
             assert_eq!(exit.code(), code, "{exit:?}");

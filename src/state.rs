@@ -94,6 +94,20 @@ pub enum AttemptState {
     Unknown,
 }
 
+/// Why a pending contact is not due yet (the `wait` column; none: due as soon as the limits
+/// allow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Wait {
+    /// Its last call ended with a retryable outcome; the retry's `after` delay runs.
+    Retry,
+    /// Outside the contact's calling windows.
+    Window,
+    /// Before `schedule.not_before` (or after `not_after`).
+    Campaign,
+    /// The API refused the placement for a reason that passes (rate limit, 5xx).
+    Backoff,
+}
+
 macro_rules! text_enum {
     ($ty:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         impl $ty {
@@ -140,6 +154,13 @@ text_enum!(AttemptState {
     Finished => "finished",
     NotPlaced => "not_placed",
     Unknown => "unknown",
+});
+
+text_enum!(Wait {
+    Retry => "retry",
+    Window => "window",
+    Campaign => "campaign",
+    Backoff => "backoff",
 });
 
 /// A state string in the state file that this version does not know.
@@ -329,6 +350,9 @@ mod tests {
             A::Unknown,
         ] {
             assert_eq!(a.as_str().parse::<AttemptState>(), Ok(a));
+        }
+        for w in [Wait::Retry, Wait::Window, Wait::Campaign, Wait::Backoff] {
+            assert_eq!(w.as_str().parse::<Wait>(), Ok(w));
         }
         assert_eq!(
             "ringing".parse::<AttemptState>(),

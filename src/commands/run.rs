@@ -127,6 +127,13 @@ async fn drive(
             "warning: suppression entry is not a phone number, it suppresses nothing: {warning}"
         );
     }
+    if args.reset_breaker {
+        store.clear_meta(runner::guard::BREAKER_TRIPPED)?;
+        store.set_meta(runner::guard::BREAKER_SINCE, &clock.now().to_string())?;
+        eprintln!(
+            "--reset-breaker: the circuit breaker is closed; it counts the calls from now on"
+        );
+    }
     if args.retry_unknown {
         let released = store.release_unknown(clock.now())?;
         if released > 0 {
@@ -149,9 +156,15 @@ async fn drive(
     let (stop_tx, stop_rx) = watch::channel(false);
     let progress = Progress::new(pending);
     let options = runner::Options {
-        max_calls: args.max_calls,
+        max_calls: match (args.max_calls, args.canary) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        },
+        until_idle: args.until_idle,
     };
-    let mut runner = Runner::new(campaign, store, client, clock, options, progress);
+    let canary_after = store.last_attempt_id()?;
+    let run_cap = options.max_calls;
+    let mut runner = Runner::new(campaign, store, client, clock.clone(), options, progress);
     let outcome = tokio::select! {
         result = runner.run(stop_rx) => Some(result?),
         () = signals(stop_tx, listener) => None,
@@ -181,14 +194,58 @@ async fn drive(
         written.rows,
         written.path.display()
     );
+    if args.canary.is_some() {
+        let calls = store.calls_since(canary_after)?;
+        print!("{}", runner::canary::table(campaign, &calls));
+    }
     Ok(match summary.ending {
         Ending::Finished => {
             eprintln!("finished: every contact is settled");
             Exit::Ok
         }
-        Ending::CapReached(why) => {
-            eprintln!("stopped placing: {why}; run again to continue");
+        // This run's own cap (`--max-calls`, `--canary`), not the campaign's.
+        Ending::CapReached(_)
+            if args.canary.is_some() && run_cap.is_some_and(|cap| summary.placed >= cap) =>
+        {
+            eprintln!(
+                "canary: {} call(s) placed and followed to their end (above); check them, then run \
+                 again without --canary to place the rest",
+                summary.placed
+            );
             Exit::Ok
+        }
+        Ending::CapReached(why) if run_cap.is_some_and(|cap| summary.placed >= cap) => {
+            if args.until_idle {
+                // The next cron run continues where this one stopped.
+                eprintln!("stopped placing: {why}; work remains for the next run");
+                Exit::TempFail
+            } else {
+                eprintln!("stopped placing: {why}; run again to continue");
+                Exit::Ok
+            }
+        }
+        Ending::CapReached(why) => {
+            eprintln!(
+                "stopped placing: {why}; raise the limit in {} to go on",
+                campaign.file.display()
+            );
+            Exit::Ok
+        }
+        Ending::Idle(next) => {
+            eprintln!(
+                "idle: nothing more is due now; {}; run again then",
+                super::status::next_due_line(&store.waiting(clock.now())?, next)
+            );
+            Exit::TempFail
+        }
+        Ending::Breaker(why) => {
+            eprintln!(
+                "error: circuit breaker: {why}. No new calls were placed after it tripped; calls \
+                 in flight were followed to their end.\n  hint: look at the results (or \
+                 `bys-campaign explain` a contact), fix the campaign, then run again with \
+                 --reset-breaker"
+            );
+            Exit::Breaker
         }
         Ending::Interrupted => {
             eprintln!(

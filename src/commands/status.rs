@@ -8,11 +8,12 @@ use std::fmt::Write as _;
 
 use jiff::Timestamp;
 
-use crate::campaign::Campaign;
+use crate::campaign::{Campaign, Limits};
 use crate::cli::StatusArgs;
 use crate::exit::Exit;
+use crate::runner::eta::{self, Eta, EtaInput};
 use crate::state::{AttemptState, ContactState, Outcome};
-use crate::store::StatusSummary;
+use crate::store::{StatusSummary, WaitGroup};
 use crate::text::escape_control;
 
 /// How many rows needing attention, and errors, are listed.
@@ -23,23 +24,172 @@ struct JsonStatus<'a> {
     state_file: String,
     #[serde(flatten)]
     summary: &'a StatusSummary,
+    /// `null` when nothing is left to call.
+    eta: Option<Eta>,
 }
 
 pub fn run(args: &StatusArgs) -> anyhow::Result<Exit> {
     let campaign = Campaign::load(&args.campaign)?;
     let store = super::open_state(&campaign, args.state.state.as_deref())?;
-    let summary = store.status_summary(Timestamp::now(), LIST_LIMIT)?;
+    let now = Timestamp::now();
+    let summary = store.status_summary(now, LIST_LIMIT)?;
+    let eta = eta::estimate(&eta_input(&campaign, &summary, now));
     let state_file = store.path().display().to_string();
     if args.json {
         let doc = JsonStatus {
             state_file,
             summary: &summary,
+            eta,
         };
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print!("{}", human(&campaign.name, &state_file, &summary));
+        print!("{}", spending(&campaign.limits, &summary));
+        print!("{}", waiting(&summary, eta.as_ref()));
     }
     Ok(Exit::Ok)
+}
+
+/// What the campaign's estimate is made of, from the summary.
+pub fn eta_input<'a>(campaign: &'a Campaign, s: &StatusSummary, now: Timestamp) -> EtaInput<'a> {
+    EtaInput {
+        now,
+        due_now: s.due_now,
+        later: s
+            .waiting
+            .iter()
+            .filter_map(|g| Some((g.next_due?, g.last_due?, g.contacts)))
+            .collect(),
+        in_flight: s.in_flight,
+        calls_made: s.pending_calls,
+        mean_call_secs: s.mean_call_secs,
+        limits: &campaign.limits,
+        retry: &campaign.retry,
+        calls_placed: s.calls,
+    }
+}
+
+/// The caps of `limits` that are set, and how much of each is used.
+pub fn spending(limits: &Limits, s: &StatusSummary) -> String {
+    let mut parts = Vec::new();
+    if let Some(cap) = limits.max_calls {
+        parts.push(format!("{} of {cap} calls (limits.max_calls)", s.calls));
+    }
+    if let Some(cap) = limits.max_minutes {
+        parts.push(format!(
+            "{:.1} of {cap} minutes (limits.max_minutes; {} min reserved per call in flight)",
+            s.call_seconds as f64 / 60.0,
+            limits.max_call_minutes
+        ));
+    }
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("Spent: {}\n", parts.join("; "))
+    }
+}
+
+/// What a wait reason means, in a few words.
+pub fn reason_text(reason: &str) -> &'static str {
+    match reason {
+        "due" => "due now, as fast as the limits allow",
+        "in_flight" => "being called now",
+        "retry" => "waiting for the retry delay after an unsuccessful call",
+        "window" => "outside their calling windows",
+        "campaign" => "before the campaign's schedule.not_before",
+        "backoff" => "backing off after the API refused a placement for now",
+        "scheduled" => "due later",
+        "unknown" => "a call may have gone out: never called again without --retry-unknown",
+        "suppressed" => "on a suppression list: never called",
+        "invalid" => "invalid: never called",
+        "duplicate" => "a duplicate of another row: never called",
+        _ => "waiting",
+    }
+}
+
+fn second(at: Timestamp) -> Timestamp {
+    at.round(jiff::Unit::Second).unwrap_or(at)
+}
+
+/// "next due at T (why, for N contact(s))": the groups whose next contact is due at `next`.
+pub fn next_due_line(groups: &[WaitGroup], next: Timestamp) -> String {
+    let why: Vec<String> = groups
+        .iter()
+        .filter(|g| g.next_due == Some(next))
+        .map(|g| {
+            format!(
+                "{}: {}",
+                plural(g.contacts, "contact", "contacts"),
+                reason_text(g.reason)
+            )
+        })
+        .collect();
+    if why.is_empty() {
+        format!("next due at {}", second(next))
+    } else {
+        format!("next due at {} ({})", second(next), why.join("; "))
+    }
+}
+
+/// The "Waiting" section: each group of contacts not yet settled, why and when it is next due,
+/// then the estimate for the whole campaign.
+pub fn waiting(s: &StatusSummary, eta: Option<&Eta>) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    if let Some(tripped) = &s.breaker {
+        let _ = writeln!(
+            w,
+            "\nCircuit breaker: open, no call is placed: it tripped {}\n  run with \
+             --reset-breaker once the calls have been checked",
+            escape_control(tripped)
+        );
+    }
+    if !s.waiting.is_empty() {
+        let _ = writeln!(w, "\nWaiting, by reason");
+        for g in &s.waiting {
+            let _ = write!(
+                w,
+                "  {:<11} {:>6}  {}",
+                g.reason,
+                g.contacts,
+                reason_text(g.reason)
+            );
+            match (g.next_due, g.last_due) {
+                (Some(first), Some(last)) if first != last => {
+                    let _ = write!(w, "; next due {}, last {}", second(first), second(last));
+                }
+                (Some(first), _) => {
+                    let _ = write!(w, "; next due {}", second(first));
+                }
+                _ => {}
+            }
+            let _ = writeln!(w);
+        }
+    }
+    if let Some(eta) = eta {
+        let _ = writeln!(
+            w,
+            "\nEstimate: finished between {} (every call settles its contact: {}) and {} (every \
+             call retried until its attempts run out: {}), at {} calls/min",
+            second(eta.earliest),
+            plural(eta.calls_min, "call", "calls"),
+            second(eta.latest),
+            plural(eta.calls_max, "call", "calls"),
+            eta.calls_per_minute
+        );
+        let _ = writeln!(
+            w,
+            "  (calling windows count only as far as each contact's next due time; later \
+             windows can push this back)"
+        );
+        if eta.capped {
+            let _ = writeln!(
+                w,
+                "  limits.max_calls may stop the campaign before every retry is made"
+            );
+        }
+    }
+    out
 }
 
 const CONTACT_STATES: [ContactState; 7] = [

@@ -13,7 +13,10 @@
 //! On start, attempts left `placing` are ambiguous; every ambiguous attempt is resolved against
 //! the API's list of recent calls before anything new is placed.
 
+pub mod canary;
+pub mod eta;
 pub mod follow;
+pub mod guard;
 pub mod pace;
 
 use std::cmp::Reverse;
@@ -31,7 +34,9 @@ use crate::progress::Progress;
 use crate::render;
 use crate::state::{self, AfterCall, AttemptState, ContactState, Evidence, PlaceResult, Placement};
 use crate::store::{Store, StoreError};
+use crate::text::escape_control;
 use follow::Lost;
+use guard::Guards;
 use pace::Pacer;
 
 /// How long placements pause when the account's minutes are used up (`over_minute_cap`).
@@ -51,9 +56,16 @@ pub const MAX_PLACEMENT_FAILURES: u32 = 10;
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// Cap on placements in this run (`--max-calls`).
+    /// Cap on placements in this run (`--max-calls`, `--canary`).
     pub max_calls: Option<u64>,
+    /// `--until-idle`: end when nothing is in flight and nothing is due within [`IDLE_WAIT`],
+    /// instead of sleeping until the next contact is due.
+    pub until_idle: bool,
 }
+
+/// With `--until-idle`, a contact due within this long is waited for (a rate-limit pause, a
+/// retry about to fall due) rather than left to the next run.
+pub const IDLE_WAIT: Duration = Duration::from_secs(60);
 
 /// How a run ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,6 +78,10 @@ pub enum Ending {
     CapReached(String),
     /// The API refused every call (bad key, caller ID not owned); the message says why.
     Refused(String),
+    /// `--until-idle`: nothing more is due now; the next contact is due at this instant.
+    Idle(Timestamp),
+    /// The circuit breaker tripped (see [`guard::Breaker`]); the message says what it saw.
+    Breaker(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -139,6 +155,7 @@ pub struct Runner<'a> {
     options: Options,
     progress: Progress,
     pacer: Pacer,
+    guards: Guards,
     backoff: BackoffPolicy,
     tx: mpsc::UnboundedSender<Event>,
     rx: mpsc::UnboundedReceiver<Event>,
@@ -156,6 +173,8 @@ pub struct Runner<'a> {
     /// When the pacer next allows a placement, as it said when it last refused one.
     pace_until: Option<Timestamp>,
     failures: u32,
+    /// Whether the user was told that a cap stopped placements while calls were in flight.
+    cap_noted: bool,
     /// `placement_failed` answers per contact in this run (see [`MAX_PLACEMENT_FAILURES`]).
     refusals: HashMap<String, u32>,
     stopping: Option<Ending>,
@@ -195,6 +214,7 @@ impl<'a> Runner<'a> {
             options,
             progress,
             pacer,
+            guards: Guards::new(campaign),
             backoff: BackoffPolicy::default(),
             tx,
             rx,
@@ -208,6 +228,7 @@ impl<'a> Runner<'a> {
             hold_until: None,
             pace_until: None,
             failures: 0,
+            cap_noted: false,
             refusals: HashMap::new(),
             stopping: None,
             posted: false,
@@ -252,17 +273,21 @@ impl<'a> Runner<'a> {
                     self.summary.ending = ending;
                     break;
                 }
-                match self.store.next_due_at()? {
-                    None => {
-                        self.summary.ending = Ending::Finished;
-                        break;
-                    }
-                    Some(Some(due)) if due > now => wake = earliest(wake, Some(due)),
-                    Some(_) => {}
-                }
+                let Some(due) = self.store.next_due_at()? else {
+                    self.summary.ending = Ending::Finished;
+                    break;
+                };
                 if let Some(reason) = self.cap_reached()? {
                     self.summary.ending = Ending::CapReached(reason);
                     break;
+                }
+                match due {
+                    Some(due) if self.options.until_idle && due > later(now, IDLE_WAIT) => {
+                        self.summary.ending = Ending::Idle(due);
+                        break;
+                    }
+                    Some(due) if due > now => wake = earliest(wake, Some(due)),
+                    _ => {}
                 }
             }
             let sleep = wake.map(|at| at.max(now));
@@ -305,6 +330,19 @@ impl<'a> Runner<'a> {
     /// before anything new is placed; `placed` ones are followed again.
     fn recover(&mut self) -> Result<(), RunError> {
         let now = self.clock.now();
+        let (call_secs, _) = self.store.call_times()?;
+        self.guards.start(call_secs, self.store.unknown_calls()?);
+        let since = self
+            .store
+            .meta(guard::BREAKER_SINCE)?
+            .and_then(|at| at.parse().ok());
+        self.guards
+            .seed(&self.store.recent_results(since, guard::BREAKER_WINDOW)?);
+        if let Some(tripped) = self.store.meta(guard::BREAKER_TRIPPED)? {
+            self.stopping = Some(Ending::Breaker(format!(
+                "it tripped {tripped}, and stays open until a run is given --reset-breaker"
+            )));
+        }
         let interrupted = self.store.mark_interrupted_placements(now)?;
         if interrupted > 0 {
             self.progress.note(&format!(
@@ -366,7 +404,9 @@ impl<'a> Runner<'a> {
                 "limits.max_calls {cap} reached for the campaign"
             )));
         }
-        Ok(None)
+        // A lost placement being resolved may be a call in flight too: reserve for it.
+        let open = self.in_flight() + self.unsettled.len();
+        Ok(self.guards.refuses(open as u64))
     }
 
     /// Places as many due calls as the limits allow; returns when to try again, if waiting.
@@ -387,12 +427,29 @@ impl<'a> Runner<'a> {
         }
         let max = self.campaign.limits.max_concurrent.get() as usize;
         while self.in_flight() < max {
-            if self.cap_reached()?.is_some() {
+            if let Some(why) = self.cap_reached()? {
+                if !self.cap_noted && self.in_flight() > 0 {
+                    self.cap_noted = true;
+                    self.progress.note(&format!(
+                        "stopped placing: {why}; following {} call(s) in flight to their end",
+                        self.in_flight()
+                    ));
+                }
                 return Ok(None);
             }
             let Some(due) = self.store.next_due(now)? else {
                 return Ok(None);
             };
+            if self.guards.suppressed(&due.phone) {
+                // Added to a suppression file since the import: never placed.
+                self.store
+                    .set_contact_suppressed(&due.key, &due.phone, now)?;
+                self.progress.note(&format!(
+                    "contact {} was added to a suppression list during the run: not called",
+                    escape_control(&due.key)
+                ));
+                continue;
+            }
             if let Err(wait) = self.pacer.take() {
                 let at = later(now, wait);
                 self.pace_until = Some(at);
@@ -697,6 +754,7 @@ impl<'a> Runner<'a> {
                     self.summary.finished += 1;
                     self.progress
                         .finished(outcome, matches!(after, AfterCall::RetryAt(_)));
+                    self.call_ended(outcome, &record, now)?;
                 } else {
                     following.polls += 1;
                     let next = follow::next_poll(following.placed_at, now, following.polls);
@@ -739,6 +797,31 @@ impl<'a> Runner<'a> {
                 )?;
                 self.polls_due.push(Reverse((next, attempt)));
             }
+        }
+        Ok(())
+    }
+
+    /// The guards' hook for every call whose result was just recorded: counts its minutes and
+    /// feeds the circuit breaker; a trip is recorded in the state file (later runs stay stopped
+    /// until `--reset-breaker`) and stops placements.
+    fn call_ended(
+        &mut self,
+        outcome: state::Outcome,
+        record: &CallRecord,
+        now: Timestamp,
+    ) -> Result<(), RunError> {
+        let Some(why) = self.guards.ended(outcome, record) else {
+            return Ok(());
+        };
+        let at = now.round(jiff::Unit::Second).unwrap_or(now);
+        self.store
+            .set_meta(guard::BREAKER_TRIPPED, &format!("at {at}: {why}"))?;
+        if self.stopping.is_none() {
+            self.progress.note(&format!(
+                "circuit breaker: {why}; no new calls, following {} call(s) in flight to their end",
+                self.in_flight()
+            ));
+            self.stopping = Some(Ending::Breaker(why));
         }
         Ok(())
     }

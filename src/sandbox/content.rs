@@ -172,6 +172,22 @@ pub fn generate(request: &PlaceCall, plan: &Plan) -> Content {
     }
 }
 
+/// Makes a completed call's content one that obtained none of its fields (`--empty-rate`).
+/// Other outcomes obtain nothing anyway and are left as they are.
+pub fn obtain_nothing(content: &mut Content, plan: &Plan) {
+    if plan.end != End::Terminal(Outcome::Completed) || content.extracted.is_empty() {
+        return;
+    }
+    let n = content.extracted.len();
+    content
+        .extracted
+        .values_mut()
+        .for_each(|v| *v = Value::Null);
+    content.summary = Some(format!(
+        "Reached the contact, but obtained none of the {n} requested details."
+    ));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +242,26 @@ mod tests {
         assert_eq!(content.summary, None);
         assert_eq!(content.transcript, None);
         assert_eq!(content.extracted.get("a"), Some(&Value::Null));
+    }
+
+    #[test]
+    fn a_call_that_obtains_nothing_keeps_every_field_as_null() {
+        let req = request(r#"[{"name":"confirmed","type":"boolean"},{"name":"slot"}]"#);
+        let plan = draw(1, "+14155550190", 0, &Distribution::default());
+        let mut content = generate(&req, &plan);
+        obtain_nothing(&mut content, &plan);
+        assert_eq!(content.extracted.len(), 2);
+        assert!(content.extracted.values().all(Value::is_null));
+        assert_eq!(
+            content.summary.as_deref(),
+            Some("Reached the contact, but obtained none of the 2 requested details.")
+        );
+        // A voicemail is left alone.
+        let plan = draw(1, "+14155550192", 0, &Distribution::default());
+        let before = generate(&req, &plan);
+        let mut after = before.clone();
+        obtain_nothing(&mut after, &plan);
+        assert_eq!(after, before);
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub struct Faults {
     pub drop_after_create: f64,
     /// Probability that a webhook delivery attempt is lost before it is sent.
     pub webhook_fail_rate: f64,
+    /// Probability that a completed call obtains none of the requested fields (every extracted
+    /// value `null`), as when the objective or the fields are badly written.
+    pub empty_rate: f64,
 }
 
 /// Parses a `--rate-limit` value: `N/min` or a bare `N` (per minute).

@@ -145,6 +145,11 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "P")]
     pub webhook_fail_rate: Option<f64>,
 
+    /// Probability (0..1) that a completed call obtains none of the requested fields (every
+    /// extracted value null).
+    #[arg(long, value_name = "P")]
+    pub empty_rate: Option<f64>,
+
     /// Append every placed call to FILE as a JSON line (the /sandbox/calls record).
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
@@ -308,6 +313,7 @@ impl SandboxConfig {
                 args.webhook_fail_rate,
                 f.webhook_fail_rate,
             )?,
+            empty_rate: probability("--empty-rate", args.empty_rate, f.empty_rate)?,
         };
         Ok(SandboxConfig {
             bind: SocketAddr::new(args.bind, args.port),

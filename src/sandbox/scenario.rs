@@ -15,6 +15,7 @@
 //!   latency_ms: 40
 //!   drop_after_create: 0.01
 //!   webhook_fail_rate: 0.1
+//!   empty_rate: 0.02
 //! ledger: sandbox-ledger.jsonl
 //! ```
 
@@ -51,6 +52,7 @@ pub struct ScenarioFaults {
     pub latency_ms: Option<u64>,
     pub drop_after_create: Option<f64>,
     pub webhook_fail_rate: Option<f64>,
+    pub empty_rate: Option<f64>,
 }
 
 /// A rate written either as `60/min` or as `60`.

@@ -32,7 +32,7 @@ use super::Shared;
 use super::calls::{self, Call};
 use super::error::{ApiError, ErrorToken};
 use super::outcome::{self, Magic};
-use super::{new_uuid, request, webhooks};
+use super::{content, new_uuid, request, webhooks};
 
 /// Marks a response that must not be written: the connection is closed instead.
 #[derive(Debug, Clone, Copy)]
@@ -243,12 +243,18 @@ async fn place_call(
         let (language, language_source) = calls::language(&req);
         json!({"status": "queued", "language": language, "languageSource": language_source, "voice": calls::voice(&req)})
     };
+    // Drawn before the store is locked: the two locks are never held together.
+    let empty = shared
+        .dice
+        .lock()
+        .expect("dice lock")
+        .flip(shared.config.faults.empty_rate);
     let call = {
         let mut store = shared.store.lock().expect("store lock");
         let nth = store.counts(&req.to).placed;
         let plan = outcome::draw(shared.config.seed, &req.to, nth, &shared.config.outcomes);
         let raw = String::from_utf8_lossy(&body).into_owned();
-        let call = Call::new(
+        let mut call = Call::new(
             new_uuid().to_string(),
             key,
             idempotency_key,
@@ -258,6 +264,9 @@ async fn place_call(
             nth,
             plan,
         );
+        if empty {
+            content::obtain_nothing(&mut call.content, &call.plan);
+        }
         store.insert(call)
     };
     for job in webhooks::jobs_for(&call) {

@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError, instant, millis};
-use crate::state::{AfterCall, AttemptState, ContactState, Outcome, Placement};
+use crate::state::{AfterCall, AttemptState, ContactState, Outcome, Placement, Wait};
 
 /// A contact ready to be called.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +134,7 @@ impl Store {
         let tx = self.conn.transaction().map_err(sql)?;
         let claimed = exec(
             &tx,
-            "UPDATE contacts SET state = 'active', updated_at = ?2 WHERE key = ?1 AND state = 'pending'",
+            "UPDATE contacts SET state = 'active', wait = NULL, updated_at = ?2 WHERE key = ?1 AND state = 'pending'",
             params![key, millis(now)],
         )
         .map_err(sql)?;
@@ -195,10 +195,12 @@ impl Store {
             || placement.contact == ContactState::Unknown)
             .then_some(note)
             .flatten();
+        // A contact put back with a delay waits out a refusal that passes (rate limit, 5xx).
+        let wait = placement.due.is_some().then_some(Wait::Backoff.as_str());
         exec(
             &tx,
             "UPDATE contacts SET state = ?2, due_at = ?3, calls = calls + ?4,
-                reason = COALESCE(?5, reason), updated_at = ?6
+                reason = COALESCE(?5, reason), wait = ?7, updated_at = ?6
              WHERE key = ?1",
             params![
                 key,
@@ -206,7 +208,8 @@ impl Store {
                 placement.due.map(millis),
                 counts,
                 reason,
-                millis(now)
+                millis(now),
+                wait
             ],
         )
         .map_err(sql)?;
@@ -323,14 +326,18 @@ impl Store {
             // Already finished (a duplicate report): nothing to do.
             return Ok(());
         }
-        let (state, due) = match after {
-            AfterCall::Done => (ContactState::Done, None),
-            AfterCall::RetryAt(at) => (ContactState::Pending, Some(millis(at))),
+        let (state, due, wait) = match after {
+            AfterCall::Done => (ContactState::Done, None, None),
+            AfterCall::RetryAt(at) => (
+                ContactState::Pending,
+                Some(millis(at)),
+                Some(Wait::Retry.as_str()),
+            ),
         };
         exec(
             &tx,
-            "UPDATE contacts SET state = ?2, outcome = ?3, due_at = ?4, updated_at = ?5 WHERE key = ?1",
-            params![key, state.as_str(), outcome.as_str(), due, millis(now)],
+            "UPDATE contacts SET state = ?2, outcome = ?3, due_at = ?4, wait = ?6, updated_at = ?5 WHERE key = ?1",
+            params![key, state.as_str(), outcome.as_str(), due, millis(now), wait],
         )
         .map_err(sql)?;
         insert_event(&tx, attempt, now, "status", outcome.as_str()).map_err(sql)?;
@@ -444,6 +451,75 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// A pending contact whose number was added to a suppression list since the import.
+    pub fn set_contact_suppressed(
+        &self,
+        key: &str,
+        phone: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE contacts SET state = 'suppressed', wait = NULL, due_at = NULL,
+                    reason = ?2, updated_at = ?3
+                 WHERE key = ?1 AND state = 'pending'",
+                params![
+                    key,
+                    format!("{phone} was added to a suppression list during the run"),
+                    millis(now)
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// The outcome and final record of the newest `n` calls that ended after `since` (all of
+    /// them without it), oldest first: what the circuit breaker saw before this run.
+    pub fn recent_results(
+        &self,
+        since: Option<Timestamp>,
+        n: usize,
+    ) -> Result<Vec<(Outcome, Option<String>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT outcome, record FROM attempts
+                 WHERE state = 'finished' AND outcome IS NOT NULL AND finished_at > ?1
+                 ORDER BY finished_at DESC, id DESC LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows: Vec<(String, Option<String>)> = stmt
+            .query_map(params![since.map_or(i64::MIN, millis), n as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .rev()
+            .map(|(outcome, record)| {
+                let outcome = outcome.parse().map_err(|e: crate::state::UnknownState| {
+                    StoreError::Corrupt {
+                        path: self.path.clone(),
+                        message: e.to_string(),
+                    }
+                })?;
+                Ok((outcome, record))
+            })
+            .collect()
+    }
+
+    /// Attempts whose call may or may not have gone out.
+    pub fn unknown_calls(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM attempts WHERE state = 'unknown'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
     /// A pending contact that cannot be rendered any more is invalid (never placed half-made).
     pub fn set_contact_invalid(
         &self,
@@ -464,7 +540,7 @@ impl Store {
     pub fn release_unknown(&self, now: Timestamp) -> Result<usize, StoreError> {
         self.conn
             .execute(
-                "UPDATE contacts SET state = 'pending', due_at = NULL, updated_at = ?1 WHERE state = 'unknown'",
+                "UPDATE contacts SET state = 'pending', due_at = NULL, wait = NULL, updated_at = ?1 WHERE state = 'unknown'",
                 [millis(now)],
             )
             .map_err(|e| self.err(e))
@@ -560,6 +636,146 @@ mod tests {
         assert_eq!(next(&store, "2026-12-07T18:00:00Z").as_deref(), Some("B"));
         set(&store, "A", "done", None);
         assert_eq!(next(&store, now).as_deref(), Some("C"));
+    }
+
+    fn wait_of(store: &Store, key: &str) -> (String, Option<String>) {
+        store
+            .conn
+            .query_row(
+                "SELECT state, wait FROM contacts WHERE key = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn a_contact_waits_for_a_retry_or_a_backoff_and_not_once_claimed() {
+        use crate::state::{PlaceResult, after_place};
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = store(dir.path(), "id,name,phone\nA,Ana,(415) 555-0101\n");
+        let now = t("2026-12-07T17:00:00Z");
+        // Refused for now (rate limit): back to pending, waiting out the backoff.
+        let id = store.begin_attempt("A", "k1", "{}", now).unwrap().unwrap();
+        let transient = PlaceResult::Transient {
+            retry_after: std::time::Duration::from_secs(30),
+        };
+        store
+            .record_placement(
+                id,
+                "A",
+                after_place(&transient, now),
+                None,
+                None,
+                None,
+                Some("rate_limited"),
+                now,
+            )
+            .unwrap();
+        assert_eq!(
+            wait_of(&store, "A"),
+            ("pending".into(), Some("backoff".into()))
+        );
+        // Claimed again: no longer waiting.
+        let later = t("2026-12-07T17:01:00Z");
+        let id = store
+            .begin_attempt("A", "k2", "{}", later)
+            .unwrap()
+            .unwrap();
+        assert_eq!(wait_of(&store, "A"), ("active".into(), None));
+        store
+            .record_placement(
+                id,
+                "A",
+                after_place(&PlaceResult::Placed, later),
+                Some("c1"),
+                Some("queued"),
+                None,
+                None,
+                later,
+            )
+            .unwrap();
+        // No answer: pending again, waiting for the retry delay.
+        let retry = AfterCall::RetryAt(t("2026-12-07T19:00:00Z"));
+        store
+            .record_finished(
+                id,
+                "A",
+                Outcome::NoAnswer,
+                r#"{"durationSec":null}"#,
+                Some(later),
+                retry,
+                Some(1),
+                later,
+            )
+            .unwrap();
+        assert_eq!(
+            wait_of(&store, "A"),
+            ("pending".into(), Some("retry".into()))
+        );
+        let groups = store.waiting(later).unwrap();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(
+            (groups[0].reason, groups[0].contacts, groups[0].next_due),
+            ("retry", 1, Some(t("2026-12-07T19:00:00Z")))
+        );
+        // Due now once the delay has run.
+        let groups = store.waiting(t("2026-12-07T19:00:00Z")).unwrap();
+        assert_eq!((groups[0].reason, groups[0].next_due), ("due", None));
+        // Completed on the next call: done, no wait, nothing waiting.
+        let id = store
+            .begin_attempt("A", "k3", "{}", later)
+            .unwrap()
+            .unwrap();
+        store
+            .record_placement(
+                id,
+                "A",
+                after_place(&PlaceResult::Placed, later),
+                Some("c2"),
+                None,
+                None,
+                None,
+                later,
+            )
+            .unwrap();
+        store
+            .record_finished(
+                id,
+                "A",
+                Outcome::Completed,
+                r#"{"durationSec":95}"#,
+                Some(later),
+                AfterCall::Done,
+                Some(1),
+                later,
+            )
+            .unwrap();
+        assert_eq!(wait_of(&store, "A"), ("done".into(), None));
+        assert!(store.waiting(later).unwrap().is_empty());
+        assert_eq!(
+            store.call_times().unwrap().0,
+            95,
+            "seconds of finished calls"
+        );
+        assert_eq!(
+            store.calls_placed().unwrap(),
+            2,
+            "the refused placement is no call"
+        );
+    }
+
+    #[test]
+    fn a_number_suppressed_during_the_run_is_never_claimed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path(), "id,name,phone\nA,Ana,(415) 555-0101\n");
+        let now = t("2026-12-07T17:00:00Z");
+        store
+            .set_contact_suppressed("A", "+14155550101", now)
+            .unwrap();
+        assert_eq!(next(&store, "2026-12-07T17:00:00Z"), None);
+        let groups = store.waiting(now).unwrap();
+        assert_eq!((groups[0].reason, groups[0].contacts), ("suppressed", 1));
     }
 
     #[test]

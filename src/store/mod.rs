@@ -14,6 +14,7 @@
 //! - the API key is never stored.
 
 mod attempts;
+mod history;
 pub mod import;
 mod lock;
 mod preview;
@@ -28,10 +29,14 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub use attempts::{Due, OpenAttempt};
+pub use history::{AttemptHistory, History};
 pub use import::{ImportSummary, Imported};
 pub use lock::{Lock, LockError};
 pub use preview::Upcoming;
-pub use results::{Attention, CallAttempt, ErrorEntry, ResultRow, StatusSummary};
+pub use results::{
+    Attention, CallAttempt, ErrorEntry, PlacedCall, ResultRow, StatusSummary, WAIT_REASONS,
+    WaitGroup,
+};
 
 /// Forward-only migrations, applied in order; `user_version` is how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -183,6 +188,14 @@ impl Store {
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 params![key, value],
             )
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Forgets a meta value (nothing happens if there is none).
+    pub fn clear_meta(&self, key: &str) -> Result<(), StoreError> {
+        self.conn
+            .execute("DELETE FROM meta WHERE key = ?1", [key])
             .map(drop)
             .map_err(|e| self.err(e))
     }

@@ -152,7 +152,7 @@ impl Store {
         })
     }
 
-    fn parse<T: std::str::FromStr<Err = crate::state::UnknownState>>(
+    pub(super) fn parse<T: std::str::FromStr<Err = crate::state::UnknownState>>(
         &self,
         text: &str,
     ) -> Result<T, StoreError> {
@@ -165,6 +165,50 @@ impl Store {
             path: self.path.clone(),
             message,
         }
+    }
+
+    /// The id of the newest attempt (0 before any): attempts made after this have larger ids.
+    pub fn last_attempt_id(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM attempts", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// Calls (attempts that placed, or may have placed, one) made after attempt `after`, oldest
+    /// first, with their contact and final record.
+    pub fn calls_since(&self, after: i64) -> Result<Vec<PlacedCall>, StoreError> {
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT contact_key, state, status, record, error FROM attempts
+                 WHERE id > ?1 AND state IN ('placed', 'finished', 'unknown') ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = statement
+            .query_map([after], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut calls = Vec::new();
+        for row in rows {
+            let (key, state, status, record, error) = row.map_err(|e| self.err(e))?;
+            calls.push(PlacedCall {
+                key,
+                state: self.parse(&state)?,
+                status,
+                record,
+                error,
+            });
+        }
+        Ok(calls)
     }
 
     /// Refuses a state file made for another campaign, without writing anything (a file no run
@@ -194,6 +238,7 @@ impl Store {
         let get = |e| self.err(e);
         let mut s = StatusSummary {
             campaign: self.meta("campaign")?,
+            breaker: self.meta(crate::runner::guard::BREAKER_TRIPPED)?,
             ..StatusSummary::default()
         };
         for (state, present, n) in
@@ -248,9 +293,95 @@ impl Store {
             .map_err(get)?;
         s.due_now = due_now;
         s.next_due = next_due.map(instant);
+        s.waiting = self.waiting_at(now)?;
+        s.pending_calls = self
+            .conn
+            .query_row(
+                "SELECT COALESCE(SUM(calls), 0) FROM contacts
+                 WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL",
+                [],
+                |r| count(r, 0),
+            )
+            .map_err(get)?;
+        (s.call_seconds, s.mean_call_secs) = self.call_times()?;
         self.attention(&mut s, limit)?;
         self.errors(&mut s, limit)?;
         Ok(s)
+    }
+
+    /// Contacts not yet settled, grouped by why they wait (see [`WaitGroup`]), in the order of
+    /// [`WAIT_REASONS`]. Groups with no contact are left out.
+    pub fn waiting(&self, now: Timestamp) -> Result<Vec<WaitGroup>, StoreError> {
+        self.waiting_at(millis(now))
+    }
+
+    fn waiting_at(&self, now: i64) -> Result<Vec<WaitGroup>, StoreError> {
+        // A pending contact is due when its instant has come; otherwise `wait` says why not
+        // (files older than schema 3 have no reason: `scheduled`). Contacts that will never be
+        // called are grouped by their state; skipped rows join `invalid` and `duplicate`.
+        // (`why`, not `reason`: that is a column of `contacts`, and GROUP BY would take it.)
+        const WAITING: &str = "
+            SELECT why, SUM(n), MIN(first_due), MAX(last_due) FROM (
+                SELECT CASE
+                         WHEN state = 'pending' AND COALESCE(due_at, 0) <= ?1 THEN 'due'
+                         WHEN state = 'pending' THEN COALESCE(wait, 'scheduled')
+                         WHEN state = 'active' THEN 'in_flight'
+                         ELSE state END AS why,
+                       COUNT(*) AS n,
+                       MIN(due_at) FILTER (WHERE state = 'pending' AND due_at > ?1) AS first_due,
+                       MAX(due_at) FILTER (WHERE state = 'pending' AND due_at > ?1) AS last_due
+                FROM contacts
+                WHERE present = 1 AND state != 'done' AND (state != 'pending' OR phone IS NOT NULL)
+                GROUP BY why
+                UNION ALL
+                SELECT state, COUNT(*), NULL, NULL FROM skipped_rows GROUP BY state)
+            GROUP BY why";
+        let mut statement = self.conn.prepare(WAITING).map_err(|e| self.err(e))?;
+        let rows = statement
+            .query_map([now], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    count(r, 1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut groups = Vec::new();
+        for row in rows {
+            let (reason, contacts, first, last) = row.map_err(|e| self.err(e))?;
+            let Some(&reason) = WAIT_REASONS.iter().find(|&&r| r == reason) else {
+                return Err(self.corrupt(format!("unknown wait reason {reason:?}")));
+            };
+            groups.push(WaitGroup {
+                reason,
+                contacts,
+                next_due: first.map(instant),
+                last_due: last.map(instant),
+            });
+        }
+        groups.sort_by_key(|g| WAIT_REASONS.iter().position(|&r| r == g.reason));
+        Ok(groups)
+    }
+
+    /// Seconds of conversation billed so far (the `durationSec` of every finished call), and
+    /// the mean time a call stays in flight, from placement to its result (`None` before any).
+    pub fn call_times(&self) -> Result<(u64, Option<u64>), StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(SUM(json_extract(record, '$.durationSec')), 0),
+                        AVG(finished_at - COALESCE(placed_at, created_at))
+                 FROM attempts WHERE state = 'finished'",
+                [],
+                |r| {
+                    Ok((
+                        count(r, 0)?,
+                        r.get::<_, Option<f64>>(1)?
+                            .map(|ms| (ms.max(0.0) / 1000.0).round() as u64),
+                    ))
+                },
+            )
+            .map_err(|e| self.err(e))
     }
 
     /// Rows of `(text, flag, count)`, e.g. `(state, present, COUNT(*))`.
@@ -360,6 +491,8 @@ fn count(row: &Row<'_>, index: usize) -> rusqlite::Result<u64> {
 pub struct StatusSummary {
     /// The campaign the state file belongs to.
     pub campaign: Option<String>,
+    /// When and why the circuit breaker tripped, while it is open (`None`: closed).
+    pub breaker: Option<String>,
     /// Contacts still in the CSV, by state.
     pub contacts: BTreeMap<&'static str, u64>,
     /// Contacts no longer in the CSV (never called again).
@@ -380,11 +513,67 @@ pub struct StatusSummary {
     pub due_now: u64,
     /// The earliest later instant a pending contact becomes due.
     pub next_due: Option<Timestamp>,
+    /// Contacts not yet settled, by why they wait (see [`WAIT_REASONS`]).
+    pub waiting: Vec<WaitGroup>,
+    /// Calls already placed for the contacts still pending (retries count against them).
+    pub pending_calls: u64,
+    /// Seconds of conversation of every finished call (their `durationSec`).
+    pub call_seconds: u64,
+    /// Mean seconds from placing a call to recording its result; `None` before any result.
+    pub mean_call_secs: Option<u64>,
     pub attention: Vec<Attention>,
     pub attention_total: u64,
     /// Newest first.
     pub errors: Vec<ErrorEntry>,
     pub errors_total: u64,
+}
+
+/// Why contacts wait, in the order `status` lists them:
+/// - `due`: may be called now, as soon as the limits allow;
+/// - `in_flight`: a call is being placed or followed;
+/// - `retry`: the retry delay after an unsuccessful call runs;
+/// - `window`: outside the contact's calling windows;
+/// - `campaign`: before `schedule.not_before`;
+/// - `backoff`: the API refused a placement for a passing reason (rate limit, 5xx);
+/// - `scheduled`: due later, for a reason an older version did not record;
+/// - `unknown`: a call may have gone out; never called again without `--retry-unknown`;
+/// - `suppressed`, `invalid`, `duplicate`: never called.
+pub const WAIT_REASONS: [&str; 11] = [
+    "due",
+    "in_flight",
+    "retry",
+    "window",
+    "campaign",
+    "backoff",
+    "scheduled",
+    "unknown",
+    "suppressed",
+    "invalid",
+    "duplicate",
+];
+
+/// Contacts waiting for one reason.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WaitGroup {
+    /// One of [`WAIT_REASONS`].
+    pub reason: &'static str,
+    pub contacts: u64,
+    /// The earliest instant one of them becomes due (`None`: due now, or never).
+    pub next_due: Option<Timestamp>,
+    /// The latest instant one of them becomes due.
+    pub last_due: Option<Timestamp>,
+}
+
+/// A call placed by a run, as `run --canary` lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedCall {
+    pub key: String,
+    pub state: AttemptState,
+    /// The last status seen.
+    pub status: Option<String>,
+    /// The final call record (JSON text), once the call ended.
+    pub record: Option<String>,
+    pub error: Option<String>,
 }
 
 /// A contact that needs a person to look at it.

@@ -3,15 +3,8 @@
 use std::fs;
 
 use crate::assert_run;
+use crate::support::state::midway_test as midway;
 use crate::support::{Test, state};
-
-fn midway() -> Test {
-    let test = Test::new()
-        .file("campaign.yaml", state::CAMPAIGN)
-        .file("contacts.csv", state::CONTACTS);
-    state::midway(test.path());
-    test
-}
 
 #[test]
 fn writes_the_results_csv_beside_the_campaign() {

@@ -5,7 +5,9 @@
 mod support;
 
 mod api;
+mod explain;
 mod export;
+mod guards;
 mod help;
 mod memory;
 mod plan;

@@ -80,7 +80,7 @@ fn setup(limits: &str, contacts: &str) -> Test {
 }
 
 /// The runner, `run campaign.yaml --api-url URL --yes` with a key, as a command to adjust.
-fn runner(test: &Test, url: &str) -> Command {
+pub(crate) fn runner(test: &Test, url: &str) -> Command {
     let mut command = Command::new(binary());
     command
         .args(["run", "campaign.yaml", "--api-url", url, "--yes"])
@@ -94,12 +94,12 @@ fn runner(test: &Test, url: &str) -> Command {
 }
 
 /// Output of a finished command.
-struct Done {
-    code: Option<i32>,
-    stderr: String,
+pub(crate) struct Done {
+    pub(crate) code: Option<i32>,
+    pub(crate) stderr: String,
 }
 
-fn run_to_end(mut command: Command) -> Done {
+pub(crate) fn run_to_end(mut command: Command) -> Done {
     let out = command.output().expect("the runner starts");
     Done {
         code: out.status.code(),
@@ -108,7 +108,7 @@ fn run_to_end(mut command: Command) -> Done {
 }
 
 /// Every call the sandbox was asked to place, oldest first.
-fn sandbox_calls(url: &str) -> Vec<Value> {
+pub(crate) fn sandbox_calls(url: &str) -> Vec<Value> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -124,7 +124,7 @@ fn sandbox_calls(url: &str) -> Vec<Value> {
     })
 }
 
-fn ts(call: &Value, field: &str) -> Timestamp {
+pub(crate) fn ts(call: &Value, field: &str) -> Timestamp {
     call[field]
         .as_str()
         .unwrap_or_else(|| panic!("{field} missing in {call}"))
@@ -177,7 +177,7 @@ fn assert_never_beyond_policy(calls: &[Value]) -> BTreeMap<String, usize> {
 }
 
 /// The results CSV as (status, row) pairs, keyed by the first column.
-fn results(test: &Test) -> Vec<BTreeMap<String, String>> {
+pub(crate) fn results(test: &Test) -> Vec<BTreeMap<String, String>> {
     let mut reader = csv::Reader::from_path(test.path().join("results.csv")).expect("results.csv");
     let headers = reader.headers().unwrap().clone();
     reader
@@ -310,7 +310,7 @@ fn wait_for(child: &mut Child, limit: Duration) -> Option<std::process::ExitStat
 }
 
 /// Polls until `check` holds, for up to 60 s.
-fn until(what: &str, mut check: impl FnMut() -> bool) {
+pub(crate) fn until(what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !check() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");

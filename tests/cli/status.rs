@@ -1,15 +1,8 @@
 //! `bys-campaign status`: where a campaign stands, from its state file.
 
 use crate::assert_run;
+use crate::support::state::midway_test as midway;
 use crate::support::{Test, state};
-
-fn midway() -> Test {
-    let test = Test::new()
-        .file("campaign.yaml", state::CAMPAIGN)
-        .file("contacts.csv", state::CONTACTS);
-    state::midway(test.path());
-    test
-}
 
 #[test]
 fn human_report_with_escaped_errors() {

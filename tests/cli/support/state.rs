@@ -37,6 +37,15 @@ id,first_name,phone,status
 7,Kim,(646) 555-0107,
 ";
 
+/// A test folder with [`CAMPAIGN`] and [`CONTACTS`], its state file played by [`midway`].
+pub fn midway_test() -> super::Test {
+    let test = super::Test::new()
+        .file("campaign.yaml", CAMPAIGN)
+        .file("contacts.csv", CONTACTS);
+    midway(test.path());
+    test
+}
+
 pub fn ms(at: &str) -> i64 {
     at.parse::<jiff::Timestamp>().unwrap().as_millisecond()
 }

@@ -1,0 +1,222 @@
+//! `bys-campaign explain CAMPAIGN KEY`: one contact's history — every attempt, the request
+//! sent, each status seen, the result, the errors — and why and when it will be called next,
+//! or why never.
+//!
+//! Reads the state file only (no lock), like `status`. Everything printed that came from the CSV
+//! or the API is escaped before reaching the terminal.
+
+use std::fmt::Write as _;
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::campaign::Campaign;
+use crate::cli::ExplainArgs;
+use crate::exit::Exit;
+use crate::state::{AttemptState, ContactState, Outcome};
+use crate::store::{AttemptHistory, History};
+use crate::text::escape_control;
+
+/// A key the state file does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("no contact has the key {key:?} in the state file {state}{hint}")]
+pub struct UnknownKey {
+    pub key: String,
+    pub state: String,
+    /// "\n  hint: …", or empty.
+    pub hint: String,
+}
+
+pub fn run(args: &ExplainArgs) -> anyhow::Result<Exit> {
+    let campaign = Campaign::load(&args.campaign)?;
+    let store = super::open_state(&campaign, args.state.state.as_deref())?;
+    let mut history = store.history(&args.key)?;
+    if history.is_none() && campaign.input.key_column.is_none() {
+        // Without a key column the key is the number in E.164; accept it as written in the CSV.
+        if let Ok(e164) =
+            crate::contacts::phone::normalize(&args.key, campaign.input.default_region)
+        {
+            history = store.history(&e164)?;
+        }
+    }
+    let Some(history) = history else {
+        let keys = store.keys()?;
+        return Err(UnknownKey {
+            key: args.key.clone(),
+            state: store.path().display().to_string(),
+            hint: hint(&campaign, &args.key, &keys),
+        }
+        .into());
+    };
+    print!("{}", explain(&campaign, &history, Timestamp::now()));
+    Ok(Exit::Ok)
+}
+
+/// Up to three keys close to `key`, or what keys look like.
+fn hint(campaign: &Campaign, key: &str, keys: &[String]) -> String {
+    let lower = key.to_lowercase();
+    let mut close: Vec<(usize, &str)> = keys
+        .iter()
+        .map(|k| {
+            (
+                strsim::damerau_levenshtein(&lower, &k.to_lowercase()),
+                k.as_str(),
+            )
+        })
+        .filter(|&(d, k)| d <= (k.chars().count() / 3).max(2))
+        .collect();
+    close.sort();
+    let close: Vec<String> = close
+        .iter()
+        .take(3)
+        .map(|(_, k)| format!("{:?}", escape_control(k)))
+        .collect();
+    let what = match &campaign.input.key_column {
+        Some(column) => format!("keys are the `{}` column", column.name),
+        None => "keys are phone numbers in E.164 form, e.g. +14155550123".to_owned(),
+    };
+    if close.is_empty() {
+        format!("\n  hint: {what} ({} contacts known)", keys.len())
+    } else {
+        format!("\n  hint: did you mean {}? ({what})", close.join(", "))
+    }
+}
+
+fn second(at: Timestamp) -> Timestamp {
+    at.round(jiff::Unit::Second).unwrap_or(at)
+}
+
+/// Why and when the contact is called next, or why never.
+pub fn next_step(campaign: &Campaign, h: &History, now: Timestamp) -> String {
+    if !h.present && h.state != ContactState::Active {
+        return "never again: the row is no longer in the CSV".into();
+    }
+    let reason = h.reason.as_deref().map(escape_control).unwrap_or_default();
+    match h.state {
+        ContactState::Pending => match h.due_at.filter(|&d| d > now) {
+            Some(due) => format!(
+                "next call due at {} ({})",
+                second(due),
+                super::status::reason_text(h.wait.map_or("scheduled", |w| w.as_str()))
+            ),
+            None => "due now: the next run places it as soon as the limits allow".into(),
+        },
+        ContactState::Active => {
+            "a call is being placed or followed now; `run` records its result".into()
+        }
+        ContactState::Done => match h.outcome {
+            Some(Outcome::Completed) => "never again: the call was completed".into(),
+            Some(outcome) => {
+                let allowed = outcome
+                    .retry_rule(&campaign.retry)
+                    .map_or(1, |r| r.attempts.get());
+                if h.calls >= allowed {
+                    format!(
+                        "never again: attempts used up ({} call(s) placed; retry.{outcome} allows {allowed})",
+                        h.calls
+                    )
+                } else {
+                    // Settled under an earlier retry policy of the campaign file.
+                    format!(
+                        "never again: settled as {outcome} after {} call(s) (retry.{outcome} now \
+                         allows {allowed}; a settled contact is never reopened)",
+                        h.calls
+                    )
+                }
+            }
+            None => format!("never again: the API refused it ({reason})"),
+        },
+        ContactState::Unknown => format!(
+            "never, unless a run is given --retry-unknown: a call may have gone out ({reason})"
+        ),
+        ContactState::Invalid if !h.attempts.is_empty() => {
+            format!("never: the API refused the number ({reason})")
+        }
+        ContactState::Invalid => format!("never: the row is invalid ({reason})"),
+        ContactState::Duplicate => format!("never: a duplicate ({reason})"),
+        ContactState::Suppressed => format!("never: suppressed ({reason})"),
+    }
+}
+
+/// The whole explanation, as text.
+pub fn explain(campaign: &Campaign, h: &History, now: Timestamp) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = write!(
+        w,
+        "Contact {} (line {} of {})",
+        escape_control(&h.key),
+        h.line,
+        campaign.input.path.display()
+    );
+    if let Some(phone) = &h.phone {
+        let _ = write!(w, ", {phone}");
+    }
+    let _ = writeln!(w);
+    let status = match (h.state, h.outcome) {
+        (ContactState::Done, Some(outcome)) => format!("done, last outcome {outcome}"),
+        (state, Some(outcome)) => format!("{state}, last outcome {outcome}"),
+        (state, None) => state.to_string(),
+    };
+    let _ = writeln!(w, "State: {status}; {} call(s) placed", h.calls);
+    let _ = writeln!(w, "Next: {}", next_step(campaign, h, now));
+    if h.attempts.is_empty() {
+        let _ = writeln!(w, "\nNo attempt yet.");
+    }
+    for (i, a) in h.attempts.iter().enumerate() {
+        attempt(w, i + 1, a);
+    }
+    out
+}
+
+fn attempt(w: &mut String, n: usize, a: &AttemptHistory) {
+    let what = match a.state {
+        AttemptState::NotPlaced => "not placed (costs no attempt)",
+        AttemptState::Placing => "being placed",
+        AttemptState::Placed => "placed, being followed",
+        AttemptState::Ambiguous => "answer lost, being resolved",
+        AttemptState::Finished => "finished",
+        AttemptState::Unknown => "unknown: a call may have gone out",
+    };
+    let _ = writeln!(
+        w,
+        "\nAttempt {n} (#{}), {}: {what}",
+        a.id,
+        second(a.created_at)
+    );
+    let _ = writeln!(w, "  request: {}", escape_control(&a.request));
+    if let Some(call_id) = &a.call_id {
+        let _ = write!(w, "  call {}", escape_control(call_id));
+        if let Some(placed) = a.placed_at {
+            let _ = write!(w, ", placed {}", second(placed));
+        }
+        if let Some(ended) = a.ended_at {
+            let _ = write!(w, ", ended {}", second(ended));
+        }
+        let _ = writeln!(w, "; {} poll(s)", a.polls);
+    }
+    for (at, kind, detail) in &a.events {
+        let _ = writeln!(w, "  {}  {kind:<8} {}", second(*at), escape_control(detail));
+    }
+    if let Some(record) = a.record.as_deref() {
+        let record: Value = serde_json::from_str(record).unwrap_or(Value::Null);
+        if let Some(summary) = record["summary"].as_str() {
+            let _ = writeln!(w, "  summary: {}", escape_control(summary));
+        }
+        if let Some(extracted) = record["extracted"].as_object() {
+            let fields: Vec<String> = extracted
+                .iter()
+                .map(|(k, v)| escape_control(&format!("{k}={v}")).into_owned())
+                .collect();
+            let _ = writeln!(w, "  extracted: {}", fields.join(" "));
+        }
+        if let Some(secs) = record["durationSec"].as_u64() {
+            let _ = writeln!(w, "  duration: {secs} s");
+        }
+    }
+    if let Some(error) = &a.error
+        && !a.events.iter().any(|(_, _, d)| d == error)
+    {
+        let _ = writeln!(w, "  error: {}", escape_control(error));
+    }
+}

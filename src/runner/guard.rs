@@ -1,0 +1,418 @@
+//! Spending guards: what stops a run from placing more calls before a person looks.
+//!
+//! - [`MinuteBudget`]: `limits.max_minutes`. Before each placement, every call in flight (the
+//!   new one included) is reserved `limits.max_call_minutes`; a placement that could take the
+//!   minutes used plus reserved past the cap is not made. Minutes used are the `durationSec` of
+//!   finished calls; a call whose fate is unknown is charged a full reservation, since it may
+//!   have rung.
+//! - [`Breaker`]: a circuit breaker over the most recent calls. A call that ends `failed`, or
+//!   `completed` without a single requested field, is a bad call; when bad calls reach a share
+//!   of the last [`BREAKER_WINDOW`] calls, placing stops. Calls this run has not made yet count
+//!   as good, so the first ten calls of a run failing trip it as surely as ten of the last twenty.
+//!   The window rolls across runs (a cron run of three calls sees the calls of the runs before
+//!   it). Once tripped, the breaker stays open in the state file: later runs place nothing until
+//!   one is given `--reset-breaker` (after a person looked), which also starts the count afresh.
+//! - [`SuppressionWatch`]: the suppression files, re-read when their size or modification time
+//!   changes, so a number added during a long run is honoured before its next placement.
+//!
+//! Everything here is pure or owns its own small state; the runner asks before placing and
+//! reports each ended call.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use phonenumber::country::Id;
+use serde_json::{Map, Value};
+
+use crate::api::CallRecord;
+use crate::campaign::{Campaign, Limits};
+use crate::contacts::Suppression;
+use crate::state::Outcome;
+
+/// State-file meta key: set (to when and why) while the breaker is open.
+pub const BREAKER_TRIPPED: &str = "breaker_tripped";
+/// State-file meta key: the instant of the last `--reset-breaker`; calls that ended before it
+/// no longer count.
+pub const BREAKER_SINCE: &str = "breaker_since";
+
+/// How many recent calls the breaker looks at.
+pub const BREAKER_WINDOW: usize = 20;
+/// The share of bad calls among the last [`BREAKER_WINDOW`] that trips the breaker, in percent.
+pub const BREAKER_PERCENT: usize = 50;
+
+/// The guards of one run, as the runner holds them.
+#[derive(Debug)]
+pub struct Guards {
+    budget: Option<MinuteBudget>,
+    /// Seconds used so far: finished calls' durations, and a full reservation per call whose
+    /// fate is unknown.
+    used_secs: u64,
+    breaker: Breaker,
+    suppression: SuppressionWatch,
+    fields: usize,
+}
+
+impl Guards {
+    pub fn new(campaign: &Campaign) -> Guards {
+        Guards {
+            budget: MinuteBudget::of(&campaign.limits),
+            used_secs: 0,
+            breaker: Breaker::default(),
+            suppression: SuppressionWatch::new(
+                campaign.suppress.clone(),
+                campaign.input.default_region,
+            ),
+            fields: campaign.fields.len(),
+        }
+    }
+
+    /// What the state file says was used before this run: seconds of finished calls, and
+    /// calls whose fate is unknown.
+    pub fn start(&mut self, call_secs: u64, unknown_calls: u64) {
+        let reserve = self.budget.map_or(0, |b| b.reserve_secs);
+        self.used_secs = call_secs.saturating_add(unknown_calls.saturating_mul(reserve));
+    }
+
+    /// Why no call may be placed now, with `in_flight` calls under way; `None` when one may.
+    pub fn refuses(&self, in_flight: u64) -> Option<String> {
+        self.budget?.refuses(self.used_secs, in_flight)
+    }
+
+    /// Whether `e164` is on a suppression list now.
+    pub fn suppressed(&mut self, e164: &str) -> bool {
+        self.suppression.contains(e164)
+    }
+
+    /// Fills the breaker's window with the calls that ended before this run (oldest first, as
+    /// the state file has them). Never trips: a trip is recorded when it happens.
+    pub fn seed(&mut self, recent: &[(Outcome, Option<String>)]) {
+        for (outcome, record) in recent {
+            let record: Option<Value> =
+                record.as_deref().and_then(|r| serde_json::from_str(r).ok());
+            let extracted = record
+                .as_ref()
+                .and_then(|r| r.get("extracted"))
+                .and_then(Value::as_object);
+            let _ = self
+                .breaker
+                .record(bad_call(*outcome, extracted, self.fields));
+        }
+    }
+
+    /// Takes note of a call that ended; returns why the breaker tripped, when it did.
+    pub fn ended(&mut self, outcome: Outcome, record: &CallRecord) -> Option<String> {
+        self.used_secs = self
+            .used_secs
+            .saturating_add(record.duration_sec.unwrap_or(0));
+        let bad = bad_call(outcome, record.extracted.as_ref(), self.fields);
+        self.breaker.record(bad)
+    }
+}
+
+/// `limits.max_minutes`, in seconds, with the reservation per call in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinuteBudget {
+    pub cap_secs: u64,
+    pub reserve_secs: u64,
+}
+
+impl MinuteBudget {
+    /// The campaign's budget; `None` without `limits.max_minutes`.
+    pub fn of(limits: &Limits) -> Option<MinuteBudget> {
+        limits.max_minutes.map(|cap| MinuteBudget {
+            cap_secs: cap.get().saturating_mul(60),
+            reserve_secs: u64::from(limits.max_call_minutes.get()) * 60,
+        })
+    }
+
+    /// Why one more call may not be placed, with `used_secs` already spent and `in_flight`
+    /// calls under way (the new one not counted); `None` when it may.
+    pub fn refuses(&self, used_secs: u64, in_flight: u64) -> Option<String> {
+        let reserved = self.reserve_secs.saturating_mul(in_flight + 1);
+        if used_secs.saturating_add(reserved) <= self.cap_secs {
+            return None;
+        }
+        Some(format!(
+            "limits.max_minutes {} reached: {} min used, {} min reserved for {} call(s) in flight \
+             and the next one ({} min each, limits.max_call_minutes)",
+            self.cap_secs / 60,
+            minutes(used_secs),
+            reserved / 60,
+            in_flight,
+            self.reserve_secs / 60
+        ))
+    }
+}
+
+/// Seconds as minutes, to one decimal.
+fn minutes(secs: u64) -> String {
+    let tenths = (secs * 10 + 30) / 60;
+    format!("{}.{}", tenths / 10, tenths % 10)
+}
+
+/// Why an ended call counts against the breaker; `None` for a good call (or one that says
+/// nothing about the campaign: no answer, voicemail, declined).
+pub fn bad_call(
+    outcome: Outcome,
+    extracted: Option<&Map<String, Value>>,
+    fields: usize,
+) -> Option<&'static str> {
+    match outcome {
+        Outcome::Failed => Some("failed"),
+        Outcome::Completed if fields > 0 => {
+            let obtained = extracted.is_some_and(|m| m.values().any(|v| !v.is_null()));
+            (!obtained).then_some("completed without any field")
+        }
+        _ => None,
+    }
+}
+
+/// The circuit breaker (see the module header).
+#[derive(Debug, Clone)]
+pub struct Breaker {
+    /// The last calls, newest last: the reason each was bad, or `None`.
+    recent: VecDeque<Option<&'static str>>,
+    window: usize,
+    /// Bad calls in `recent` that trip it.
+    trip_at: usize,
+}
+
+impl Default for Breaker {
+    fn default() -> Breaker {
+        Breaker::new(BREAKER_WINDOW, BREAKER_PERCENT)
+    }
+}
+
+impl Breaker {
+    /// Trips when at least `percent` % of the last `window` calls are bad (at least one).
+    pub fn new(window: usize, percent: usize) -> Breaker {
+        let window = window.max(1);
+        Breaker {
+            recent: VecDeque::with_capacity(window),
+            window,
+            trip_at: (window * percent).div_ceil(100).max(1),
+        }
+    }
+
+    /// Records an ended call; returns what tripped the breaker when this call trips it.
+    pub fn record(&mut self, bad: Option<&'static str>) -> Option<String> {
+        if self.recent.len() == self.window {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(bad);
+        let bad_calls = self.recent.iter().filter(|b| b.is_some()).count();
+        if bad.is_none() || bad_calls < self.trip_at {
+            return None;
+        }
+        let failed = self.recent.iter().filter(|b| **b == Some("failed")).count();
+        let empty = bad_calls - failed;
+        Some(format!(
+            "{bad_calls} of the last {} calls went wrong ({failed} failed, {empty} completed \
+             without any requested field); the limit is {} of {}",
+            self.recent.len(),
+            self.trip_at,
+            self.window
+        ))
+    }
+}
+
+/// The suppression files, re-read when one of them changes.
+#[derive(Debug)]
+pub struct SuppressionWatch {
+    files: Vec<PathBuf>,
+    region: Option<Id>,
+    /// Size and modification time of each file when last read (`None`: unreadable).
+    seen: Vec<Option<(u64, SystemTime)>>,
+    numbers: Suppression,
+}
+
+impl SuppressionWatch {
+    /// Reads the files now. A file that cannot be read suppresses nothing until it can (the
+    /// import before the run has already refused a missing one).
+    pub fn new(files: Vec<PathBuf>, region: Option<Id>) -> SuppressionWatch {
+        let mut watch = SuppressionWatch {
+            seen: Vec::new(),
+            numbers: Suppression::default(),
+            files,
+            region,
+        };
+        watch.reload();
+        watch
+    }
+
+    fn stamps(&self) -> Vec<Option<(u64, SystemTime)>> {
+        self.files
+            .iter()
+            .map(|f| {
+                let meta = std::fs::metadata(f).ok()?;
+                Some((meta.len(), meta.modified().ok()?))
+            })
+            .collect()
+    }
+
+    fn reload(&mut self) {
+        self.seen = self.stamps();
+        if let Ok(numbers) = Suppression::load(&self.files, self.region) {
+            self.numbers = numbers;
+        }
+    }
+
+    /// Whether `e164` is on a list, as the files are now (re-read only if one changed: a few
+    /// `stat` calls per placement).
+    pub fn contains(&mut self, e164: &str) -> bool {
+        if self.files.is_empty() {
+            return false;
+        }
+        if self.stamps() != self.seen {
+            self.reload();
+        }
+        self.numbers.contains(e164)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::num::{NonZeroU32, NonZeroU64};
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn limits(max_minutes: Option<u64>, per_call: u32) -> Limits {
+        Limits {
+            calls_per_minute: NonZeroU32::new(20).unwrap(),
+            burst: NonZeroU32::new(5).unwrap(),
+            max_concurrent: NonZeroU32::new(10).unwrap(),
+            max_calls: None,
+            max_minutes: max_minutes.and_then(NonZeroU64::new),
+            max_call_minutes: NonZeroU32::new(per_call).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_budget_reserves_every_call_in_flight_and_the_next() {
+        assert_eq!(MinuteBudget::of(&limits(None, 10)), None);
+        let budget = MinuteBudget::of(&limits(Some(30), 10)).unwrap();
+        // 30 min: three calls of 10 reserved fit, a fourth would not.
+        assert_eq!(budget.refuses(0, 0), None);
+        assert_eq!(budget.refuses(0, 2), None);
+        assert!(budget.refuses(0, 3).is_some());
+        // 25 min used: nothing more fits, not even one call.
+        let why = budget.refuses(25 * 60, 0).unwrap();
+        assert_eq!(
+            why,
+            "limits.max_minutes 30 reached: 25.0 min used, 10 min reserved for 0 call(s) in \
+             flight and the next one (10 min each, limits.max_call_minutes)"
+        );
+        // Exactly at the cap is allowed.
+        assert_eq!(budget.refuses(20 * 60, 0), None);
+        assert!(budget.refuses(20 * 60 + 1, 0).is_some());
+    }
+
+    #[test]
+    fn bad_calls_are_failures_and_completions_without_any_field() {
+        let some = json!({"a": null, "b": true});
+        let none = json!({"a": null, "b": null});
+        let (some, none) = (some.as_object(), none.as_object());
+        assert_eq!(bad_call(Outcome::Failed, None, 2), Some("failed"));
+        assert_eq!(bad_call(Outcome::Completed, some, 2), None);
+        assert_eq!(
+            bad_call(Outcome::Completed, none, 2),
+            Some("completed without any field")
+        );
+        assert_eq!(
+            bad_call(Outcome::Completed, None, 2),
+            Some("completed without any field")
+        );
+        // A campaign that asks for no field: a completed call is a good one.
+        assert_eq!(bad_call(Outcome::Completed, None, 0), None);
+        for outcome in [Outcome::NoAnswer, Outcome::Voicemail, Outcome::Declined] {
+            assert_eq!(bad_call(outcome, none, 2), None, "{outcome}");
+        }
+    }
+
+    #[test]
+    fn the_breaker_trips_at_half_of_the_last_twenty() {
+        let mut breaker = Breaker::default();
+        // Nine failures among good calls: not yet.
+        for i in 0..18 {
+            let bad = (i % 2 == 0).then_some("failed");
+            assert_eq!(breaker.record(bad), None, "call {i}");
+        }
+        assert_eq!(breaker.record(None), None);
+        // The tenth bad one of the last twenty trips it, and says what it saw.
+        let why = breaker.record(Some("completed without any field")).unwrap();
+        assert_eq!(
+            why,
+            "10 of the last 20 calls went wrong (9 failed, 1 completed without any requested \
+             field); the limit is 10 of 20"
+        );
+    }
+
+    #[test]
+    fn old_failures_roll_out_of_the_window() {
+        let mut breaker = Breaker::default();
+        for _ in 0..9 {
+            assert_eq!(breaker.record(Some("failed")), None);
+        }
+        for _ in 0..11 {
+            assert_eq!(breaker.record(None), None);
+        }
+        // Each new failure pushes an old one out: still nine bad of the last twenty (without
+        // the window, this would be the tenth and eleventh).
+        assert_eq!(breaker.record(Some("failed")), None);
+        assert_eq!(breaker.record(Some("failed")), None);
+    }
+
+    #[test]
+    fn ten_failures_in_a_row_trip_it_from_the_start_and_good_calls_never_do() {
+        let mut breaker = Breaker::default();
+        for i in 0..9 {
+            assert_eq!(breaker.record(Some("failed")), None, "call {i}");
+        }
+        assert!(breaker.record(Some("failed")).is_some());
+        let mut breaker = Breaker::new(4, 50);
+        assert!((0..100).all(|_| breaker.record(None).is_none()));
+    }
+
+    #[test]
+    fn the_window_rolls_across_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let campaign = crate::testing::campaign(
+            dir.path(),
+            "",
+            "fields:\n  - { name: confirmed, type: boolean }\n",
+            "name,phone\nAna,(415) 555-0101\n",
+        );
+        let mut guards = Guards::new(&campaign);
+        let empty = Some(r#"{"extracted":{"confirmed":null}}"#.to_owned());
+        let full = Some(r#"{"extracted":{"confirmed":true}}"#.to_owned());
+        // Nine bad calls in earlier runs: 5 failed, 4 completed without the field; and good ones.
+        let mut recent = vec![(Outcome::Failed, None); 5];
+        recent.extend(vec![(Outcome::Completed, empty); 4]);
+        recent.extend(vec![(Outcome::Completed, full); 3]);
+        guards.seed(&recent);
+        let record = CallRecord::from_json(json!({"id": "c", "status": "failed"})).unwrap();
+        let why = guards.ended(Outcome::Failed, &record).unwrap();
+        assert!(
+            why.starts_with("10 of the last 13 calls went wrong (6 failed, 4 completed"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn a_number_added_to_a_list_is_seen_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("dnc.txt");
+        std::fs::write(&file, "+14155550150\n").unwrap();
+        let mut watch = SuppressionWatch::new(vec![file.clone()], None);
+        assert!(watch.contains("+14155550150"));
+        assert!(!watch.contains("+14155550151"));
+        // Longer: the size changes even when the modification time's resolution hides it.
+        std::fs::write(&file, "+14155550150\n+14155550151\n").unwrap();
+        assert!(watch.contains("+14155550151"));
+        let mut none = SuppressionWatch::new(Vec::new(), None);
+        assert!(!none.contains("+14155550150"));
+    }
+}
