@@ -14,6 +14,7 @@ mod attempts;
 pub mod import;
 mod lock;
 mod results;
+mod webhooks;
 #[cfg(test)]
 pub(crate) use results::tests as results_tests;
 
@@ -23,16 +24,18 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub use attempts::{Due, OpenAttempt};
+pub use attempts::{Due, Finish, OpenAttempt};
 pub use import::{ImportSummary, Imported};
 pub use lock::{Lock, LockError};
 pub use results::{Attention, CallAttempt, ErrorEntry, ResultRow, StatusSummary};
+pub use webhooks::{Effect, Pushed};
 
 /// Forward-only migrations, applied in order; `user_version` is how many have run.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_next_due_index.sql"),
     include_str!("migrations/0003_waits_and_zones.sql"),
+    include_str!("migrations/0004_webhook_events.sql"),
 ];
 
 /// Why the state file cannot be used.
