@@ -15,6 +15,7 @@
 
 pub mod follow;
 pub mod pace;
+pub mod push;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -154,6 +155,8 @@ pub struct Runner<'a> {
     refusals: HashMap<String, u32>,
     stopping: Option<Ending>,
     summary: Summary,
+    /// Webhook mode (see [`push`]): `None` polls every call on the usual schedule.
+    push: Option<push::Inbox>,
 }
 
 impl std::fmt::Debug for Runner<'_> {
@@ -208,6 +211,7 @@ impl<'a> Runner<'a> {
                 finished: 0,
                 polls: 0,
             },
+            push: None,
         }
     }
 
@@ -268,6 +272,7 @@ impl<'a> Runner<'a> {
                     }
                 }
                 () = sleep_until(&self.clock, sleep) => {}
+                inbound = push::next(self.push.as_mut()) => self.inbound(inbound)?,
                 changed = stop.changed(), if self.stopping.is_none() => {
                     if changed.is_err() {
                         // The sender is gone: treat as a stop request.
@@ -307,6 +312,7 @@ impl<'a> Runner<'a> {
                         open.calls,
                         now,
                     );
+                    self.adopt_pushed(open.id)?;
                 }
                 AttemptState::Ambiguous | AttemptState::Placing => {
                     let Ok(request) = serde_json::from_str::<Sent>(&open.request) else {
@@ -387,7 +393,7 @@ impl<'a> Runner<'a> {
                 values: due.cells.clone(),
                 timezone: due.timezone.clone(),
             };
-            let request = match render::request(self.campaign, &contact) {
+            let mut request = match render::request(self.campaign, &contact) {
                 Ok(request) => request,
                 Err(err) => {
                     // The CSV changed shape since import checked it; never place a half-rendered call.
@@ -396,6 +402,7 @@ impl<'a> Runner<'a> {
                     continue;
                 }
             };
+            request.webhook_url = self.webhook_url();
             let body = serde_json::to_string(&request).expect("a request serializes");
             let idempotency_key = uuid::Uuid::new_v4().to_string();
             let Some(attempt) = self
@@ -477,7 +484,7 @@ impl<'a> Runner<'a> {
         calls: u32,
         now: Timestamp,
     ) {
-        let next = follow::next_poll(placed_at, now, polls);
+        let next = self.next_poll(placed_at, now, polls);
         self.following.insert(
             attempt,
             Following {
@@ -515,7 +522,7 @@ impl<'a> Runner<'a> {
         };
         self.failures = 0;
         let placement = state::after_place(&PlaceResult::Placed, now);
-        let next = follow::next_poll(now, now, 0);
+        let next = self.next_poll(now, now, 0);
         let status = placed.status.as_str().to_owned();
         self.store.record_placement(
             attempt,
@@ -529,7 +536,7 @@ impl<'a> Runner<'a> {
         )?;
         let calls = self.store.contact_calls(&key)?;
         self.follow(attempt, key, placed.call_id, now, 0, calls, now);
-        Ok(())
+        self.adopt_pushed(attempt)
     }
 
     fn place_failed(
@@ -645,6 +652,7 @@ impl<'a> Runner<'a> {
     ) -> Result<(), RunError> {
         self.polling.remove(&attempt);
         self.summary.polls += 1;
+        let webhooks = self.push.is_some();
         let Some(following) = self.following.get_mut(&attempt) else {
             return Ok(());
         };
@@ -671,7 +679,7 @@ impl<'a> Runner<'a> {
                         .finished(outcome, matches!(after, AfterCall::RetryAt(_)));
                 } else {
                     following.polls += 1;
-                    let next = follow::next_poll(following.placed_at, now, following.polls);
+                    let next = push::schedule(webhooks, following.placed_at, now, following.polls);
                     self.store.record_poll(
                         attempt,
                         Some(record.status.as_str()),
@@ -752,7 +760,7 @@ impl<'a> Runner<'a> {
             match (evidence, call) {
                 (Evidence::Found, Some(call)) => {
                     known.insert(call.id.clone());
-                    let next = follow::next_poll(lost.created_at, now, 0);
+                    let next = self.next_poll(lost.created_at, now, 0);
                     self.store.record_placement(
                         lost.attempt,
                         &lost.key,
@@ -773,6 +781,7 @@ impl<'a> Runner<'a> {
                         calls,
                         now,
                     );
+                    self.adopt_pushed(lost.attempt)?;
                 }
                 (Evidence::Absent, _) => {
                     self.store.record_placement(
