@@ -170,9 +170,9 @@ async fn drive(
         } else {
             Api::Url(runner_api_url(args))
         };
-        let (inbox, stop) = start_receiver(setup, api).await?;
+        let (inbox, stop, task) = start_receiver(setup, api).await?;
         runner = runner.with_webhooks(inbox);
-        receiver = Some(stop);
+        receiver = Some((stop, task));
     }
     let outcome = tokio::select! {
         result = runner.run(stop_rx) => Some(result?),
@@ -182,8 +182,11 @@ async fn drive(
     // The runner (and with it the receiver's way to commit) is gone from here: deliveries still
     // arriving are answered 503 and retried by the sender, to be polled for by a later run.
     let store = runner.into_store();
-    if let Some(stop) = receiver {
+    if let Some((stop, task)) = receiver {
+        // Let answers already decided (an event just committed) reach their sender before the
+        // process ends, or it would deliver them again; bounded, as a sender may hang.
         let _ = stop.send(());
+        let _ = tokio::time::timeout(RECEIVER_DRAIN, task).await;
         eprintln!(
             "webhooks: {} event(s) received ({} retried deliveries counted once), {} result(s) by webhook, {} refused",
             tally.received, tally.duplicates, tally.results, tally.refused
@@ -239,14 +242,22 @@ fn runner_api_url(args: &RunArgs) -> &str {
     args.api_url.as_deref().unwrap_or(DEFAULT_BASE_URL)
 }
 
-/// Binds the webhook receiver and serves it until the returned sender fires (or is dropped).
+/// How long the receiver may take to finish its open requests once the run is over.
+const RECEIVER_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Binds the webhook receiver and serves it until the returned sender fires (or is dropped);
+/// the task ends once open requests are answered.
 async fn start_receiver(
     setup: &Setup,
     api: Api<'_>,
-) -> anyhow::Result<(Inbox, tokio::sync::oneshot::Sender<()>)> {
+) -> anyhow::Result<(
+    Inbox,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+)> {
     let (router, rx) = receiver::router(setup.secret.clone());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (bound, _task) = receiver::serve(setup.listen, router, async move {
+    let (bound, task) = receiver::serve(setup.listen, router, async move {
         let _ = stopped.await;
     })
     .await
@@ -265,7 +276,7 @@ async fn start_receiver(
             ""
         }
     );
-    Ok((Inbox::new(rx, url), stop))
+    Ok((Inbox::new(rx, url), stop, task))
 }
 
 async fn start_sandbox(

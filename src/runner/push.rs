@@ -208,7 +208,7 @@ impl Runner<'_> {
         let Some(call_id) = self.following.get(&attempt).map(|f| f.call_id.clone()) else {
             return Ok(());
         };
-        let Some(payload) = self.store.pushed_terminal(&call_id)? else {
+        let Some((event_id, payload)) = self.store.pushed_terminal(&call_id)? else {
             return Ok(());
         };
         let Some(record) = serde_json::from_str(&payload)
@@ -220,17 +220,18 @@ impl Runner<'_> {
         };
         let now = self.clock.now();
         let (key, outcome, after) = self.result_of(attempt, &record, now);
-        self.store.record_finished(
+        let finish = Finish {
             attempt,
-            &key,
+            key: &key,
             outcome,
-            &payload,
-            record.ended_at,
+            record: &payload,
+            ended_at: record.ended_at,
             after,
-            false,
-            now,
-        )?;
-        self.done_by_push(attempt, outcome, after);
+        };
+        if self.store.adopt_pushed(&event_id, &finish, now)? {
+            self.push.as_mut().expect("webhook mode").tally.results += 1;
+            self.done_by_push(attempt, outcome, after);
+        }
         Ok(())
     }
 

@@ -120,18 +120,49 @@ impl Store {
         Ok(effect)
     }
 
-    /// The payload of a terminal event recorded for `call_id`, if one came (for a call whose
-    /// event arrived before this runner knew the call: before the POST was answered, or while
-    /// its placement was being resolved).
-    pub fn pushed_terminal(&self, call_id: &str) -> Result<Option<String>, StoreError> {
+    /// The id and payload of a terminal event recorded for `call_id` that nothing was done with
+    /// (it came before this runner knew the call: the POST's answer still on its way, or a lost
+    /// placement being resolved).
+    pub fn pushed_terminal(&self, call_id: &str) -> Result<Option<(String, String)>, StoreError> {
         self.conn
             .prepare_cached(
-                "SELECT payload FROM webhook_events
-                 WHERE call_id = ?1 AND event != 'call.in_progress'
-                 ORDER BY received_at LIMIT 1",
+                "SELECT event_id, payload FROM webhook_events
+                 WHERE call_id = ?1 AND event != 'call.in_progress' AND effect = 'ignored'
+                 ORDER BY rowid LIMIT 1",
             )
-            .and_then(|mut stmt| stmt.query_row([call_id], |r| r.get(0)).optional())
+            .and_then(|mut stmt| {
+                stmt.query_row([call_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            })
             .map_err(|e| self.err(e))
+    }
+
+    /// Commits the result an event recorded earlier carries (see [`Store::pushed_terminal`]),
+    /// and marks the event as the one that did, in one transaction. `false` if the attempt was
+    /// no longer `placed` (nothing written then).
+    pub fn adopt_pushed(
+        &mut self,
+        event_id: &str,
+        finish: &Finish<'_>,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        if !finish_in(&tx, finish, false, now).map_err(sql)? {
+            return Ok(false);
+        }
+        exec(
+            &tx,
+            "UPDATE webhook_events SET effect = 'result', attempt_id = ?2 WHERE event_id = ?1",
+            params![event_id, finish.attempt],
+        )
+        .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(true)
     }
 
     /// Events received, and how many of them carried a result, for reports and tests.
@@ -281,8 +312,8 @@ mod tests {
             Effect::Ignored
         );
         assert_eq!(
-            store.pushed_terminal("c9").unwrap().as_deref(),
-            Some(r#"{"callId":"c9"}"#)
+            store.pushed_terminal("c9").unwrap(),
+            Some(("e9".to_owned(), r#"{"callId":"c9"}"#.to_owned()))
         );
         assert_eq!(store.pushed_terminal("c1").unwrap(), None);
     }
