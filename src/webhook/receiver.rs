@@ -196,10 +196,8 @@ mod tests {
         .into_bytes()
     }
 
-    /// The router on 127.0.0.1:0 with a driver that commits every event (answering `commit`);
-    /// returns its URL and what the driver was given.
-    async fn start(commit: Result<(), ()>) -> (String, mpsc::UnboundedReceiver<String>) {
-        let (router, mut rx) = router(SECRET.to_owned());
+    /// Serves `router` on 127.0.0.1:0 for the rest of the test.
+    async fn on_loopback(router: Router) -> SocketAddr {
         let (bound, _task) = serve(
             "127.0.0.1:0".parse().unwrap(),
             router,
@@ -207,6 +205,14 @@ mod tests {
         )
         .await
         .unwrap();
+        bound
+    }
+
+    /// The router on 127.0.0.1:0 with a driver that commits every event (answering `commit`);
+    /// returns its URL and what the driver was given.
+    async fn start(commit: Result<(), ()>) -> (String, mpsc::UnboundedReceiver<String>) {
+        let (router, mut rx) = router(SECRET.to_owned());
+        let bound = on_loopback(router).await;
         let (seen_tx, seen) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             while let Some(inbound) = rx.recv().await {
@@ -319,13 +325,7 @@ mod tests {
     async fn a_run_that_is_over_answers_503() {
         let (router, rx) = router(SECRET.to_owned());
         drop(rx);
-        let (bound, _task) = serve(
-            "127.0.0.1:0".parse().unwrap(),
-            router,
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
+        let bound = on_loopback(router).await;
         let b = body("evt_1");
         let status = post(
             &format!("http://{bound}/"),

@@ -157,6 +157,19 @@ fn run_to_end(command: Command) -> (Option<i32>, String) {
     Running::start(command).finish()
 }
 
+/// Starts `bys-campaign sandbox ARGS`, runs the campaign to its end against it and checks that
+/// it finished; returns the sandbox (for its records) and the runner's stderr.
+fn finished_run(test: &Test, sandbox_args: &[&str]) -> (SandboxProcess, String) {
+    let sandbox = SandboxProcess::spawn(sandbox_args);
+    let (code, stderr) = run_to_end(runner(test, &sandbox.base_url));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("finished: every contact is settled"),
+        "{stderr}"
+    );
+    (sandbox, stderr)
+}
+
 fn state_path(test: &Test) -> PathBuf {
     test.path().join("hooks.state.db")
 }
@@ -295,21 +308,18 @@ fn a_campaign_is_finished_by_webhooks_each_retried_event_counted_once() {
     // A third of delivery attempts are lost and retried 5, 10, 20, 40 simulated seconds later
     // with the same eventId. At 1/100 time a call lasts at most ~3 s and the safety net's first
     // poll comes 6 s after placement.
-    let sandbox = SandboxProcess::spawn(&[
-        "--time-scale",
-        "0.01",
-        "--seed",
-        "5",
-        "--webhook-fail-rate",
-        "0.3",
-    ]);
-    let url = sandbox.base_url.clone();
-    let (code, stderr) = run_to_end(runner(&test, &url));
-    assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stderr.contains("finished: every contact is settled"),
-        "{stderr}"
+    let (sandbox, stderr) = finished_run(
+        &test,
+        &[
+            "--time-scale",
+            "0.01",
+            "--seed",
+            "5",
+            "--webhook-fail-rate",
+            "0.3",
+        ],
     );
+    let url = sandbox.base_url.clone();
 
     let calls = sandbox_calls(&url);
     assert_every_call_has_one_result(&test, &calls);
@@ -550,21 +560,18 @@ fn a_runner_killed_mid_campaign_and_restarted_loses_and_duplicates_nothing() {
 fn with_every_delivery_lost_the_polling_safety_net_finishes_the_run() {
     const ROWS: usize = 12;
     let test = setup(&contacts(ROWS - 2, &["0191", "0190"]));
-    let sandbox = SandboxProcess::spawn(&[
-        "--time-scale",
-        "0.001",
-        "--seed",
-        "3",
-        "--webhook-fail-rate",
-        "1",
-    ]);
-    let url = sandbox.base_url.clone();
-    let (code, stderr) = run_to_end(runner(&test, &url));
-    assert_eq!(code, Some(0), "{stderr}");
-    assert!(
-        stderr.contains("finished: every contact is settled"),
-        "{stderr}"
+    let (sandbox, stderr) = finished_run(
+        &test,
+        &[
+            "--time-scale",
+            "0.001",
+            "--seed",
+            "3",
+            "--webhook-fail-rate",
+            "1",
+        ],
     );
+    let url = sandbox.base_url.clone();
     assert!(stderr.contains("webhooks: 0 event(s) received"), "{stderr}");
     let calls = sandbox_calls(&url);
     assert_every_call_has_one_result(&test, &calls);
