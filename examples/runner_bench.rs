@@ -781,6 +781,14 @@ fn webhook_run(bin: &Path, o: &Options, numbers: &[String], rt: &tokio::runtime:
         state.len(),
         polled.len()
     );
+    if pushed.is_empty() {
+        println!(
+            "polls per call: {:.3}; no result came by webhook",
+            per(polls(&all), all.len())
+        );
+        keep(o, dir);
+        return;
+    }
     let pushed_polls = polls(&pushed);
     println!(
         "polls per call: {:.3} overall; {:.3} for calls whose webhook arrived   target 0: {}",
@@ -794,12 +802,18 @@ fn webhook_run(bin: &Path, o: &Options, numbers: &[String], rt: &tokio::runtime:
         .collect();
     delays.sort_by(f64::total_cmp);
     let mean = delays.iter().sum::<f64>() / delays.len().max(1) as f64;
+    // Lost attempts wait for the sender's retries (5 to 75 s): that is the sender's delay, not
+    // the runner's, so the target is judged only on runs without lost attempts.
+    let target = if o.webhook_fail_rate > 0.0 {
+        "target < 1 s: not judged (includes the sandbox's retry backoff)".to_owned()
+    } else {
+        format!("target < 1 s: {}", verdict(percentile(&delays, 1.0) < 1.0))
+    };
     println!(
-        "delay from a call's end to its result committed, by webhook: mean {mean:.3} s, p50 {:.3} s, p95 {:.3} s, max {:.3} s (simulated)   target < 1 s: {}",
+        "delay from a call's end to its result committed, by webhook: mean {mean:.3} s, p50 {:.3} s, p95 {:.3} s, max {:.3} s (simulated)   {target}",
         percentile(&delays, 0.5),
         percentile(&delays, 0.95),
         percentile(&delays, 1.0),
-        verdict(percentile(&delays, 1.0) < 1.0)
     );
     keep(o, dir);
 }
