@@ -38,15 +38,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Exit> {
     } else {
         Some(api_key(args)?)
     };
-    let api = match args.sandbox {
-        true => Api::Sandbox,
-        false => Api::Url(args.api_url.as_deref().unwrap_or(DEFAULT_BASE_URL)),
-    };
     let flags = mode::Flags {
         listen: args.webhook_listen,
         public_url: args.webhook_public_url.clone(),
     };
-    let webhook = mode::setup(&campaign, &flags, api, |name| std::env::var(name).ok())?;
+    let webhook = mode::setup(&campaign, &flags, api(args), |name| {
+        std::env::var(name).ok()
+    })?;
     let state_path = campaign.state_path(args.state.state.as_deref());
     let _lock = Lock::acquire(&state_path, Timestamp::now())?;
     let store = Store::open(&state_path)?;
@@ -165,12 +163,7 @@ async fn drive(
     let mut runner = Runner::new(campaign, store, client, clock, options, progress);
     let mut receiver = None;
     if let Some(setup) = &webhook {
-        let api = if sandbox.is_some() {
-            Api::Sandbox
-        } else {
-            Api::Url(runner_api_url(args))
-        };
-        let (inbox, stop, task) = start_receiver(setup, api).await?;
+        let (inbox, stop, task) = start_receiver(setup, api(args)).await?;
         runner = runner.with_webhooks(inbox);
         receiver = Some((stop, task));
     }
@@ -238,8 +231,13 @@ async fn drive(
     })
 }
 
-fn runner_api_url(args: &RunArgs) -> &str {
-    args.api_url.as_deref().unwrap_or(DEFAULT_BASE_URL)
+/// The API this run calls, as webhook mode's guards see it.
+fn api(args: &RunArgs) -> Api<'_> {
+    if args.sandbox {
+        Api::Sandbox
+    } else {
+        Api::Url(args.api_url.as_deref().unwrap_or(DEFAULT_BASE_URL))
+    }
 }
 
 /// How long the receiver may take to finish its open requests once the run is over.

@@ -61,6 +61,8 @@ pub struct Inbox {
     /// Sent as `webhookUrl` with every call.
     url: String,
     tally: Tally,
+    /// The receiver is gone: nothing more will come (and `recv` would answer at once, forever).
+    closed: bool,
 }
 
 /// Deliveries seen by this run.
@@ -82,6 +84,7 @@ impl Inbox {
             rx,
             url,
             tally: Tally::default(),
+            closed: false,
         }
     }
 }
@@ -89,8 +92,8 @@ impl Inbox {
 /// The next delivery; never resolves without a receiver.
 pub(super) async fn next(inbox: Option<&mut Inbox>) -> Option<Inbound> {
     match inbox {
-        Some(inbox) => inbox.rx.recv().await,
-        None => std::future::pending().await,
+        Some(inbox) if !inbox.closed => inbox.rx.recv().await,
+        _ => std::future::pending().await,
     }
 }
 
@@ -121,8 +124,13 @@ impl Runner<'_> {
             return Ok(());
         };
         match inbound {
-            // The receiver is gone (it only stops after the run); polling carries on.
-            None => Ok(()),
+            // The receiver stopped (it only should after the run); polling carries on.
+            None => {
+                inbox.closed = true;
+                self.progress
+                    .note("the webhook receiver stopped; results are polled for from now on");
+                Ok(())
+            }
             Some(Inbound::Refused(why)) => {
                 inbox.tally.refused += 1;
                 if inbox.tally.refused == 1 {
@@ -263,6 +271,20 @@ mod tests {
 
     fn t(s: &str) -> Timestamp {
         s.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_closed_inbox_waits_instead_of_answering_none_forever() {
+        let (tx, rx) = mpsc::channel(1);
+        let mut inbox = Inbox::new(rx, "http://127.0.0.1:1/".into());
+        drop(tx);
+        assert!(next(Some(&mut inbox)).await.is_none());
+        // The driver marks it closed on that `None`; from then on it never wakes the loop.
+        inbox.closed = true;
+        let mut waiting = std::pin::pin!(next(Some(&mut inbox)));
+        let polled =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(waiting.as_mut().poll(cx))).await;
+        assert!(polled.is_pending());
     }
 
     #[test]
