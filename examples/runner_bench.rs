@@ -6,6 +6,7 @@
 //! cargo run --release --example runner_bench -- [--rows 2000] [--memory-rows 10000,100000]
 //!     [--memory-calls 1000] [--calls-per-minute 600] [--burst 10] [--time-scale 0.1]
 //!     [--seed 1] [--bin target/release/bys-campaign] [--keep]
+//!     [--webhook-rows 200] [--webhook-time-scale 1] [--webhook-fail-rate 0]
 //! ```
 //!
 //! Each run writes a campaign (YAML + CSV of fictional US 555-01xx numbers, no schedule, no
@@ -23,6 +24,14 @@
 //! 2. Memory runs (`--memory-rows`, each capped at `--memory-calls` placements so that they
 //!    end in minutes): peak RSS of the runner with that many rows imported, followed and
 //!    exported, to show memory does not grow with rows.
+//!
+//! 3. Webhook run (`--webhook-rows`, issue 6): the same campaign with a `webhook` section, the
+//!    sandbox delivering signed events to the runner's receiver, at `--webhook-time-scale`
+//!    (default 1×: real time, so the delay is not flattered by a fast clock). Polls per call,
+//!    overall and for the calls whose result came by webhook (target 0), and the delay from a
+//!    call's end to its result committed for those calls (target < 1 s). With
+//!    `--webhook-fail-rate` the sandbox loses that share of delivery attempts, to show the
+//!    polling safety net at work.
 //!
 //! Times are simulated seconds unless said otherwise. It prints what it measured and asserts
 //! nothing. CPU comes from `/proc/self/stat` (children's user+sys, exact once the runner is
@@ -45,6 +54,24 @@ use serde_json::Value;
 const KEY: &str = "bys_ak_bench";
 /// The SDK's `wait_for_call` polls every 3 seconds.
 const SDK_INTERVAL_SECS: f64 = 3.0;
+const WEBHOOK_SECRET_ENV: &str = "BYS_BENCH_WEBHOOK_SECRET";
+
+/// How a run differs from the rate run: campaign additions, time scale, sandbox flags.
+struct Mode {
+    yaml: String,
+    time_scale: f64,
+    sandbox_args: Vec<String>,
+}
+
+impl Mode {
+    fn polling(o: &Options) -> Mode {
+        Mode {
+            yaml: String::new(),
+            time_scale: o.time_scale,
+            sandbox_args: Vec::new(),
+        }
+    }
+}
 
 struct Options {
     rows: u64,
@@ -56,6 +83,9 @@ struct Options {
     seed: u64,
     bin: Option<PathBuf>,
     keep: bool,
+    webhook_rows: u64,
+    webhook_time_scale: f64,
+    webhook_fail_rate: f64,
 }
 
 fn options() -> Options {
@@ -69,6 +99,9 @@ fn options() -> Options {
         seed: 1,
         bin: None,
         keep: false,
+        webhook_rows: 200,
+        webhook_time_scale: 1.0,
+        webhook_fail_rate: 0.0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -107,6 +140,21 @@ fn options() -> Options {
                     .unwrap_or_else(|| fail("--time-scale F: 0 < F <= 1"));
             }
             "--seed" => o.seed = number("N"),
+            "--webhook-rows" => o.webhook_rows = number("N"),
+            "--webhook-time-scale" => {
+                o.webhook_time_scale = value
+                    .parse()
+                    .ok()
+                    .filter(|f: &f64| *f > 0.0 && *f <= 1.0)
+                    .unwrap_or_else(|| fail("--webhook-time-scale F: 0 < F <= 1"));
+            }
+            "--webhook-fail-rate" => {
+                o.webhook_fail_rate = value
+                    .parse()
+                    .ok()
+                    .filter(|f: &f64| (0.0..=1.0).contains(f))
+                    .unwrap_or_else(|| fail("--webhook-fail-rate F: 0 <= F <= 1"));
+            }
             "--bin" => o.bin = Some(PathBuf::from(value)),
             other => fail(&format!("unknown option {other}")),
         }
@@ -186,7 +234,7 @@ fn numbers() -> Vec<String> {
 
 /// Writes `campaign.yaml` and `contacts.csv` with `rows` rows into `dir`. Rows are keyed by id,
 /// so a number may come back after every other number has been used once.
-fn write_campaign(dir: &Path, rows: u64, o: &Options, numbers: &[String]) {
+fn write_campaign(dir: &Path, rows: u64, o: &Options, numbers: &[String], extra: &str) {
     let yaml = format!(
         "name: bench
 input:
@@ -211,7 +259,7 @@ retry:
   declined: {{ attempts: 1 }}
 output:
   path: results.csv
-",
+{extra}",
         cpm = o.calls_per_minute,
         burst = o.burst,
     );
@@ -235,13 +283,14 @@ struct SandboxProcess {
 }
 
 impl SandboxProcess {
-    fn start(bin: &Path, dir: &Path, o: &Options) -> SandboxProcess {
+    fn start(bin: &Path, dir: &Path, o: &Options, mode: &Mode) -> SandboxProcess {
         let stderr = std::fs::File::create(dir.join("sandbox.stderr")).expect("sandbox log");
         let mut child = Command::new(bin)
             .args(["sandbox", "--port", "0", "--seed"])
             .arg(o.seed.to_string())
             .arg("--time-scale")
-            .arg(o.time_scale.to_string())
+            .arg(mode.time_scale.to_string())
+            .args(&mode.sandbox_args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -328,6 +377,8 @@ fn run_runner(bin: &Path, dir: &Path, url: &str, max_calls: Option<u64>) -> Run 
         .arg(dir.join("bench.state.db"))
         .args(["--api-url", url, "--yes"])
         .env("BYS_API_KEY", KEY)
+        // Webhook runs name it in their campaign (`bys-campaign sandbox` signs with this).
+        .env(WEBHOOK_SECRET_ENV, "whsec_sandbox")
         .env_remove("BYS_API_URL")
         .env_remove("BYS_LOG")
         .stdin(Stdio::null())
@@ -435,14 +486,15 @@ fn bench(
     numbers: &[String],
     rows: u64,
     max_calls: Option<u64>,
+    mode: &Mode,
     rt: &tokio::runtime::Runtime,
 ) -> (tempfile::TempDir, Run, Vec<Value>) {
     let dir = tempfile::Builder::new()
         .prefix("runner-bench-")
         .tempdir()
         .expect("temp dir");
-    write_campaign(dir.path(), rows, o, numbers);
-    let sandbox = SandboxProcess::start(bin, dir.path(), o);
+    write_campaign(dir.path(), rows, o, numbers, &mode.yaml);
+    let sandbox = SandboxProcess::start(bin, dir.path(), o, mode);
     let run = run_runner(bin, dir.path(), &sandbox.url, max_calls);
     let calls = sandbox.calls(rt);
     drop(sandbox);
@@ -468,7 +520,7 @@ fn rate_run(bin: &Path, o: &Options, numbers: &[String], rt: &tokio::runtime::Ru
         "\n== rate run: {} rows, calls_per_minute {}, burst {}, every row called ==",
         o.rows, o.calls_per_minute, o.burst
     );
-    let (dir, run, calls) = bench(bin, o, numbers, o.rows, None, rt);
+    let (dir, run, calls) = bench(bin, o, numbers, o.rows, None, &Mode::polling(o), rt);
     let state = attempts(&dir.path().join("bench.state.db"));
     let by_id: HashMap<&str, &Value> = calls
         .iter()
@@ -608,7 +660,15 @@ fn memory_runs(bin: &Path, o: &Options, numbers: &[String], rt: &tokio::runtime:
     );
     let mut peaks = Vec::new();
     for &rows in &o.memory_rows {
-        let (dir, run, calls) = bench(bin, o, numbers, rows, Some(o.memory_calls), rt);
+        let (dir, run, calls) = bench(
+            bin,
+            o,
+            numbers,
+            rows,
+            Some(o.memory_calls),
+            &Mode::polling(o),
+            rt,
+        );
         let results = std::fs::read_to_string(dir.path().join("results.csv"))
             .map(|s| s.lines().count().saturating_sub(1))
             .unwrap_or(0);
@@ -657,4 +717,103 @@ fn main() {
         rate_run(&bin, &o, &numbers, &rt);
     }
     memory_runs(&bin, &o, &numbers, &rt);
+    if o.webhook_rows > 0 {
+        webhook_run(&bin, &o, &numbers, &rt);
+    }
+}
+
+/// Per finished attempt: polls, end and commit instants, and whether a webhook carried it.
+fn pushed_attempts(state: &Path) -> Vec<(u32, Option<i64>, i64, bool)> {
+    let conn =
+        rusqlite::Connection::open_with_flags(state, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open the state file");
+    let mut stmt = conn
+        .prepare(
+            "SELECT a.polls, a.ended_at, a.finished_at,
+                    EXISTS (SELECT 1 FROM webhook_events w WHERE w.attempt_id = a.id AND w.effect = 'result')
+             FROM attempts a
+             WHERE a.state = 'finished' AND a.call_id IS NOT NULL AND a.finished_at IS NOT NULL",
+        )
+        .expect("query the state file");
+    stmt.query_map([], |r| {
+        Ok((r.get::<_, i64>(0)? as u32, r.get(1)?, r.get(2)?, r.get(3)?))
+    })
+    .and_then(Iterator::collect)
+    .expect("read the attempts")
+}
+
+fn webhook_run(bin: &Path, o: &Options, numbers: &[String], rt: &tokio::runtime::Runtime) {
+    println!(
+        "\n== webhook run: {} rows, calls_per_minute {}, time scale {} (1 real s = {} simulated s), {} % of delivery attempts lost ==",
+        o.webhook_rows,
+        o.calls_per_minute,
+        o.webhook_time_scale,
+        1.0 / o.webhook_time_scale,
+        o.webhook_fail_rate * 100.0
+    );
+    let mode = Mode {
+        yaml: format!("webhook:\n  listen: 127.0.0.1:0\n  secret_env: {WEBHOOK_SECRET_ENV}\n"),
+        time_scale: o.webhook_time_scale,
+        sandbox_args: vec![
+            "--webhook-fail-rate".into(),
+            o.webhook_fail_rate.to_string(),
+        ],
+    };
+    let (dir, run, calls) = bench(bin, o, numbers, o.webhook_rows, None, &mode, rt);
+    let state = pushed_attempts(&dir.path().join("bench.state.db"));
+    println!(
+        "runner: {}, {:.1} s wall, {} calls placed, {} results recorded, {:.2} s CPU",
+        run.status,
+        run.wall.as_secs_f64(),
+        calls.len(),
+        state.len(),
+        run.cpu
+    );
+    let (pushed, polled): (Vec<_>, Vec<_>) = state.iter().partition(|a| a.3);
+    let polls = |set: &[&(u32, Option<i64>, i64, bool)]| -> u64 {
+        set.iter().map(|a| u64::from(a.0)).sum()
+    };
+    let all: Vec<_> = state.iter().collect();
+    let per = |n: u64, of: usize| n as f64 / of.max(1) as f64;
+    println!(
+        "results by webhook: {} of {}; by the polling safety net: {}",
+        pushed.len(),
+        state.len(),
+        polled.len()
+    );
+    if pushed.is_empty() {
+        println!(
+            "polls per call: {:.3}; no result came by webhook",
+            per(polls(&all), all.len())
+        );
+        keep(o, dir);
+        return;
+    }
+    let pushed_polls = polls(&pushed);
+    println!(
+        "polls per call: {:.3} overall; {:.3} for calls whose webhook arrived   target 0: {}",
+        per(polls(&all), all.len()),
+        per(pushed_polls, pushed.len()),
+        verdict(pushed_polls == 0)
+    );
+    let mut delays: Vec<f64> = pushed
+        .iter()
+        .filter_map(|a| Some((a.2 - a.1?) as f64 / 1000.0))
+        .collect();
+    delays.sort_by(f64::total_cmp);
+    let mean = delays.iter().sum::<f64>() / delays.len().max(1) as f64;
+    // Lost attempts wait for the sender's retries (5 to 75 s): that is the sender's delay, not
+    // the runner's, so the target is judged only on runs without lost attempts.
+    let target = if o.webhook_fail_rate > 0.0 {
+        "target < 1 s: not judged (includes the sandbox's retry backoff)".to_owned()
+    } else {
+        format!("target < 1 s: {}", verdict(percentile(&delays, 1.0) < 1.0))
+    };
+    println!(
+        "delay from a call's end to its result committed, by webhook: mean {mean:.3} s, p50 {:.3} s, p95 {:.3} s, max {:.3} s (simulated)   {target}",
+        percentile(&delays, 0.5),
+        percentile(&delays, 0.95),
+        percentile(&delays, 1.0),
+    );
+    keep(o, dir);
 }

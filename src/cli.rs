@@ -213,6 +213,16 @@ pub struct RunArgs {
     /// Write cells exactly as received, without neutralising spreadsheet formulas.
     #[arg(long)]
     pub raw: bool,
+
+    /// Webhook mode: the address the receiver binds (overrides `webhook.listen`; turns webhook
+    /// mode on without a `webhook` section). Results are pushed to it; polling becomes rare.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub webhook_listen: Option<std::net::SocketAddr>,
+
+    /// Webhook mode: the public https:// URL sent as `webhookUrl`, a tunnel or reverse proxy
+    /// forwarding to the receiver (overrides `webhook.public_url`).
+    #[arg(long, value_name = "URL")]
+    pub webhook_public_url: Option<reqwest::Url>,
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,8 @@
 //! Problems are collected rather than returned at the first one, so a user fixes a file in one
 //! pass. Each problem points at the line:column of the offending key or value.
 
+mod webhook;
+
 use std::num::{NonZeroU32, NonZeroU64};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -122,6 +124,7 @@ impl Checker<'_> {
         let limits = self.limits(&raw.limits);
         let retry = self.retry(&raw.retry);
         let suppress = self.suppress(&raw.suppress)?;
+        let webhook = raw.webhook.as_ref().map(|w| self.webhook(w));
         let output = Output {
             path: self.base().join(
                 raw.output
@@ -146,6 +149,9 @@ impl Checker<'_> {
         let Some(schedule) = schedule.map_or(Some(None), |s| s.map(Some)) else {
             return Ok(None);
         };
+        let Some(webhook) = webhook.map_or(Some(None), |w| w.map(Some)) else {
+            return Ok(None);
+        };
         Ok(Some(Campaign {
             name,
             file: self.file.to_owned(),
@@ -157,6 +163,7 @@ impl Checker<'_> {
             retry,
             suppress,
             output,
+            webhook,
             warnings,
         }))
     }

@@ -40,6 +40,8 @@ pub struct Campaign {
     /// Suppression files, resolved against the campaign file's folder.
     pub suppress: Vec<PathBuf>,
     pub output: Output,
+    /// `None`: results are polled for (no `webhook` section).
+    pub webhook: Option<Webhook>,
     /// Things that do not stop the campaign but deserve a look.
     pub warnings: Vec<String>,
 }
@@ -177,6 +179,21 @@ pub struct Output {
     pub transcript: bool,
 }
 
+/// Webhook mode: where the runner's receiver listens and what it tells the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub listen: std::net::SocketAddr,
+    /// Sent as `webhookUrl`; `None`: the receiver's own `http://` address, which only a
+    /// sandbox on this machine can reach (`run` checks that).
+    pub public_url: Option<reqwest::Url>,
+    /// The environment variable holding the signing secret (never the secret itself).
+    pub secret_env: String,
+    /// Where the file sets `public_url` and `secret_env`, for problems `run` finds later
+    /// (a plain-HTTP URL for a live API, an unset variable).
+    pub public_url_at: Option<locate::Pos>,
+    pub secret_env_at: Option<locate::Pos>,
+}
+
 /// Defaults for every optional key; the README's campaign reference lists the same values.
 pub mod defaults {
     use std::time::Duration;
@@ -196,6 +213,8 @@ pub mod defaults {
     /// Windows when `schedule` is present without `windows`: weekdays 09:00–18:00.
     pub const WINDOW: (&str, &str) = ("09:00", "18:00");
     pub const MAX_FIELDS: usize = 20;
+    pub const WEBHOOK_LISTEN: &str = "127.0.0.1:8787";
+    pub const WEBHOOK_SECRET_ENV: &str = "BYS_WEBHOOK_SECRET";
 }
 
 impl Campaign {

@@ -23,6 +23,7 @@ pub struct RawCampaign {
     pub suppress: Vec<String>,
     #[serde(default)]
     pub output: RawOutput,
+    pub webhook: Option<RawWebhook>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,4 +108,12 @@ pub struct RawRetryRule {
 pub struct RawOutput {
     pub path: Option<String>,
     pub transcript: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWebhook {
+    pub listen: Option<String>,
+    pub public_url: Option<String>,
+    pub secret_env: Option<String>,
 }

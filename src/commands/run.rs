@@ -21,9 +21,12 @@ use crate::clock::Clock;
 use crate::exit::Exit;
 use crate::export::ExportOptions;
 use crate::progress::Progress;
+use crate::runner::push::Inbox;
 use crate::runner::{self, Ending, Runner};
 use crate::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use crate::store::{Lock, Store};
+use crate::webhook::mode::{self, Api, Setup};
+use crate::webhook::receiver;
 
 /// The key the built-in sandbox is called with; it accepts any `bys_ak_` key.
 const SANDBOX_KEY: &str = "bys_ak_sandbox_rehearsal";
@@ -35,6 +38,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Exit> {
     } else {
         Some(api_key(args)?)
     };
+    let flags = mode::Flags {
+        listen: args.webhook_listen,
+        public_url: args.webhook_public_url.clone(),
+    };
+    let webhook = mode::setup(&campaign, &flags, api(args), |name| {
+        std::env::var(name).ok()
+    })?;
     let state_path = campaign.state_path(args.state.state.as_deref());
     let _lock = Lock::acquire(&state_path, Timestamp::now())?;
     let store = Store::open(&state_path)?;
@@ -46,7 +56,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Exit> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(drive(args, &campaign, store, key))
+    runtime.block_on(drive(args, &campaign, store, key, webhook))
 }
 
 fn api_key(args: &RunArgs) -> anyhow::Result<ApiKey> {
@@ -78,11 +88,13 @@ async fn drive(
     campaign: &Campaign,
     mut store: Store,
     key: Option<ApiKey>,
+    webhook: Option<Setup>,
 ) -> anyhow::Result<Exit> {
     let (clock, client, sandbox) = match key {
         None => {
             let clock = Clock::scaled(Timestamp::now(), args.time_scale);
-            let sandbox = start_sandbox(campaign, clock.clone(), args.time_scale).await?;
+            let secret = webhook.as_ref().map(|w| w.secret.clone());
+            let sandbox = start_sandbox(campaign, clock.clone(), args.time_scale, secret).await?;
             let key = ApiKey::from_env_value(SANDBOX_KEY)?;
             let client = Client::new(sandbox.base_url(), key, ClientOptions::default())?;
             eprintln!(
@@ -165,11 +177,30 @@ async fn drive(
     let canary_after = store.last_attempt_id()?;
     let run_cap = options.max_calls;
     let mut runner = Runner::new(campaign, store, client, clock.clone(), options, progress);
+    let mut receiver = None;
+    if let Some(setup) = &webhook {
+        let (inbox, stop, task) = start_receiver(setup, api(args)).await?;
+        runner = runner.with_webhooks(inbox);
+        receiver = Some((stop, task));
+    }
     let outcome = tokio::select! {
         result = runner.run(stop_rx) => Some(result?),
         () = signals(stop_tx, listener) => None,
     };
+    let tally = runner.webhook_tally();
+    // The runner (and with it the receiver's way to commit) is gone from here: deliveries still
+    // arriving are answered 503 and retried by the sender, to be polled for by a later run.
     let store = runner.into_store();
+    if let Some((stop, task)) = receiver {
+        // Let answers already decided (an event just committed) reach their sender before the
+        // process ends, or it would deliver them again; bounded, as a sender may hang.
+        let _ = stop.send(());
+        let _ = tokio::time::timeout(RECEIVER_DRAIN, task).await;
+        eprintln!(
+            "webhooks: {} event(s) received ({} retried deliveries counted once), {} result(s) by webhook, {} refused",
+            tally.received, tally.duplicates, tally.results, tally.refused
+        );
+    }
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }
@@ -260,15 +291,65 @@ async fn drive(
     })
 }
 
+/// The API this run calls, as webhook mode's guards see it.
+fn api(args: &RunArgs) -> Api<'_> {
+    if args.sandbox {
+        Api::Sandbox
+    } else {
+        Api::Url(args.api_url.as_deref().unwrap_or(DEFAULT_BASE_URL))
+    }
+}
+
+/// How long the receiver may take to finish its open requests once the run is over.
+const RECEIVER_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Binds the webhook receiver and serves it until the returned sender fires (or is dropped);
+/// the task ends once open requests are answered.
+async fn start_receiver(
+    setup: &Setup,
+    api: Api<'_>,
+) -> anyhow::Result<(
+    Inbox,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+)> {
+    let (router, rx) = receiver::router(setup.secret.clone());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (bound, task) = receiver::serve(setup.listen, router, async move {
+        let _ = stopped.await;
+    })
+    .await
+    .with_context(|| {
+        format!(
+            "cannot listen for webhooks on {} (webhook.listen or --webhook-listen)",
+            setup.listen
+        )
+    })?;
+    let url = setup.webhook_url(bound, api);
+    eprintln!(
+        "webhooks: receiving on {bound}; every call asks for its events at {url}{}",
+        if setup.secret_generated {
+            " (signed with a secret made up for this rehearsal)"
+        } else {
+            ""
+        }
+    );
+    Ok((Inbox::new(rx, url), stop, task))
+}
+
 async fn start_sandbox(
     campaign: &Campaign,
     clock: Clock,
     time_scale: f64,
+    webhook_secret: Option<String>,
 ) -> anyhow::Result<SandboxHandle> {
     let mut config = SandboxConfig {
         time_scale,
         ..SandboxConfig::default()
     };
+    if let Some(secret) = webhook_secret {
+        config.webhook_secret = secret;
+    }
     if let Some(caller_id) = &campaign.call.caller_id {
         config.caller_ids = vec![caller_id.clone()];
     }

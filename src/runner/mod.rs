@@ -18,6 +18,7 @@ pub mod eta;
 pub mod follow;
 pub mod guard;
 pub mod pace;
+pub mod push;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -181,6 +182,8 @@ pub struct Runner<'a> {
     summary: Summary,
     /// A POST was spawned in this turn of the driver loop.
     posted: bool,
+    /// Webhook mode (see [`push`]): `None` polls every call on the usual schedule.
+    push: Option<push::Inbox>,
 }
 
 impl std::fmt::Debug for Runner<'_> {
@@ -238,6 +241,7 @@ impl<'a> Runner<'a> {
                 finished: 0,
                 polls: 0,
             },
+            push: None,
         }
     }
 
@@ -311,6 +315,7 @@ impl<'a> Runner<'a> {
                     }
                 }
                 () = sleep_until(&self.clock, sleep) => {}
+                inbound = push::next(self.push.as_mut()) => self.inbound(inbound)?,
                 changed = stop.changed(), if self.stopping.is_none() => {
                     if changed.is_err() {
                         // The sender is gone: treat as a stop request.
@@ -363,6 +368,7 @@ impl<'a> Runner<'a> {
                         open.calls,
                         now,
                     );
+                    self.adopt_pushed(open.id)?;
                 }
                 AttemptState::Ambiguous | AttemptState::Placing => {
                     let Ok(request) = serde_json::from_str::<Sent>(&open.request) else {
@@ -462,7 +468,7 @@ impl<'a> Runner<'a> {
                 values: due.cells.clone(),
                 timezone: due.timezone.clone(),
             };
-            let request = match render::request(self.campaign, &contact) {
+            let mut request = match render::request(self.campaign, &contact) {
                 Ok(request) => request,
                 Err(err) => {
                     // The CSV changed shape since import checked it; never place a half-rendered call.
@@ -471,6 +477,7 @@ impl<'a> Runner<'a> {
                     continue;
                 }
             };
+            request.webhook_url = self.webhook_url();
             let body = serde_json::to_string(&request).expect("a request serializes");
             let idempotency_key = uuid::Uuid::new_v4().to_string();
             let Some(attempt) = self
@@ -553,7 +560,7 @@ impl<'a> Runner<'a> {
         calls: u32,
         now: Timestamp,
     ) {
-        let next = follow::next_poll(placed_at, now, polls);
+        let next = self.next_poll(placed_at, now, polls);
         self.following.insert(
             attempt,
             Following {
@@ -592,7 +599,7 @@ impl<'a> Runner<'a> {
         };
         self.failures = 0;
         let placement = state::after_place(&PlaceResult::Placed, now);
-        let next = follow::next_poll(now, now, 0);
+        let next = self.next_poll(now, now, 0);
         let status = placed.status.as_str().to_owned();
         self.store.record_placement(
             attempt,
@@ -609,7 +616,7 @@ impl<'a> Runner<'a> {
         if let Some(following) = self.following.get_mut(&attempt) {
             following.status = Some(status);
         }
-        Ok(())
+        self.adopt_pushed(attempt)
     }
 
     fn place_failed(
@@ -730,6 +737,7 @@ impl<'a> Runner<'a> {
     ) -> Result<(), RunError> {
         self.polling.remove(&attempt);
         self.summary.polls += 1;
+        let webhooks = self.push.is_some();
         let Some(following) = self.following.get_mut(&attempt) else {
             return Ok(());
         };
@@ -757,7 +765,7 @@ impl<'a> Runner<'a> {
                     self.call_ended(outcome, &record, now)?;
                 } else {
                     following.polls += 1;
-                    let next = follow::next_poll(following.placed_at, now, following.polls);
+                    let next = push::schedule(webhooks, following.placed_at, now, following.polls);
                     let status = record.status.as_str();
                     if following.status.as_deref() != Some(status) {
                         self.store.record_poll(
@@ -804,7 +812,7 @@ impl<'a> Runner<'a> {
     /// The guards' hook for every call whose result was just recorded: counts its minutes and
     /// feeds the circuit breaker; a trip is recorded in the state file (later runs stay stopped
     /// until `--reset-breaker`) and stops placements.
-    fn call_ended(
+    pub(super) fn call_ended(
         &mut self,
         outcome: state::Outcome,
         record: &CallRecord,
@@ -872,7 +880,7 @@ impl<'a> Runner<'a> {
             match (evidence, call) {
                 (Evidence::Found, Some(call)) => {
                     known.insert(call.id.clone());
-                    let next = follow::next_poll(lost.created_at, now, 0);
+                    let next = self.next_poll(lost.created_at, now, 0);
                     self.store.record_placement(
                         lost.attempt,
                         &lost.key,
@@ -893,6 +901,7 @@ impl<'a> Runner<'a> {
                         calls,
                         now,
                     );
+                    self.adopt_pushed(lost.attempt)?;
                 }
                 (Evidence::Absent, _) => {
                     self.store.record_placement(

@@ -314,33 +314,19 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(sql)?;
-        let updated = exec(
-            &tx,
-            "UPDATE attempts SET state = 'finished', status = ?2, outcome = ?2, record = ?3, ended_at = ?4,
-                finished_at = ?5, polls = MAX(polls, COALESCE(?6, 0)), next_poll_at = NULL, updated_at = ?5
-             WHERE id = ?1 AND state = 'placed'",
-            params![attempt, outcome.as_str(), record, ended_at.map(millis), millis(now), polls],
-        )
-        .map_err(sql)?;
-        if updated != 1 {
+        let finish = Finish {
+            attempt,
+            key,
+            outcome,
+            record,
+            ended_at,
+            after,
+            polls,
+        };
+        if !finish_in(&tx, &finish, now).map_err(sql)? {
             // Already finished (a duplicate report): nothing to do.
             return Ok(());
         }
-        let (state, due, wait) = match after {
-            AfterCall::Done => (ContactState::Done, None, None),
-            AfterCall::RetryAt(at) => (
-                ContactState::Pending,
-                Some(millis(at)),
-                Some(Wait::Retry.as_str()),
-            ),
-        };
-        exec(
-            &tx,
-            "UPDATE contacts SET state = ?2, outcome = ?3, due_at = ?4, wait = ?6, updated_at = ?5 WHERE key = ?1",
-            params![key, state.as_str(), outcome.as_str(), due, millis(now), wait],
-        )
-        .map_err(sql)?;
-        insert_event(&tx, attempt, now, "status", outcome.as_str()).map_err(sql)?;
         tx.commit().map_err(sql)
     }
 
@@ -563,7 +549,69 @@ impl Store {
 
 /// Executes `sql` through the connection's statement cache: the runner repeats the same few
 /// statements for every call, and parsing them anew each time is wasted work.
-fn exec(
+/// A call's final record, as [`Store::record_finished`] and a webhook's terminal event commit it.
+#[derive(Debug, Clone, Copy)]
+pub struct Finish<'a> {
+    pub attempt: i64,
+    pub key: &'a str,
+    pub outcome: Outcome,
+    /// The final call record, JSON.
+    pub record: &'a str,
+    pub ended_at: Option<Timestamp>,
+    pub after: AfterCall,
+    /// How many times the call was polled in all, when the runner knows (the count only grows).
+    pub polls: Option<u32>,
+}
+
+/// Moves a `placed` attempt to `finished` and its contact on, inside the caller's transaction.
+/// `false` (and nothing written) if the attempt is not `placed`: a duplicate or late report.
+pub(super) fn finish_in(
+    conn: &rusqlite::Connection,
+    f: &Finish<'_>,
+    now: Timestamp,
+) -> rusqlite::Result<bool> {
+    let updated = exec(
+        conn,
+        "UPDATE attempts SET state = 'finished', status = ?2, outcome = ?2, record = ?3, ended_at = ?4,
+            finished_at = ?5, polls = MAX(polls, COALESCE(?6, 0)), next_poll_at = NULL, updated_at = ?5
+         WHERE id = ?1 AND state = 'placed'",
+        params![
+            f.attempt,
+            f.outcome.as_str(),
+            f.record,
+            f.ended_at.map(millis),
+            millis(now),
+            f.polls
+        ],
+    )?;
+    if updated != 1 {
+        return Ok(false);
+    }
+    let (state, due, wait) = match f.after {
+        AfterCall::Done => (ContactState::Done, None, None),
+        AfterCall::RetryAt(at) => (
+            ContactState::Pending,
+            Some(millis(at)),
+            Some(Wait::Retry.as_str()),
+        ),
+    };
+    exec(
+        conn,
+        "UPDATE contacts SET state = ?2, outcome = ?3, due_at = ?4, wait = ?6, updated_at = ?5 WHERE key = ?1",
+        params![
+            f.key,
+            state.as_str(),
+            f.outcome.as_str(),
+            due,
+            millis(now),
+            wait
+        ],
+    )?;
+    insert_event(conn, f.attempt, now, "status", f.outcome.as_str())?;
+    Ok(true)
+}
+
+pub(super) fn exec(
     conn: &rusqlite::Connection,
     sql: &str,
     params: impl rusqlite::Params,
@@ -571,7 +619,7 @@ fn exec(
     conn.prepare_cached(sql)?.execute(params)
 }
 
-fn insert_event(
+pub(super) fn insert_event(
     conn: &rusqlite::Connection,
     attempt: i64,
     at: Timestamp,

@@ -19,6 +19,7 @@ pub mod import;
 mod lock;
 mod preview;
 mod results;
+mod webhooks;
 #[cfg(test)]
 pub(crate) use results::tests as results_tests;
 
@@ -28,7 +29,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub use attempts::{Due, OpenAttempt};
+pub use attempts::{Due, Finish, OpenAttempt};
 pub use history::{AttemptHistory, History};
 pub use import::{ImportSummary, Imported};
 pub use lock::{Lock, LockError};
@@ -37,12 +38,14 @@ pub use results::{
     Attention, CallAttempt, ErrorEntry, PlacedCall, ResultRow, StatusSummary, WAIT_REASONS,
     WaitGroup,
 };
+pub use webhooks::{Effect, Pushed};
 
 /// Forward-only migrations, applied in order; `user_version` is how many have run.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_next_due_index.sql"),
     include_str!("migrations/0003_waits_and_zones.sql"),
+    include_str!("migrations/0004_webhook_events.sql"),
 ];
 
 /// Why the state file cannot be used.

@@ -16,3 +16,4 @@ mod sandbox;
 mod sdk;
 mod status;
 mod validate;
+mod webhook;

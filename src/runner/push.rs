@@ -1,0 +1,316 @@
+//! Webhook mode: results pushed by the API, committed by the driver, with polling kept only as
+//! a rare safety net.
+//!
+//! The receiver ([`crate::webhook::receiver`]) verifies each delivery and hands it here with a
+//! oneshot. The driver records it in one transaction — the event row (deduplicated on
+//! `eventId`) and, for the terminal event of a call it follows, the result with the attempt's
+//! finish — and only then answers, so the receiver acknowledges nothing that is not on disk.
+//! Events of calls the driver does not follow are recorded and ignored; a call whose terminal
+//! event came before the runner knew its id (the POST's answer still on its way, or a lost
+//! placement being resolved) is finished from that record as soon as it is followed.
+//!
+//! Safety net: a followed call is first polled [`FIRST_POLL`] after placement — after the
+//! longest plausible call and the sender's retries — then every [`POLL_EVERY`]. A lost webhook
+//! costs a late result, never a stuck contact, and a run whose receiver is unreachable still
+//! finishes.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use tokio::sync::mpsc;
+
+use super::{RunError, Runner, later};
+use crate::api::CallRecord;
+use crate::state::{self, AfterCall, Outcome};
+use crate::store::{Effect, Finish, Pushed};
+use crate::webhook::receiver::{Event, Inbound};
+
+/// First poll of a call in webhook mode: the sandbox's calls last under five minutes, and a
+/// failing delivery is retried for 75 s more.
+pub const FIRST_POLL: Duration = Duration::from_secs(10 * 60);
+/// Between later polls of a call whose terminal event has not come.
+pub const POLL_EVERY: Duration = Duration::from_secs(2 * 60);
+
+/// When to poll a call in webhook mode, having just placed (`polls == 0`) or polled it.
+pub fn next_poll(placed_at: Timestamp, now: Timestamp, polls: u32) -> Timestamp {
+    if polls == 0 {
+        later(placed_at, FIRST_POLL).max(now)
+    } else {
+        later(now, POLL_EVERY)
+    }
+}
+
+/// [`next_poll`] with `webhooks`, else the usual [`super::follow::next_poll`].
+pub(super) fn schedule(
+    webhooks: bool,
+    placed_at: Timestamp,
+    now: Timestamp,
+    polls: u32,
+) -> Timestamp {
+    if webhooks {
+        next_poll(placed_at, now, polls)
+    } else {
+        super::follow::next_poll(placed_at, now, polls)
+    }
+}
+
+/// The driver's end of the receiver, and what came through it.
+#[derive(Debug)]
+pub struct Inbox {
+    rx: mpsc::Receiver<Inbound>,
+    /// Sent as `webhookUrl` with every call.
+    url: String,
+    tally: Tally,
+    /// The receiver is gone: nothing more will come (and `recv` would answer at once, forever).
+    closed: bool,
+}
+
+/// Deliveries seen by this run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Verified events, retries included.
+    pub received: u64,
+    /// Retried deliveries of an event already recorded.
+    pub duplicates: u64,
+    /// Results committed from an event.
+    pub results: u64,
+    /// Deliveries refused (signature, size, not an event).
+    pub refused: u64,
+}
+
+impl Inbox {
+    pub fn new(rx: mpsc::Receiver<Inbound>, url: String) -> Inbox {
+        Inbox {
+            rx,
+            url,
+            tally: Tally::default(),
+            closed: false,
+        }
+    }
+}
+
+/// The next delivery; never resolves without a receiver.
+pub(super) async fn next(inbox: Option<&mut Inbox>) -> Option<Inbound> {
+    match inbox {
+        Some(inbox) if !inbox.closed => inbox.rx.recv().await,
+        _ => std::future::pending().await,
+    }
+}
+
+impl Runner<'_> {
+    /// Switches the runner to webhook mode: every call carries the inbox's URL, results come
+    /// through it, and polling becomes the safety net.
+    pub fn with_webhooks(mut self, inbox: Inbox) -> Self {
+        self.push = Some(inbox);
+        self
+    }
+
+    /// Deliveries seen so far (all zero without webhooks).
+    pub fn webhook_tally(&self) -> Tally {
+        self.push.as_ref().map(|p| p.tally).unwrap_or_default()
+    }
+
+    pub(super) fn webhook_url(&self) -> Option<String> {
+        self.push.as_ref().map(|p| p.url.clone())
+    }
+
+    /// When to poll a followed call: the usual schedule, or the safety net in webhook mode.
+    pub(super) fn next_poll(&self, placed_at: Timestamp, now: Timestamp, polls: u32) -> Timestamp {
+        schedule(self.push.is_some(), placed_at, now, polls)
+    }
+
+    pub(super) fn inbound(&mut self, inbound: Option<Inbound>) -> Result<(), RunError> {
+        let Some(inbox) = self.push.as_mut() else {
+            return Ok(());
+        };
+        match inbound {
+            // The receiver stopped (it only should after the run); polling carries on.
+            None => {
+                inbox.closed = true;
+                self.progress
+                    .note("the webhook receiver stopped; results are polled for from now on");
+                Ok(())
+            }
+            Some(Inbound::Refused(why)) => {
+                inbox.tally.refused += 1;
+                if inbox.tally.refused == 1 {
+                    self.progress.note(&format!(
+                        "webhook delivery refused: {why} (further refusals are counted, not shown; \
+                         polling picks up any result they carried)"
+                    ));
+                }
+                Ok(())
+            }
+            Some(Inbound::Event { event, committed }) => {
+                let recorded = self.record_event(&event);
+                // The receiver answers 2xx only on Ok; a failed commit also ends the run.
+                let _ = committed.send(recorded.as_ref().map(drop).map_err(drop));
+                recorded.map(drop)
+            }
+        }
+    }
+
+    /// Commits one verified event (see the module header); returns what it did.
+    fn record_event(&mut self, event: &Event) -> Result<Effect, RunError> {
+        let now = self.clock.now();
+        let followed = event.call_id.as_deref().and_then(|id| {
+            self.following
+                .iter()
+                .find(|(_, f)| f.call_id == id)
+                .map(|(attempt, _)| *attempt)
+        });
+        let pushed = Pushed {
+            event_id: &event.event_id,
+            event: &event.event,
+            call_id: event.call_id.as_deref(),
+            status: event.status.as_deref(),
+            payload: &event.body,
+        };
+        let record = CallRecord::from_json(event.json.clone()).ok();
+        let effect = match (followed, record) {
+            (Some(attempt), Some(record)) if record.outcome().is_some() => {
+                self.finish_pushed(attempt, &pushed, &record, now)?
+            }
+            _ => self.store.record_pushed(&pushed, None, now)?,
+        };
+        let tally = &mut self.push.as_mut().expect("webhook mode").tally;
+        tally.received += 1;
+        match effect {
+            Effect::Duplicate => tally.duplicates += 1,
+            Effect::Result => tally.results += 1,
+            Effect::Status | Effect::Ignored => {}
+        }
+        Ok(effect)
+    }
+
+    /// Commits the result a terminal event carries for a followed call, with the event.
+    fn finish_pushed(
+        &mut self,
+        attempt: i64,
+        pushed: &Pushed<'_>,
+        record: &CallRecord,
+        now: Timestamp,
+    ) -> Result<Effect, RunError> {
+        let (key, outcome, after, polls) = self.result_of(attempt, record, now);
+        let finish = Finish {
+            attempt,
+            key: &key,
+            outcome,
+            record: pushed.payload,
+            ended_at: record.ended_at,
+            after,
+            polls: Some(polls),
+        };
+        let effect = self.store.record_pushed(pushed, Some(&finish), now)?;
+        if effect == Effect::Result {
+            self.done_by_push(attempt, record, after, now)?;
+        }
+        Ok(effect)
+    }
+
+    /// A call just followed may have sent its terminal event before the runner knew its id;
+    /// if one was recorded, its result is committed now instead of waiting for a poll.
+    pub(super) fn adopt_pushed(&mut self, attempt: i64) -> Result<(), RunError> {
+        if self.push.is_none() {
+            return Ok(());
+        }
+        let Some(call_id) = self.following.get(&attempt).map(|f| f.call_id.clone()) else {
+            return Ok(());
+        };
+        let Some((event_id, payload)) = self.store.pushed_terminal(&call_id)? else {
+            return Ok(());
+        };
+        let Some(record) = serde_json::from_str(&payload)
+            .ok()
+            .and_then(|json| CallRecord::from_json(json).ok())
+            .filter(|r| r.outcome().is_some())
+        else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let (key, outcome, after, polls) = self.result_of(attempt, &record, now);
+        let finish = Finish {
+            attempt,
+            key: &key,
+            outcome,
+            record: &payload,
+            ended_at: record.ended_at,
+            after,
+            polls: Some(polls),
+        };
+        if self.store.adopt_pushed(&event_id, &finish, now)? {
+            self.push.as_mut().expect("webhook mode").tally.results += 1;
+            self.done_by_push(attempt, &record, after, now)?;
+        }
+        Ok(())
+    }
+
+    /// The followed call's contact, outcome and fate, from a terminal record.
+    fn result_of(
+        &self,
+        attempt: i64,
+        record: &CallRecord,
+        now: Timestamp,
+    ) -> (String, Outcome, AfterCall, u32) {
+        let outcome = record.outcome().expect("a terminal record");
+        let following = &self.following[&attempt];
+        let ended = record.ended_at.unwrap_or(now);
+        let after = state::after_call(outcome, following.calls, &self.campaign.retry, ended);
+        (following.key.clone(), outcome, after, following.polls)
+    }
+
+    /// A result committed from an event: the call is no longer followed, and the guards see
+    /// it like any other result.
+    fn done_by_push(
+        &mut self,
+        attempt: i64,
+        record: &CallRecord,
+        after: AfterCall,
+        now: Timestamp,
+    ) -> Result<(), RunError> {
+        let outcome = record.outcome().expect("a terminal record");
+        self.following.remove(&attempt);
+        self.summary.finished += 1;
+        self.progress
+            .finished(outcome, matches!(after, AfterCall::RetryAt(_)));
+        self.call_ended(outcome, record, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_closed_inbox_waits_instead_of_answering_none_forever() {
+        let (tx, rx) = mpsc::channel(1);
+        let mut inbox = Inbox::new(rx, "http://127.0.0.1:1/".into());
+        drop(tx);
+        assert!(next(Some(&mut inbox)).await.is_none());
+        // The driver marks it closed on that `None`; from then on it never wakes the loop.
+        inbox.closed = true;
+        let mut waiting = std::pin::pin!(next(Some(&mut inbox)));
+        let polled =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(waiting.as_mut().poll(cx))).await;
+        assert!(polled.is_pending());
+    }
+
+    #[test]
+    fn the_safety_net_polls_late_then_slowly() {
+        let placed = t("2026-12-07T17:00:00Z");
+        assert_eq!(next_poll(placed, placed, 0), t("2026-12-07T17:10:00Z"));
+        assert_eq!(
+            next_poll(placed, t("2026-12-07T17:10:00Z"), 1),
+            t("2026-12-07T17:12:00Z")
+        );
+        // Recovered long after: the first poll is now, not in the past.
+        assert_eq!(
+            next_poll(placed, t("2026-12-07T18:00:00Z"), 0),
+            t("2026-12-07T18:00:00Z")
+        );
+    }
+}

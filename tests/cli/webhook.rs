@@ -1,0 +1,678 @@
+//! Webhook mode of `bys-campaign run`: the real binary, the real sandbox delivering signed
+//! events over loopback, a real state file.
+//!
+//! What these prove: a campaign is finished by webhooks with (nearly) no polls, each event
+//! recorded once however often the sandbox retried it; deliveries that are unsigned, badly
+//! signed, stale, tampered, oversized or not JSON are refused and change nothing; a terminal
+//! event is final even when an older `call.in_progress` comes after it; a runner killed with
+//! SIGKILL mid-campaign and started again loses and duplicates no result; with every delivery
+//! lost, the polling safety net still finishes the run; and the guards refuse what they must.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use bys_campaign::webhook::signature::{SIGNATURE_HEADER, signature_header};
+use serde_json::{Value, json};
+
+use crate::assert_run;
+use crate::support::{Run, SandboxProcess, Test, binary};
+
+const KEY: &str = "bys_ak_test_webhooks";
+/// `bys-campaign sandbox` signs with this unless told otherwise.
+const SECRET: &str = "whsec_sandbox";
+
+fn campaign(webhook: &str) -> String {
+    format!(
+        "\
+name: hooks
+input:
+  path: contacts.csv
+  default_region: US
+call:
+  objective: Confirm {{{{ first_name }}}}'s appointment.
+limits:
+  calls_per_minute: 120
+  burst: 20
+  max_concurrent: 20
+retry:
+  no_answer: {{ attempts: 2, after: 1m }}
+  voicemail: {{ attempts: 2, after: 1m }}
+  failed: {{ attempts: 2, after: 1m }}
+  declined: {{ attempts: 1 }}
+output:
+  path: results.csv
+{webhook}"
+    )
+}
+
+/// The receiver on a free port of its own choosing; the URL sent is its own address.
+const SECTION: &str = "webhook:\n  listen: 127.0.0.1:0\n  secret_env: HOOKS_SECRET\n";
+
+/// `n` plain contacts (212-555-01NN from 01) and the given magic numbers (646-555-NNNN).
+fn contacts(n: usize, magic: &[&str]) -> String {
+    let mut csv = String::from("first_name,phone\n");
+    for i in 0..n {
+        csv.push_str(&format!("P{i},212-555-01{:02}\n", i + 1));
+    }
+    for m in magic {
+        csv.push_str(&format!("M{m},646-555-{m}\n"));
+    }
+    csv
+}
+
+fn setup(contacts: &str) -> Test {
+    Test::new()
+        .file("campaign.yaml", campaign(SECTION))
+        .file("contacts.csv", contacts)
+}
+
+fn runner(test: &Test, url: &str) -> Command {
+    let mut command = Command::new(binary());
+    command
+        .args(["run", "campaign.yaml", "--api-url", url, "--yes"])
+        .current_dir(test.path())
+        .env("BYS_API_KEY", KEY)
+        .env("HOOKS_SECRET", SECRET)
+        .env_remove("BYS_API_URL")
+        .env_remove("BYS_LOG")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    command
+}
+
+/// A runner started in the background, its stderr collected, its receiver's address known.
+struct Running {
+    child: Child,
+    receiver: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Running {
+    fn start(mut command: Command) -> Running {
+        let mut child = command
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("runner starts");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let lines = BufReader::new(child.stderr.take().unwrap());
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in lines.lines() {
+                let line = line.unwrap_or_default();
+                if let Some(rest) = line.strip_prefix("webhooks: receiving on ") {
+                    let addr = rest.split(';').next().unwrap_or_default().to_owned();
+                    let _ = tx.send(addr);
+                }
+                let mut text = sink.lock().unwrap();
+                text.push_str(&line);
+                text.push('\n');
+            }
+        });
+        let receiver = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no receiver address:\n{}", stderr.lock().unwrap()));
+        Running {
+            child,
+            receiver: format!("http://{receiver}/"),
+            stderr,
+        }
+    }
+
+    /// Waits for the runner to end (bounded generously) and returns its exit code and stderr.
+    fn finish(mut self) -> (Option<i32>, String) {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the reader thread take the last lines.
+                std::thread::sleep(Duration::from_millis(100));
+                return (status.code(), self.stderr.lock().unwrap().clone());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the runner did not finish:\n{}",
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+/// A command run to its end, as a snapshot-able [`Run`].
+fn output(mut command: Command) -> Run {
+    let out = command.output().expect("the binary starts");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).expect("UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("UTF-8"),
+    }
+}
+
+fn run_to_end(command: Command) -> (Option<i32>, String) {
+    Running::start(command).finish()
+}
+
+/// Starts `bys-campaign sandbox ARGS`, runs the campaign to its end against it and checks that
+/// it finished; returns the sandbox (for its records) and the runner's stderr.
+fn finished_run(test: &Test, sandbox_args: &[&str]) -> (SandboxProcess, String) {
+    let sandbox = SandboxProcess::spawn(sandbox_args);
+    let (code, stderr) = run_to_end(runner(test, &sandbox.base_url));
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("finished: every contact is settled"),
+        "{stderr}"
+    );
+    (sandbox, stderr)
+}
+
+fn state_path(test: &Test) -> PathBuf {
+    test.path().join("hooks.state.db")
+}
+
+fn query<T: rusqlite::types::FromSql>(state: &Path, sql: &str) -> Vec<T> {
+    let db = rusqlite::Connection::open(state).expect("state file opens");
+    let mut stmt = db.prepare(sql).unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn count(state: &Path, sql: &str) -> i64 {
+    query::<i64>(state, sql)[0]
+}
+
+fn get(url: &str) -> Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        reqwest::get(url)
+            .await
+            .expect("answered")
+            .json()
+            .await
+            .expect("JSON")
+    })
+}
+
+/// Every call the sandbox made, oldest first.
+fn sandbox_calls(url: &str) -> Vec<Value> {
+    get(&format!("{url}/sandbox/calls"))["calls"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// POSTs a body with an optional signature header; returns the status.
+fn post(url: &str, signature: Option<String>, body: Vec<u8>) -> u16 {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let mut request = reqwest::Client::new().post(url).body(body);
+        if let Some(signature) = signature {
+            request = request.header(SIGNATURE_HEADER, signature);
+        }
+        request.send().await.expect("answered").status().as_u16()
+    })
+}
+
+fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn signed(secret: &str, body: &[u8]) -> Option<String> {
+    Some(signature_header(secret, now(), body))
+}
+
+fn until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !check() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// "this run: … N poll(s)" of a runner's stderr.
+fn polls(stderr: &str) -> u64 {
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("this run: "))
+        .unwrap_or_else(|| panic!("no summary:\n{stderr}"));
+    let before = line.trim_end_matches(" poll(s)");
+    before.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// Every call the sandbox made has exactly one finished attempt in the state file, with the
+/// sandbox's final status as its outcome, and nothing is left open: no result lost, none twice.
+fn assert_every_call_has_one_result(test: &Test, calls: &[Value]) {
+    let state = state_path(test);
+    let db = rusqlite::Connection::open(&state).unwrap();
+    let mut stmt = db
+        .prepare("SELECT call_id, state, outcome FROM attempts WHERE call_id IS NOT NULL")
+        .unwrap();
+    let attempts: BTreeMap<String, (String, Option<String>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(attempts.len(), calls.len(), "one attempt per call");
+    for call in calls {
+        let id = call["callId"].as_str().unwrap();
+        let (state, outcome) = &attempts[id];
+        assert_eq!(state, "finished", "call {id}");
+        assert_eq!(outcome.as_deref(), call["status"].as_str(), "call {id}");
+    }
+    let open = count(
+        &state,
+        "SELECT COUNT(*) FROM attempts WHERE state IN ('placing', 'placed')",
+    );
+    assert_eq!(open, 0, "attempts left open");
+    let twice = count(
+        &state,
+        "SELECT COUNT(*) FROM (SELECT call_id FROM webhook_events WHERE effect = 'result'
+         GROUP BY call_id HAVING COUNT(*) > 1)",
+    );
+    assert_eq!(twice, 0, "a call's result recorded twice");
+}
+
+fn assert_every_row_has_its_result(test: &Test, rows: usize) {
+    let mut reader = csv::Reader::from_path(test.path().join("results.csv")).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let status = headers.iter().position(|h| h == "status").unwrap();
+    let records: Vec<_> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(records.len(), rows);
+    for r in &records {
+        assert!(
+            !matches!(&r[status], "pending" | "active" | "unknown"),
+            "row without a result: {r:?}"
+        );
+    }
+}
+
+#[test]
+fn a_campaign_is_finished_by_webhooks_each_retried_event_counted_once() {
+    const ROWS: usize = 30;
+    let test = setup(&contacts(
+        ROWS - 5,
+        &["0190", "0191", "0192", "0194", "0198"],
+    ));
+    // A third of delivery attempts are lost and retried 5, 10, 20, 40 simulated seconds later
+    // with the same eventId. At 1/100 time a call lasts at most ~3 s and the safety net's first
+    // poll comes 6 s after placement.
+    let (sandbox, stderr) = finished_run(
+        &test,
+        &[
+            "--time-scale",
+            "0.01",
+            "--seed",
+            "5",
+            "--webhook-fail-rate",
+            "0.3",
+        ],
+    );
+    let url = sandbox.base_url.clone();
+
+    let calls = sandbox_calls(&url);
+    assert_every_call_has_one_result(&test, &calls);
+    assert_every_row_has_its_result(&test, ROWS);
+    // Nearly every result came by webhook: at most one call in ten was polled.
+    let state = state_path(&test);
+    let by_webhook = count(
+        &state,
+        "SELECT COUNT(*) FROM webhook_events WHERE effect = 'result'",
+    );
+    let polled = polls(&stderr);
+    assert!(
+        polled * 10 <= calls.len() as u64,
+        "{polled} polls for {} calls:\n{stderr}",
+        calls.len()
+    );
+    assert!(
+        by_webhook as usize + polled as usize >= calls.len(),
+        "{by_webhook} results by webhook, {polled} polls, {} calls:\n{stderr}",
+        calls.len()
+    );
+
+    // The sandbox retried lost attempts; each event the runner acknowledged is recorded once.
+    let attempts = get(&format!("{url}/sandbox/webhooks"))["attempts"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let lost = attempts.iter().filter(|a| a["result"] == "lost").count();
+    assert!(lost > 0, "the fault did not fire");
+    let delivered: HashSet<&str> = attempts
+        .iter()
+        .filter(|a| a["result"] == "delivered")
+        .map(|a| a["eventId"].as_str().unwrap())
+        .collect();
+    let recorded: Vec<String> = query(&state, "SELECT event_id FROM webhook_events");
+    let recorded_set: HashSet<&str> = recorded.iter().map(String::as_str).collect();
+    assert_eq!(recorded.len(), recorded_set.len());
+    assert_eq!(
+        recorded_set, delivered,
+        "recorded events = delivered events"
+    );
+    let retried_then_delivered = attempts
+        .iter()
+        .filter(|a| a["result"] == "delivered" && a["attempt"].as_u64() > Some(1))
+        .count();
+    assert!(retried_then_delivered > 0, "no event needed a retry");
+    assert!(stderr.contains("0 refused"), "{stderr}");
+}
+
+#[test]
+fn bad_deliveries_are_refused_and_a_terminal_event_is_final() {
+    // 555-0195 is answered and never ends by itself: only the events this test sends end these
+    // two calls. The second keeps the run going until the test is done with the first.
+    let test = setup("first_name,phone\nAna,646-555-0195\nWei,212-555-0195\n");
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.1", "--seed", "1"]);
+    let url = sandbox.base_url.clone();
+    let running = Running::start(runner(&test, &url));
+    let state = state_path(&test);
+    // The sandbox's own `call.in_progress` arrives and is committed.
+    until("the calls' in_progress events", || {
+        state.exists()
+            && count(
+                &state,
+                "SELECT COUNT(*) FROM attempts WHERE status = 'in_progress'",
+            ) == 2
+    });
+    let ids = query::<String>(&state, "SELECT call_id FROM attempts ORDER BY id");
+    let (call_id, other) = (ids[0].clone(), ids[1].clone());
+    let hook = running.receiver.clone();
+    let events = || count(&state, "SELECT COUNT(*) FROM webhook_events");
+    let before = events();
+
+    let done = json!({
+        "event": "call.completed", "eventId": "evt_test_done", "callId": call_id,
+        "status": "completed", "endedAt": "2026-01-05T09:10:00Z",
+        "summary": "Confirmed by the test.", "extracted": {}, "transcript": null,
+    })
+    .to_string()
+    .into_bytes();
+    let mut tampered = done.clone();
+    let at = tampered.len() - 40;
+    tampered[at] ^= 1;
+    let garbage = b"{\"event\": call.completed".to_vec();
+    let oversized = vec![b' '; 2 * 1024 * 1024];
+    let refused: Vec<(&str, Option<String>, Vec<u8>, u16)> = vec![
+        ("unsigned", None, done.clone(), 401),
+        (
+            "wrong secret",
+            signed("whsec_not_the_one", &done),
+            done.clone(),
+            401,
+        ),
+        (
+            "stale replay",
+            Some(signature_header(SECRET, now() - 400, &done)),
+            done.clone(),
+            401,
+        ),
+        ("tampered body", signed(SECRET, &done), tampered, 401),
+        ("garbage JSON", signed(SECRET, &garbage), garbage, 400),
+        ("oversized body", signed(SECRET, &oversized), oversized, 413),
+    ];
+    for (what, signature, body, status) in refused {
+        assert_eq!(post(&hook, signature, body), status, "{what}");
+    }
+    assert_eq!(events(), before, "a refused delivery reached the state");
+    assert_eq!(
+        query::<String>(&state, "SELECT state FROM attempts"),
+        ["placed", "placed"]
+    );
+
+    // An event for a call this campaign never made: recorded, ignored.
+    let stranger = json!({
+        "event": "call.completed", "eventId": "evt_test_stranger", "callId": "call_not_ours",
+        "status": "completed",
+    })
+    .to_string()
+    .into_bytes();
+    assert_eq!(post(&hook, signed(SECRET, &stranger), stranger), 200);
+    // The terminal event, then its retry, then an older `call.in_progress` arriving late.
+    assert_eq!(post(&hook, signed(SECRET, &done), done.clone()), 200);
+    assert_eq!(post(&hook, signed(SECRET, &done), done), 200);
+    let late = json!({
+        "event": "call.in_progress", "eventId": "evt_test_late", "callId": call_id,
+        "status": "in_progress",
+    })
+    .to_string()
+    .into_bytes();
+    assert_eq!(post(&hook, signed(SECRET, &late), late), 200);
+
+    // Ends the other call, and so the run.
+    let end = json!({
+        "event": "call.declined", "eventId": "evt_test_end", "callId": other,
+        "status": "declined",
+    })
+    .to_string()
+    .into_bytes();
+    assert_eq!(post(&hook, signed(SECRET, &end), end), 200);
+
+    let (code, stderr) = running.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("webhook delivery refused: the X-BYS-Signature header is missing"),
+        "the first refusal is shown: {stderr}"
+    );
+    assert!(stderr.contains("6 refused"), "{stderr}");
+    assert!(
+        !stderr.contains("Confirmed by the test"),
+        "a body was logged"
+    );
+
+    let effects: Vec<String> = query(
+        &state,
+        "SELECT event_id || ' ' || effect || ' ' || COALESCE(attempt_id, 'none') FROM webhook_events
+         WHERE event_id LIKE 'evt_test_%' ORDER BY rowid",
+    );
+    assert_eq!(
+        effects,
+        [
+            "evt_test_stranger ignored none",
+            "evt_test_done result 1",
+            "evt_test_late ignored 1",
+            "evt_test_end result 2",
+        ]
+    );
+    let attempt: Vec<String> = query(
+        &state,
+        "SELECT state || ' ' || outcome || ' ' || status || ' polls=' || polls FROM attempts ORDER BY id",
+    );
+    assert_eq!(
+        attempt,
+        [
+            "finished completed completed polls=0",
+            "finished declined declined polls=0"
+        ]
+    );
+    let results = std::fs::read_to_string(test.path().join("results.csv")).unwrap();
+    assert!(results.contains("Confirmed by the test."), "{results}");
+}
+
+#[test]
+fn a_runner_killed_mid_campaign_and_restarted_loses_and_duplicates_nothing() {
+    const ROWS: usize = 40;
+    let test = setup(&contacts(ROWS - 3, &["0191", "0194", "0198"]));
+    // The same port after the restart, so the sandbox's retries find the new receiver.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.01", "--seed", "9"]);
+    let url = sandbox.base_url.clone();
+    let state = state_path(&test);
+
+    let mut command = runner(&test, &url);
+    command.args(["--webhook-listen", &listen]);
+    let mut first = Running::start(command);
+    until("some results by webhook", || {
+        state.exists()
+            && count(
+                &state,
+                "SELECT COUNT(*) FROM webhook_events WHERE effect = 'result'",
+            ) >= 8
+    });
+    assert!(
+        first.child.try_wait().unwrap().is_none(),
+        "the campaign was over before the kill"
+    );
+    // Only our own child, by its handle: SIGKILL mid-campaign.
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    let mut command = runner(&test, &url);
+    command.args(["--webhook-listen", &listen]);
+    let (code, stderr) = run_to_end(command);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("finished: every contact is settled"),
+        "{stderr}"
+    );
+
+    let calls = sandbox_calls(&url);
+    assert_every_call_has_one_result(&test, &calls);
+    assert_every_row_has_its_result(&test, ROWS);
+    // Each number was called as its policy allows, never more.
+    let mut per_number: BTreeMap<&str, usize> = BTreeMap::new();
+    for call in &calls {
+        *per_number.entry(call["to"].as_str().unwrap()).or_default() += 1;
+    }
+    assert_eq!(per_number["+16465550191"], 2);
+    assert_eq!(per_number["+16465550194"], 2);
+    assert_eq!(per_number["+16465550198"], 2);
+    assert!(per_number.values().all(|&n| n <= 2), "{per_number:?}");
+}
+
+#[test]
+fn with_every_delivery_lost_the_polling_safety_net_finishes_the_run() {
+    const ROWS: usize = 12;
+    let test = setup(&contacts(ROWS - 2, &["0191", "0190"]));
+    let (sandbox, stderr) = finished_run(
+        &test,
+        &[
+            "--time-scale",
+            "0.001",
+            "--seed",
+            "3",
+            "--webhook-fail-rate",
+            "1",
+        ],
+    );
+    let url = sandbox.base_url.clone();
+    assert!(stderr.contains("webhooks: 0 event(s) received"), "{stderr}");
+    let calls = sandbox_calls(&url);
+    assert_every_call_has_one_result(&test, &calls);
+    assert_every_row_has_its_result(&test, ROWS);
+    assert!(polls(&stderr) >= calls.len() as u64, "{stderr}");
+}
+
+#[test]
+fn a_rehearsal_with_a_webhook_section_gets_its_results_pushed() {
+    let test = Test::new()
+        .file(
+            "campaign.yaml",
+            campaign(
+                "webhook:\n  listen: 127.0.0.1:0\n  public_url: https://hooks.example.com/bys\n",
+            ),
+        )
+        .file("contacts.csv", contacts(6, &["0190"]))
+        .args(&["run", "campaign.yaml", "--sandbox"]);
+    let run = test.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("/bys (signed with a secret made up for this rehearsal)"),
+        "{}",
+        run.stderr
+    );
+    let state = test.path().join("hooks.state.db");
+    let by_webhook = count(
+        &state,
+        "SELECT COUNT(*) FROM webhook_events WHERE effect = 'result'",
+    );
+    assert!(by_webhook > 0, "{}", run.stderr);
+    // The in-process sandbox was given the receiver's loopback address, not the public URL.
+    let sent: Vec<String> = query(&state, "SELECT request FROM attempts");
+    assert!(
+        sent.iter()
+            .all(|r| r.contains("\"webhookUrl\":\"http://127.0.0.1:")),
+        "{sent:?}"
+    );
+}
+
+#[test]
+fn a_live_api_is_refused_a_plain_http_url_and_a_missing_secret() {
+    let http = Test::new()
+        .file(
+            "campaign.yaml",
+            campaign("webhook:\n  public_url: http://hooks.example.com/bys\n"),
+        )
+        .file("contacts.csv", contacts(1, &[]))
+        .args(&[
+            "run",
+            "campaign.yaml",
+            "--api-url",
+            "https://api.example.com",
+            "--yes",
+        ]);
+    let mut command = http.command();
+    command
+        .env("BYS_API_KEY", KEY)
+        .env("BYS_WEBHOOK_SECRET", SECRET);
+    assert_run!(output(command));
+    assert!(
+        !http.path().join("hooks.state.db").exists(),
+        "nothing was started"
+    );
+
+    let unset = Test::new()
+        .file("campaign.yaml", campaign(SECTION))
+        .file("contacts.csv", contacts(1, &[]))
+        .args(&[
+            "run",
+            "campaign.yaml",
+            "--api-url",
+            "http://127.0.0.1:9",
+            "--yes",
+        ]);
+    let mut command = unset.command();
+    command.env("BYS_API_KEY", KEY).env_remove("HOOKS_SECRET");
+    assert_run!(output(command));
+}
+
+#[test]
+fn validate_checks_the_webhook_section() {
+    let run = Test::new()
+        .file(
+            "campaign.yaml",
+            campaign(
+                "webhook:\n  listen: localhost\n  public_url: hooks.example.com\n  secret_env: whsec_abc\n",
+            ),
+        )
+        .file("contacts.csv", contacts(1, &[]))
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_run!(run);
+    let typo = Test::new()
+        .file(
+            "campaign.yaml",
+            campaign("webhook:\n  listen: 127.0.0.1:8787\n  secret_var: HOOKS\n"),
+        )
+        .file("contacts.csv", contacts(1, &[]))
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_run!(typo);
+}
