@@ -382,7 +382,10 @@ impl<'a> Runner<'a> {
                         key: open.contact_key,
                         request,
                         created_at: open.created_at,
-                        not_before: self.settle_time(open.created_at).max(now),
+                        // Also a real second from now: a POST of the stopped process may
+                        // still be reaching its end at the server.
+                        not_before: settle_time(open.created_at)
+                            .max(later(now, follow::restart_settle(self.clock.scale()))),
                     });
                 }
                 _ => {}
@@ -704,9 +707,9 @@ impl<'a> Runner<'a> {
                 key,
                 request,
                 created_at,
-                not_before: self.settle_time(created_at).max(now),
+                not_before: settle_time(created_at).max(now),
             });
-            let at = self.settle_time(created_at).max(now);
+            let at = settle_time(created_at).max(now);
             self.resolve_at = Some(self.resolve_at.map_or(at, |r| r.min(at)));
         } else if placement.attempt == AttemptState::NotPlaced
             && placement.contact == ContactState::Pending
@@ -717,11 +720,6 @@ impl<'a> Runner<'a> {
             self.summary.placed = self.summary.placed.saturating_sub(1);
         }
         Ok(())
-    }
-
-    /// When an attempt created at `created_at` whose answer was lost may be judged.
-    fn settle_time(&self, created_at: Timestamp) -> Timestamp {
-        later(created_at, follow::settle(self.clock.scale()))
     }
 
     fn hold(&mut self, now: Timestamp, wait: Duration) {
@@ -941,6 +939,11 @@ impl<'a> Runner<'a> {
         }
         Ok(())
     }
+}
+
+/// When an attempt created at `created_at` whose answer was lost may be judged.
+fn settle_time(created_at: Timestamp) -> Timestamp {
+    later(created_at, follow::SETTLE)
 }
 
 fn later(at: Timestamp, by: Duration) -> Timestamp {

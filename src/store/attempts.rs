@@ -547,8 +547,6 @@ impl Store {
     }
 }
 
-/// Executes `sql` through the connection's statement cache: the runner repeats the same few
-/// statements for every call, and parsing them anew each time is wasted work.
 /// A call's final record, as [`Store::record_finished`] and a webhook's terminal event commit it.
 #[derive(Debug, Clone, Copy)]
 pub struct Finish<'a> {
@@ -611,6 +609,8 @@ pub(super) fn finish_in(
     Ok(true)
 }
 
+/// Executes `sql` through the connection's statement cache: the runner repeats the same few
+/// statements for every call, and parsing them anew each time is wasted work.
 pub(super) fn exec(
     conn: &rusqlite::Connection,
     sql: &str,
