@@ -7,7 +7,7 @@ use std::num::{NonZeroU32, NonZeroU64};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use jiff::civil::{DateTime, Time, Weekday};
+use jiff::civil::{Time, Weekday};
 use jiff::tz::TimeZone;
 
 use super::locate::{Pos, SourceMap};
@@ -534,13 +534,19 @@ impl Checker<'_> {
             ok = false;
         }
         let from = self.time(&format!("{at}.from"), &raw.from);
-        let to = self.time(&format!("{at}.to"), &raw.to);
+        // `to: "24:00"` is the end of the day (kept as the last instant of it), so a night
+        // window can be split in two that join: 20:00–24:00 and 00:00–02:00.
+        let to = if raw.to == "24:00" {
+            Some(Time::MAX)
+        } else {
+            self.time(&format!("{at}.to"), &raw.to)
+        };
         let (Some(from), Some(to)) = (from, to) else {
             return None;
         };
         if from >= to {
             self.report(&format!("{at}.to"), format!("window ends ({}) before it starts ({})", raw.to, raw.from))
-                .hint = Some("`from` must be earlier than `to`; windows cannot cross midnight, split them in two".into());
+                .hint = Some("`from` must be earlier than `to`; windows cannot cross midnight: split them in two, e.g. 20:00–24:00 and 00:00–02:00".into());
             return None;
         }
         ok.then_some(Window { days, from, to })
@@ -569,15 +575,8 @@ impl Checker<'_> {
     }
 
     fn instant(&mut self, path: &str, text: &str, tz: &TimeZone) -> Option<jiff::Timestamp> {
-        if let Ok(ts) = text.parse::<jiff::Timestamp>() {
-            return Some(ts);
-        }
-        match text
-            .parse::<DateTime>()
-            .ok()
-            .and_then(|dt| dt.to_zoned_datetime(tz.clone()).ok())
-        {
-            Some(zoned) => Some(zoned.timestamp()),
+        match crate::schedule::parse_instant(text, tz) {
+            Some(ts) => Some(ts),
             None => {
                 self.report(path, format!("{text:?} is not a date and time"))
                     .hint = Some("write \"2026-12-01 09:00\" (in schedule.timezone) or RFC 3339 \"2026-12-01T09:00:00-08:00\"".into());
