@@ -15,6 +15,7 @@
 
 pub mod follow;
 pub mod pace;
+mod windows;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -63,6 +64,9 @@ pub enum Ending {
     CapReached(String),
     /// The API refused every call (bad key, caller ID not owned); the message says why.
     Refused(String),
+    /// `schedule.not_after` has passed (or comes before every remaining contact's next
+    /// window): `left` contacts stay pending, never called by this campaign.
+    ScheduleOver { not_after: Timestamp, left: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -243,7 +247,14 @@ impl<'a> Runner<'a> {
                     self.summary.ending = ending;
                     break;
                 }
-                match self.store.next_due_at()? {
+                let next = self.store.next_due_at()?;
+                if let Some(due) = next
+                    && let Some(ending) = self.schedule_over(now, due)?
+                {
+                    self.summary.ending = ending;
+                    break;
+                }
+                match next {
                     None => {
                         self.summary.ending = Ending::Finished;
                         break;
@@ -367,6 +378,9 @@ impl<'a> Runner<'a> {
             }
             self.pace_until = None;
         }
+        if windows::campaign_over(self.campaign, now) {
+            return Ok(None);
+        }
         let max = self.campaign.limits.max_concurrent.get() as usize;
         while self.in_flight() < max {
             if self.cap_reached()?.is_some() {
@@ -375,6 +389,9 @@ impl<'a> Runner<'a> {
             let Some(due) = self.store.next_due(now)? else {
                 return Ok(None);
             };
+            if self.hold_back(&due, now)? {
+                continue;
+            }
             if let Err(wait) = self.pacer.take() {
                 let at = later(now, wait);
                 self.pace_until = Some(at);
@@ -386,6 +403,7 @@ impl<'a> Runner<'a> {
                 phone: due.phone.clone(),
                 values: due.cells.clone(),
                 timezone: due.timezone.clone(),
+                tz_source: None,
             };
             let request = match render::request(self.campaign, &contact) {
                 Ok(request) => request,

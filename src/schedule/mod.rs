@@ -77,7 +77,17 @@ pub fn gate(schedule: &Schedule, zone: &TimeZone, now: Timestamp) -> Gate {
         (callable_until > from).then_some((open.max(from), callable_until))
     });
     let Some((at, until)) = found else {
-        return Gate::Never;
+        // No window opens within the horizon (a window shorter than `last_call_before_end`
+        // never does): look again then, rather than never.
+        return match schedule.not_after {
+            Some(_) => Gate::Never,
+            None => Gate::Closed {
+                at: from
+                    .checked_add(SignedDuration::from_hours(24 * HORIZON_DAYS))
+                    .unwrap_or(Timestamp::MAX),
+                wait: Wait::Window,
+            },
+        };
     };
     if schedule.not_after.is_some_and(|end| at >= end) {
         return Gate::Never;

@@ -116,7 +116,7 @@ impl Store {
         let tx = self.conn.transaction().map_err(sql)?;
         let claimed = exec(
             &tx,
-            "UPDATE contacts SET state = 'active', updated_at = ?2 WHERE key = ?1 AND state = 'pending'",
+            "UPDATE contacts SET state = 'active', wait = NULL, updated_at = ?2 WHERE key = ?1 AND state = 'pending'",
             params![key, millis(now)],
         )
         .map_err(sql)?;

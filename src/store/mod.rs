@@ -14,6 +14,7 @@ mod attempts;
 pub mod import;
 mod lock;
 mod results;
+mod windows;
 #[cfg(test)]
 pub(crate) use results::tests as results_tests;
 
