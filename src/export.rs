@@ -219,7 +219,9 @@ fn error(row: &ResultRow) -> Option<String> {
             row.reason.clone().or(last)
         }
         ContactState::Done if row.outcome.is_none() => row.reason.clone().or(last),
-        ContactState::Done | ContactState::Pending | ContactState::Active => last,
+        // A pending contact has a reason only when the campaign ended before it was called.
+        ContactState::Pending => row.reason.clone().or(last),
+        ContactState::Done | ContactState::Active => last,
     }
 }
 

@@ -208,8 +208,8 @@ async fn drive(
         }
         Ending::ScheduleOver { not_after, left } => {
             eprintln!(
-                "campaign over: schedule.not_after ({not_after}) has passed; {left} contact(s) were \
-                 not called and stay pending in the results"
+                "campaign over: schedule.not_after ({not_after}) has passed; {left} contact(s) stay \
+                 pending in the results"
             );
             Exit::Ok
         }

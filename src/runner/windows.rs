@@ -72,7 +72,7 @@ impl Runner<'_> {
             return Ok(None);
         }
         let reason = format!(
-            "not called: the campaign ended (schedule.not_after {end}) before its calling window opened"
+            "the campaign ended (schedule.not_after {end}) before its next call could be placed"
         );
         let left = self.store.leave_pending(&reason, now)?;
         Ok(Some(Ending::ScheduleOver {

@@ -14,3 +14,4 @@ mod sandbox;
 mod sdk;
 mod status;
 mod validate;
+mod windows;
