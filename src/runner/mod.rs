@@ -65,7 +65,7 @@ pub enum Ending {
     /// The API refused every call (bad key, caller ID not owned); the message says why.
     Refused(String),
     /// `schedule.not_after` has passed (or comes before every remaining contact's next
-    /// window): `left` contacts stay pending, never called by this campaign.
+    /// window): `left` contacts stay pending, not called unless the campaign is extended.
     ScheduleOver { not_after: Timestamp, left: u64 },
 }
 
@@ -224,6 +224,7 @@ impl<'a> Runner<'a> {
     /// turns true (then no new call is placed and calls in flight are followed to their end).
     pub async fn run(&mut self, mut stop: watch::Receiver<bool>) -> Result<Summary, RunError> {
         self.recover()?;
+        self.release_holds()?;
         loop {
             let now = self.clock.now();
             if *stop.borrow() && self.stopping.is_none() {

@@ -20,6 +20,13 @@ pub(super) fn campaign_over(campaign: &Campaign, now: Timestamp) -> bool {
 }
 
 impl Runner<'_> {
+    /// At the start of a run: contacts held back by an earlier run are due again, so an edited
+    /// schedule (wider windows, a later `not_after`) takes effect at once.
+    pub(super) fn release_holds(&mut self) -> Result<(), RunError> {
+        self.store.release_holds(self.clock.now())?;
+        Ok(())
+    }
+
     /// Holds `due` back if its window is closed at `now` (with every contact of its zone that is
     /// due); `true` if it was.
     pub(super) fn hold_back(&mut self, due: &Due, now: Timestamp) -> Result<bool, RunError> {

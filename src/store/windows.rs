@@ -33,12 +33,27 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Makes contacts held back for a window or the campaign due again, so a schedule edited
+    /// since they were held back is applied afresh (a contact is only held back once it is
+    /// due, so no retry delay is cut short). Returns how many.
+    pub fn release_holds(&self, now: Timestamp) -> Result<u64, StoreError> {
+        self.conn
+            .execute(
+                "UPDATE contacts SET due_at = NULL, wait = NULL, updated_at = ?1
+                 WHERE state = 'pending' AND wait IN ('window', 'campaign')",
+                [millis(now)],
+            )
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+
     /// The campaign is over (`schedule.not_after`): every contact still pending stays pending,
-    /// waiting for `campaign`, with `reason` for the results. Returns how many.
+    /// with `reason` for the results (its `wait` and `due_at` are left as they are: a retry
+    /// delay stays a retry delay if the campaign is extended). Returns how many.
     pub fn leave_pending(&self, reason: &str, now: Timestamp) -> Result<u64, StoreError> {
         self.conn
             .execute(
-                "UPDATE contacts SET wait = 'campaign', reason = ?1, updated_at = ?2
+                "UPDATE contacts SET reason = ?1, updated_at = ?2
                  WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL",
                 params![reason, millis(now)],
             )
@@ -123,7 +138,28 @@ mod tests {
         store.begin_attempt("A", "k1", "{}", opens).unwrap();
         assert_eq!(row(&store, "A").1, None);
 
+        // A new run applies the schedule afresh: contacts held back are due again; a retry
+        // delay (C) is not cut short.
+        let c_due = row(&store, "C").0;
+        store
+            .defer_zone(Some("America/Los_Angeles"), now, opens, "campaign")
+            .unwrap();
+        assert_eq!(store.next_due(now).unwrap(), None);
+        assert_eq!(store.release_holds(now).unwrap(), 1);
+        assert_eq!(row(&store, "B"), (None, None, Some("number".into())));
+        assert_eq!(row(&store, "C").0, c_due);
+        assert_eq!(
+            store.next_due(now).unwrap().map(|d| d.key).as_deref(),
+            Some("B")
+        );
+
         assert_eq!(store.leave_pending("over", now).unwrap(), 2);
-        assert_eq!(row(&store, "C").1.as_deref(), Some("campaign"));
+        let reason: Option<String> = store
+            .conn
+            .query_row("SELECT reason FROM contacts WHERE key = 'C'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(reason.as_deref(), Some("over"));
     }
 }

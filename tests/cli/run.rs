@@ -108,7 +108,7 @@ fn run_to_end(mut command: Command) -> Done {
 }
 
 /// Every call the sandbox was asked to place, oldest first.
-fn sandbox_calls(url: &str) -> Vec<Value> {
+pub(crate) fn sandbox_calls(url: &str) -> Vec<Value> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -177,7 +177,7 @@ fn assert_never_beyond_policy(calls: &[Value]) -> BTreeMap<String, usize> {
 }
 
 /// The results CSV as (status, row) pairs, keyed by the first column.
-fn results(test: &Test) -> Vec<BTreeMap<String, String>> {
+pub(crate) fn results(test: &Test) -> Vec<BTreeMap<String, String>> {
     let mut reader = csv::Reader::from_path(test.path().join("results.csv")).expect("results.csv");
     let headers = reader.headers().unwrap().clone();
     reader

@@ -12,8 +12,8 @@ use std::process::{Command, Stdio};
 
 use jiff::Timestamp;
 use jiff::civil::{Time, Weekday};
-use serde_json::Value;
 
+use crate::run::{results, sandbox_calls};
 use crate::support::{SandboxProcess, Test, binary};
 
 /// Four contacts, one per way of finding a zone: London from the column, New York and Los
@@ -55,23 +55,6 @@ fn setup(schedule_extra: &str, contacts: &str) -> Test {
         .file("contacts.csv", contacts)
 }
 
-/// The results CSV, one map per row.
-fn results(test: &Test) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(test.path().join("results.csv")).expect("results.csv");
-    let headers = reader.headers().unwrap().clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            headers
-                .iter()
-                .zip(r.iter())
-                .map(|(h, v)| (h.to_owned(), v.to_owned()))
-                .collect()
-        })
-        .collect()
-}
-
 /// The columns that do not depend on the run's randomness, as a small table to snapshot.
 fn zone_table(test: &Test) -> String {
     let mut out = String::new();
@@ -82,22 +65,6 @@ fn zone_table(test: &Test) -> String {
         ));
     }
     out
-}
-
-fn sandbox_calls(url: &str) -> Vec<Value> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let body: Value = reqwest::get(format!("{url}/sandbox/calls"))
-            .await
-            .expect("the sandbox answers")
-            .json()
-            .await
-            .expect("JSON");
-        body["calls"].as_array().expect("a list of calls").clone()
-    })
 }
 
 /// Whether `at` is inside Mon–Fri 09:00–17:00 in `zone`.
