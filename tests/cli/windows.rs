@@ -328,3 +328,51 @@ fn test_args(test: &Test, args: &[&str]) -> crate::support::Run {
         stderr: String::from_utf8(out.stderr).unwrap(),
     }
 }
+
+#[test]
+fn a_retry_that_falls_due_after_the_window_waits_for_the_next_one() {
+    // 555-0191 never answers. Its retry comes 9 hours after the first call, which is placed on
+    // Monday inside 09:00–17:00 New York time: so the retry falls due in the evening or night,
+    // and must wait for Tuesday 09:00.
+    let test = setup(
+        "retry:\n  no_answer: { attempts: 2, after: 9h }\n",
+        "id,first_name,phone,tz\n1,Ann,(212) 555-0191,\n",
+    )
+    .args(&[
+        "run",
+        "campaign.yaml",
+        "--sandbox",
+        "--start",
+        "2026-12-07 03:00",
+        "--time-scale",
+        "0.0001",
+    ]);
+    let run = test.run();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let db = rusqlite::Connection::open(test.path().join("zones.state.db")).unwrap();
+    let created: Vec<Timestamp> = db
+        .prepare("SELECT created_at FROM attempts ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get::<_, i64>(0))
+        .unwrap()
+        .map(|ms| Timestamp::from_millisecond(ms.unwrap()).unwrap())
+        .collect();
+    assert_eq!(created.len(), 2, "{created:?}");
+    let tuesday: Timestamp = "2026-12-08T14:00:00Z".parse().unwrap();
+    assert!(created[0] < tuesday && inside_window(created[0], "America/New_York"));
+    assert!(
+        created[1] >= tuesday,
+        "the retry went out at {}",
+        created[1]
+    );
+    assert!(
+        inside_window(created[1], "America/New_York"),
+        "{}",
+        created[1]
+    );
+    let rows = results(&test);
+    assert_eq!(
+        (rows[0]["status"].as_str(), rows[0]["attempts"].as_str()),
+        ("no_answer", "2")
+    );
+}
