@@ -131,6 +131,9 @@ impl Checker<'_> {
             transcript: raw.output.transcript.unwrap_or(false),
         };
         let mut warnings = Vec::new();
+        if let Some(Some(schedule)) = &schedule {
+            warnings.extend(short_windows(schedule));
+        }
         if schedule.is_none() {
             warnings.push(
                 "no `schedule`: calls may be placed at any hour. Most jurisdictions restrict \
@@ -770,9 +773,47 @@ fn is_language_tag(tag: &str) -> bool {
         && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
+/// Windows in which no call can ever start: not longer than `last_call_before_end`.
+fn short_windows(schedule: &Schedule) -> Vec<String> {
+    let margin = jiff::SignedDuration::try_from(schedule.last_call_before_end)
+        .unwrap_or(jiff::SignedDuration::MAX);
+    schedule
+        .windows
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.from.duration_until(w.to) <= margin)
+        .map(|(i, w)| {
+            format!(
+                "schedule.windows[{i}] ({}–{}) is not longer than last_call_before_end ({}): no call \
+                 starts in it, unless it touches another window",
+                w.from.strftime("%H:%M"),
+                w.to.strftime("%H:%M"),
+                duration::format(schedule.last_call_before_end),
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_shorter_than_the_last_call_margin_is_warned_about() {
+        let dir = tempfile::tempdir().unwrap();
+        let campaign = crate::testing::campaign(
+            dir.path(),
+            "",
+            "schedule:\n  timezone: UTC\n  windows:\n    - { days: [mon], from: \"09:00\", to: \"09:10\" }\n    - { days: [tue], from: \"09:00\", to: \"12:00\" }\n",
+            "name,phone\nAna,(415) 555-0101\n",
+        );
+        assert_eq!(
+            campaign.warnings,
+            [
+                "schedule.windows[0] (09:00–09:10) is not longer than last_call_before_end (10m): no call starts in it, unless it touches another window"
+            ]
+        );
+    }
 
     #[test]
     fn identifiers() {
