@@ -206,11 +206,13 @@ const PREFIXES: &[(&str, Option<&str>)] = &[
     ("+64", Some("Pacific/Auckland")),
     ("+643305", None), // the Chatham Islands, 45 minutes ahead
     // Australia by area code: 2 NSW and ACT (less Lord Howe Island), 3 Victoria and Tasmania,
-    // 7 Queensland. 8 (SA, WA, NT) and mobiles (4, 5) span several zones.
+    // 7 Queensland (less 07 5, shared with NSW's Tweed Heads). 8 (SA, WA, NT, and NSW's Broken
+    // Hill) and mobiles (4, 5) span several zones.
     ("+612", Some("Australia/Sydney")),
     ("+6126563", None),
     ("+613", Some("Australia/Melbourne")),
     ("+617", Some("Australia/Brisbane")),
+    ("+6175", None), // the Gold Coast shares 07 5 with Tweed Heads, NSW, which keeps daylight time
     ("+49", Some("Europe/Berlin")),
     ("+33", Some("Europe/Paris")),
     ("+39", Some("Europe/Rome")),
@@ -322,7 +324,8 @@ mod tests {
         assert_eq!(zone_of("+6433051234"), None, "Chatham Islands");
         assert_eq!(zone_of("+61255550000"), Some("Australia/Sydney"));
         assert_eq!(zone_of("+61265631234"), None, "Lord Howe Island");
-        assert_eq!(zone_of("+61755550000"), Some("Australia/Brisbane"));
+        assert_eq!(zone_of("+61733330000"), Some("Australia/Brisbane"));
+        assert_eq!(zone_of("+61755550000"), None, "Gold Coast and Tweed Heads");
         assert_eq!(zone_of("+61855550000"), None, "SA, WA and NT");
         assert_eq!(zone_of("+61412345678"), None, "Australian mobile");
         assert_eq!(zone_of("+5511955550000"), None, "Brazil has several zones");
