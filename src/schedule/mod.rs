@@ -158,7 +158,7 @@ fn opening(zone: &TimeZone, at: DateTime) -> Timestamp {
         AmbiguousOffset::Unambiguous { offset } | AmbiguousOffset::Fold { after: offset, .. } => {
             instant(at, offset)
         }
-        AmbiguousOffset::Gap { before, .. } => jump(zone, at, before),
+        AmbiguousOffset::Gap { after, .. } => jump(zone, at, after),
     }
 }
 
@@ -168,7 +168,7 @@ fn closing(zone: &TimeZone, at: DateTime) -> Timestamp {
         AmbiguousOffset::Unambiguous { offset } | AmbiguousOffset::Fold { before: offset, .. } => {
             instant(at, offset)
         }
-        AmbiguousOffset::Gap { before, .. } => jump(zone, at, before),
+        AmbiguousOffset::Gap { after, .. } => jump(zone, at, after),
     }
 }
 
@@ -180,13 +180,14 @@ fn instant(at: DateTime, offset: jiff::tz::Offset) -> Timestamp {
     })
 }
 
-/// The instant the clocks jump over `at` (a local time in a spring-forward gap): the transition
-/// just before the instant `at` would be with the offset in force before the gap.
-fn jump(zone: &TimeZone, at: DateTime, before: jiff::tz::Offset) -> Timestamp {
-    let past = instant(at, before);
-    zone.preceding(past)
+/// The instant the clocks jump over `at` (a local time in a spring-forward gap): the first
+/// transition after the instant `at` would be with the offset in force after the gap, which lies
+/// before the jump by up to the gap's length (never at it, so "after" cannot miss it).
+fn jump(zone: &TimeZone, at: DateTime, after: jiff::tz::Offset) -> Timestamp {
+    let early = instant(at, after);
+    zone.following(early)
         .next()
-        .map_or(past, |transition| transition.timestamp())
+        .map_or(early, |transition| transition.timestamp())
 }
 
 fn signed(d: Duration) -> SignedDuration {
@@ -434,6 +435,27 @@ mod tests {
         assert_eq!(
             gate(&s, &ny, t("2027-03-14T07:00:00Z")),
             open("2027-03-14T08:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_window_opening_at_midnight_on_a_day_that_skips_midnight() {
+        // Chile moves from UTC−4 to UTC−3 at 00:00 on Sunday 2026-09-06: that day has no
+        // 00:00–00:59. A 00:00–02:00 window opens when the clocks jump, at 01:00 local (04:00Z),
+        // and closes at 02:00 local (05:00Z); the day before it ran 04:00Z–06:00Z.
+        let santiago = tz("America/Santiago");
+        let s = schedule(vec![window(&EVERY_DAY, "00:00", "02:00")], 0);
+        assert_eq!(
+            gate(&s, &santiago, t("2026-09-05T04:30:00Z")),
+            open("2026-09-05T06:00:00Z")
+        );
+        assert_eq!(
+            gate(&s, &santiago, t("2026-09-05T12:00:00Z")),
+            closed("2026-09-06T04:00:00Z")
+        );
+        assert_eq!(
+            gate(&s, &santiago, t("2026-09-06T04:00:00Z")),
+            open("2026-09-06T05:00:00Z")
         );
     }
 
