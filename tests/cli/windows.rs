@@ -76,16 +76,17 @@ fn inside_window(at: Timestamp, zone: &str) -> bool {
 }
 
 #[test]
-fn a_rehearsal_started_at_night_places_each_call_inside_its_contacts_window() {
-    // Monday 2026-12-07 06:00Z: 06:00 in London, 01:00 in New York, midnight in Chicago, 22:00
-    // on Sunday in Los Angeles. Windows open at 09:00Z, 14:00Z, 15:00Z and 17:00Z. The runner
-    // follows the sandbox's clock, 5000 times faster than real time.
+fn a_rehearsal_started_outside_the_windows_places_each_call_inside_its_contacts_window() {
+    // Sunday 2026-12-06 18:00Z: every window is closed (the weekend). On Monday they open at
+    // 09:00Z in London, 14:00Z in New York, 15:00Z in Chicago and 17:00Z in Los Angeles. The
+    // runner follows the sandbox's clock, 10,000 times faster than real time; the 15 simulated
+    // hours before the first opening leave the runner seconds to start, even on a busy machine.
     let test = setup("", CONTACTS);
     let sandbox = SandboxProcess::spawn(&[
         "--time-scale",
-        "0.0002",
+        "0.0001",
         "--start",
-        "2026-12-07T06:00:00Z",
+        "2026-12-06T18:00:00Z",
         "--outcomes",
         "completed=1",
     ]);
@@ -261,7 +262,8 @@ fn require_known_timezone_skips_contacts_that_would_use_the_default() {
 fn not_after_ends_the_campaign_and_leaves_the_rest_pending() {
     // Monday 08:00 in Chicago; the campaign ends at 10:30 Chicago time (16:30Z). New York opens
     // at 14:00Z and Chicago at 15:00Z; Los Angeles would open at 17:00Z, after the end. London's
-    // window is open from the start (14:00 there) but closes at 16:50Z less the margin: called.
+    // window is open from the start (14:00 there) until 16:50Z: called. Time runs only 1000
+    // times faster here, so the runner's start takes minutes of the 2.5 simulated hours.
     let test = setup("  not_after: \"2026-12-07 10:30\"\n", CONTACTS).args(&[
         "run",
         "campaign.yaml",
@@ -269,7 +271,7 @@ fn not_after_ends_the_campaign_and_leaves_the_rest_pending() {
         "--start",
         "2026-12-07 08:00",
         "--time-scale",
-        "0.0001",
+        "0.001",
     ]);
     let run = test.run();
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -301,11 +303,25 @@ fn not_after_ends_the_campaign_and_leaves_the_rest_pending() {
             .all(|r| r["attempts"] != "0"),
         "{rows:?}"
     );
-    // Run again: the campaign is over, nothing is placed, and it says so at once.
-    let again = test.run();
+    // Run again later: the campaign is over, nothing is placed, and it says so at once.
+    let again = test_args(
+        &test,
+        &[
+            "run",
+            "campaign.yaml",
+            "--sandbox",
+            "--start",
+            "2026-12-07 11:00",
+        ],
+    );
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(
         again.stderr.contains("this run: 0 call(s) placed"),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        again.stderr.contains("1 contact(s) stay pending"),
         "{}",
         again.stderr
     );
