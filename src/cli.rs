@@ -63,6 +63,7 @@ pub enum Command {
     ///
     /// Examples:
     ///   bys-campaign run campaigns/appointment-confirmations.yaml --sandbox
+    ///   bys-campaign run campaign.yaml --sandbox --start "2026-12-07 06:00" --time-scale 0.0002
     ///   BYS_API_KEY=bys_ak_... bys-campaign run campaigns/appointment-confirmations.yaml
     ///   bys-campaign run campaign.yaml --yes --max-calls 50     # from cron, no questions
     #[command(verbatim_doc_comment)]
