@@ -161,16 +161,8 @@ fn a_sandbox_rehearsal_from_a_given_start_sleeps_in_simulated_time_until_the_win
     // The in-process sandbox, started on Saturday night: nothing may go out before Monday
     // 09:00 in each zone, two simulated days later, which at this scale is about ten real
     // seconds of sleep (not two days, and not a busy loop).
-    let test = setup("", CONTACTS).args(&[
-        "run",
-        "campaign.yaml",
-        "--sandbox",
-        "--start",
-        "2026-12-05 22:00",
-        "--time-scale",
-        "0.0001",
-    ]);
-    let run = test.run();
+    let test = setup("", CONTACTS);
+    let run = rehearse(&test, "2026-12-05 22:00", "0.0001");
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr.contains("from 2026-12-06T04:00:00Z"),
@@ -231,18 +223,7 @@ fn require_known_timezone_skips_contacts_that_would_use_the_default() {
         validate.stdout
     );
     // Monday 12:00 in Chicago: every window but London's is open.
-    let run = test_args(
-        &test,
-        &[
-            "run",
-            "campaign.yaml",
-            "--sandbox",
-            "--start",
-            "2026-12-07 12:00",
-            "--time-scale",
-            "0.0001",
-        ],
-    );
+    let run = rehearse(&test, "2026-12-07 12:00", "0.0001");
     assert_eq!(run.code, 0, "{}", run.stderr);
     let rows = results(&test);
     assert_eq!(rows[2]["status"], "invalid", "{rows:?}");
@@ -264,16 +245,8 @@ fn not_after_ends_the_campaign_and_leaves_the_rest_pending() {
     // at 14:00Z and Chicago at 15:00Z; Los Angeles would open at 17:00Z, after the end. London's
     // window is open from the start (14:00 there) until 16:50Z: called. Time runs only 1000
     // times faster here, so the runner's start takes minutes of the 2.5 simulated hours.
-    let test = setup("  not_after: \"2026-12-07 10:30\"\n", CONTACTS).args(&[
-        "run",
-        "campaign.yaml",
-        "--sandbox",
-        "--start",
-        "2026-12-07 08:00",
-        "--time-scale",
-        "0.001",
-    ]);
-    let run = test.run();
+    let test = setup("  not_after: \"2026-12-07 10:30\"\n", CONTACTS);
+    let run = rehearse(&test, "2026-12-07 08:00", "0.001");
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
         run.stderr.contains(
@@ -304,16 +277,7 @@ fn not_after_ends_the_campaign_and_leaves_the_rest_pending() {
         "{rows:?}"
     );
     // Run again later: the campaign is over, nothing is placed, and it says so at once.
-    let again = test_args(
-        &test,
-        &[
-            "run",
-            "campaign.yaml",
-            "--sandbox",
-            "--start",
-            "2026-12-07 11:00",
-        ],
-    );
+    let again = rehearse(&test, "2026-12-07 11:00", "0.001");
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert!(
         again.stderr.contains("this run: 0 call(s) placed"),
@@ -325,6 +289,22 @@ fn not_after_ends_the_campaign_and_leaves_the_rest_pending() {
         "{}",
         again.stderr
     );
+}
+
+/// `run campaign.yaml --sandbox` from a simulated `start`, at a time `scale`.
+fn rehearse(test: &Test, start: &str, scale: &str) -> crate::support::Run {
+    test_args(
+        test,
+        &[
+            "run",
+            "campaign.yaml",
+            "--sandbox",
+            "--start",
+            start,
+            "--time-scale",
+            scale,
+        ],
+    )
 }
 
 /// The test's folder, run with other arguments.
@@ -353,17 +333,8 @@ fn a_retry_that_falls_due_after_the_window_waits_for_the_next_one() {
     let test = setup(
         "retry:\n  no_answer: { attempts: 2, after: 9h }\n",
         "id,first_name,phone,tz\n1,Ann,(212) 555-0191,\n",
-    )
-    .args(&[
-        "run",
-        "campaign.yaml",
-        "--sandbox",
-        "--start",
-        "2026-12-07 03:00",
-        "--time-scale",
-        "0.0001",
-    ]);
-    let run = test.run();
+    );
+    let run = rehearse(&test, "2026-12-07 03:00", "0.0001");
     assert_eq!(run.code, 0, "{}", run.stderr);
     let db = rusqlite::Connection::open(test.path().join("zones.state.db")).unwrap();
     let created: Vec<Timestamp> = db
