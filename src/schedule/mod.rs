@@ -460,6 +460,33 @@ mod tests {
     }
 
     #[test]
+    fn a_window_ending_at_midnight_on_a_day_that_repeats_its_last_hour() {
+        // Chile moves from UTC−3 back to UTC−4 at 00:00 on Sunday 2026-04-05: Saturday's
+        // 23:00–23:59 happens twice. A 22:00–24:00 window runs three hours that night, from
+        // 22:00 (−3, 01:00Z) to midnight (−4, 04:00Z); a 23:30–24:00 window opens at the second
+        // 23:30 (03:30Z), since after the first the clock reads 23:00 again.
+        let santiago = tz("America/Santiago");
+        let s = schedule(vec![window(&[Weekday::Saturday], "22:00", "24:00")], 0);
+        assert_eq!(
+            gate(&s, &santiago, t("2026-04-05T00:30:00Z")),
+            closed("2026-04-05T01:00:00Z")
+        );
+        assert_eq!(
+            gate(&s, &santiago, t("2026-04-05T03:30:00Z")),
+            open("2026-04-05T04:00:00Z")
+        );
+        let s = schedule(vec![window(&[Weekday::Saturday], "23:30", "24:00")], 0);
+        assert_eq!(
+            gate(&s, &santiago, t("2026-04-05T02:40:00Z")),
+            closed("2026-04-05T03:30:00Z")
+        );
+        assert_eq!(
+            gate(&s, &santiago, t("2026-04-05T03:30:00Z")),
+            open("2026-04-05T04:00:00Z")
+        );
+    }
+
+    #[test]
     fn bounds_in_the_repeated_hour_keep_calls_inside_the_window() {
         let ny = tz("America/New_York");
         // 00:30–01:30 on the fall-back Sunday closes at the first 01:30 (EDT, 05:30Z): the
