@@ -9,7 +9,7 @@ use jiff::tz::TimeZone;
 use super::{Ending, RunError, Runner};
 use crate::campaign::Campaign;
 use crate::schedule::{self, Gate, Wait};
-use crate::store::Due;
+use crate::store::{Due, StoreError};
 
 /// Whether `schedule.not_after` has passed: nothing more may be placed.
 pub(super) fn campaign_over(campaign: &Campaign, now: Timestamp) -> bool {
@@ -50,6 +50,14 @@ impl Runner<'_> {
         let moved = self
             .store
             .defer_zone(due.timezone.as_deref(), now, at, wait.as_str())?;
+        if moved == 0 {
+            // `due` itself matches the update; if it did not move, placing would loop on it
+            // forever (or call it out of hours): stop instead.
+            return Err(RunError::Store(StoreError::Corrupt {
+                path: self.store.path().to_owned(),
+                message: format!("contact {} could not be held back for its window", due.key),
+            }));
+        }
         self.progress.note(&format!(
             "{moved} contact(s) in {}: {}",
             due.timezone.as_deref().unwrap_or(&schedule.timezone_name),
