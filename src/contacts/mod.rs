@@ -116,7 +116,7 @@ pub enum RowProblem {
     EmptyKey(String),
     #[error("key {key:?} is also on line {first_line}")]
     DuplicateKey { key: String, first_line: u64 },
-    #[error("{0:?} is not an IANA time zone")]
+    #[error("{0:?} is not an IANA time zone{hint}", hint = zone_hint(.0))]
     TimeZone(String),
     #[error(
         "{phone}: no time zone is known for it ({}the number does not tell one) and \
@@ -130,6 +130,17 @@ pub enum RowProblem {
     },
     #[error("{0}")]
     Render(crate::render::RenderError),
+}
+
+/// What to write instead of an unknown zone name.
+fn zone_hint(name: &str) -> String {
+    match crate::schedule::zone::suggest(name) {
+        Some(zone) => format!(" (did you mean {zone}?)"),
+        None => {
+            " (write a name like America/Chicago, or leave the cell empty to use the number's zone)"
+                .to_owned()
+        }
+    }
 }
 
 impl RowProblem {

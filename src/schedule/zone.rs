@@ -61,10 +61,54 @@ pub fn required_but_unknown(campaign: &Campaign, zone: Option<&ContactZone>) -> 
     required && zone.is_none_or(|z| z.source == TzSource::Default)
 }
 
+/// The zone name closest to a misspelt one (`America/Los_Angles` → `America/Los_Angeles`), when
+/// one is close: at most a quarter of its letters differ.
+pub fn suggest(name: &str) -> Option<String> {
+    let wanted = name.to_ascii_lowercase();
+    jiff::tz::db()
+        .available()
+        .map(|zone| {
+            let zone = zone.as_str().to_owned();
+            (distance(&wanted, &zone.to_ascii_lowercase()), zone)
+        })
+        .filter(|(d, _)| *d <= (wanted.chars().count() / 4).max(1))
+        .min()
+        .map(|(_, zone)| zone)
+}
+
+/// Levenshtein distance, by characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing;
+
+    #[test]
+    fn a_misspelt_zone_gets_the_closest_name() {
+        assert_eq!(
+            suggest("America/Los_Angles").as_deref(),
+            Some("America/Los_Angeles")
+        );
+        assert_eq!(suggest("europe/london").as_deref(), Some("Europe/London"));
+        assert_eq!(suggest("Mars/Olympus_Mons"), None);
+        assert_eq!(distance("kitten", "sitting"), 3);
+    }
 
     #[test]
     fn column_then_number_then_default() {
