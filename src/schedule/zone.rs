@@ -2,6 +2,9 @@
 //! else the zone its number lies in when the number tells ([`super::numbers`]), else the
 //! campaign's `schedule.timezone`. Recorded per contact as `timezone` and `tz_source`.
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
 use crate::campaign::Campaign;
 
 /// Where a contact's zone came from: the `tz_source` column of the state and the results.
@@ -62,8 +65,23 @@ pub fn required_but_unknown(campaign: &Campaign, zone: Option<&ContactZone>) -> 
 }
 
 /// The zone name closest to a misspelt one (`America/Los_Angles` → `America/Los_Angeles`), when
-/// one is close: at most a quarter of its letters differ.
+/// one is close: at most a quarter of its letters differ. Remembered per name: a CSV tends to
+/// repeat the same wrong name on many rows, and each look-up compares with every zone.
 pub fn suggest(name: &str) -> Option<String> {
+    static SEEN: LazyLock<Mutex<HashMap<String, Option<String>>>> = LazyLock::new(Default::default);
+    if let Some(known) = SEEN.lock().ok().and_then(|seen| seen.get(name).cloned()) {
+        return known;
+    }
+    let found = closest(name);
+    if let Ok(mut seen) = SEEN.lock()
+        && seen.len() < 1000
+    {
+        seen.insert(name.to_owned(), found.clone());
+    }
+    found
+}
+
+fn closest(name: &str) -> Option<String> {
     let wanted = name.to_ascii_lowercase();
     jiff::tz::db()
         .available()
