@@ -2,7 +2,8 @@
 //!
 //! Columns: the input columns in their original order, then `status`, `attempts`, one column per
 //! extracted field, `summary`, `call_id`, `started_at`, `ended_at`, `duration_sec`,
-//! `recording_url`, `error`, and `transcript` when `output.transcript` is on. An added column
+//! `recording_url`, `error`, `transcript` when `output.transcript` is on, then the contact's
+//! `timezone` and `tz_source` (where the zone came from: `column`, `number` or `default`). An added column
 //! whose name is already taken (by an input column, or by an earlier added column) gets a `bys_`
 //! prefix, repeated until the name is free: `status` becomes `bys_status` next to an input
 //! `status` column.
@@ -70,8 +71,11 @@ pub struct Layout {
     transcript: bool,
 }
 
-/// The added columns before the field columns, and after them.
+/// The added columns before the field columns, and after them (then `transcript`, if on, then
+/// [`ZONE_COLUMNS`]).
 const BEFORE_FIELDS: [&str; 2] = ["status", "attempts"];
+/// The contact's zone and where it came from, last.
+const ZONE_COLUMNS: [&str; 2] = ["timezone", "tz_source"];
 const AFTER_FIELDS: [&str; 7] = [
     "summary",
     "call_id",
@@ -100,6 +104,7 @@ impl Layout {
             .chain(&AFTER_FIELDS)
             .copied()
             .chain(transcript_column)
+            .chain(ZONE_COLUMNS)
             .map(&mut claim)
             .collect();
         let field_names: Vec<String> = fields.iter().map(|f| claim(&f.name)).collect();
@@ -185,6 +190,8 @@ impl Layout {
                 .map(transcript_text);
             cells.push(opt(transcript.as_deref()));
         }
+        cells.push(opt(row.timezone.as_deref()));
+        cells.push(opt(row.tz_source.as_deref()));
         cells
     }
 }
@@ -212,7 +219,9 @@ fn error(row: &ResultRow) -> Option<String> {
             row.reason.clone().or(last)
         }
         ContactState::Done if row.outcome.is_none() => row.reason.clone().or(last),
-        ContactState::Done | ContactState::Pending | ContactState::Active => last,
+        // A pending contact has a reason only when the campaign ended before it was called.
+        ContactState::Pending => row.reason.clone().or(last),
+        ContactState::Done | ContactState::Active => last,
     }
 }
 
@@ -449,6 +458,8 @@ mod tests {
             call: None,
             last_error: None,
             attempted: false,
+            timezone: Some("America/Los_Angeles".into()),
+            tz_source: Some("number".into()),
         }
     }
 
@@ -496,6 +507,7 @@ mod tests {
         active.calls = 2;
         let mut skipped = reason(row(9, C::Duplicate, None), "+14155550108 is also on line 9");
         skipped.key = None;
+        (skipped.timezone, skipped.tz_source) = (None, None);
         vec![
             called(
                 done(1, Outcome::Completed),
@@ -589,11 +601,10 @@ mod tests {
             row(3, ContactState::Pending, None),
         ];
         let csv = to_csv(&layout(true), &rows, ExportOptions::default());
-        assert!(
-            layout(true)
-                .header
-                .last()
-                .is_some_and(|h| h == "transcript")
+        // Last of the call's columns, before the zone's.
+        assert_eq!(
+            layout(true).header[layout(true).header.len() - 3..],
+            ["transcript", "timezone", "tz_source"]
         );
         assert!(!layout(false).header.iter().any(|h| h == "transcript"));
         insta::assert_snapshot!(csv);
@@ -642,11 +653,12 @@ mod tests {
     #[test]
     fn clashing_column_names_get_a_prefix() {
         let layout = Layout::new(
-            &columns(&["id", "status", "phone", "error", "bys_error"]),
+            &columns(&["id", "status", "phone", "error", "bys_error", "timezone"]),
             &[
                 field("summary", FieldKind::String),
                 field("phone", FieldKind::String),
                 field("confirmed", FieldKind::Boolean),
+                field("tz_source", FieldKind::String),
             ],
             true,
         );
@@ -658,11 +670,13 @@ mod tests {
                 "phone",
                 "error",
                 "bys_error",
+                "timezone",
                 "bys_status",
                 "attempts",
                 "bys_summary",
                 "bys_phone",
                 "confirmed",
+                "bys_tz_source",
                 "summary",
                 "call_id",
                 "started_at",
@@ -670,7 +684,9 @@ mod tests {
                 "duration_sec",
                 "recording_url",
                 "bys_bys_error",
-                "transcript"
+                "transcript",
+                "bys_timezone",
+                "tz_source"
             ]
         );
     }

@@ -8,6 +8,7 @@
 //! - [`sandbox`] is a faithful simulator of the API, for tests and rehearsals;
 //! - [`clock`] is the simulated clock the sandbox (and the runner) run on;
 //! - [`webhook`] signs and verifies the API's `X-BYS-Signature` webhook header;
+//! - [`schedule`] finds each contact's time zone and decides when its calling window is open;
 //! - [`state`] holds the contact and attempt lifecycles; [`store`] keeps them in SQLite;
 //! - [`export`] writes the results CSV from the state file;
 //! - [`cli`] and [`commands`] are the command line; [`exit`] is the one table of exit codes.
@@ -26,6 +27,7 @@ pub mod render;
 pub mod report;
 pub mod runner;
 pub mod sandbox;
+pub mod schedule;
 pub mod state;
 pub mod store;
 #[cfg(test)]

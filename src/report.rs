@@ -41,6 +41,11 @@ impl Group {
 pub struct Planned {
     pub line: u64,
     pub key: String,
+    /// The contact's zone and where it came from (see [`crate::schedule::zone`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tz_source: Option<&'static str>,
     pub body: CallRequest,
 }
 
@@ -48,7 +53,8 @@ pub struct Planned {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Selected {
-    Callable(Planned),
+    // Boxed: a request is large next to the other fates.
+    Callable(Box<Planned>),
     Invalid { line: u64, reason: String },
     Duplicate { line: u64, first_line: u64 },
     Suppressed { line: u64 },
@@ -63,6 +69,8 @@ pub struct Report {
     pub invalid: BTreeMap<&'static str, Group>,
     pub duplicates: Group,
     pub suppressed: Group,
+    /// Rows to call by where their zone comes from: `column`, `number`, `default`.
+    pub time_zones: BTreeMap<&'static str, u64>,
     pub warnings: Vec<String>,
     /// The first requests, as many as asked for.
     pub requests: Vec<Planned>,
@@ -180,15 +188,20 @@ fn tally_callable(
     body: CallRequest,
 ) {
     report.to_call += 1;
+    if let Some(source) = contact.tz_source {
+        *report.time_zones.entry(source.as_str()).or_default() += 1;
+    }
     let is_wanted = wanted == Some(contact.key.as_str());
     if report.requests.len() < show || is_wanted {
         let planned = Planned {
             line: contact.line,
             key: contact.key,
+            timezone: contact.timezone,
+            tz_source: contact.tz_source.map(|s| s.as_str()),
             body,
         };
         if is_wanted {
-            report.selected = Some(Selected::Callable(planned.clone()));
+            report.selected = Some(Selected::Callable(Box::new(planned.clone())));
         }
         if report.requests.len() < show {
             report.requests.push(planned);
@@ -312,6 +325,23 @@ pub fn human(campaign: &Campaign, report: &Report) -> String {
         "  suppressed  {:>7}  on a suppression list; never called",
         report.suppressed.count
     );
+    if let Some(schedule) = &campaign.schedule {
+        let count = |source| report.time_zones.get(source).copied().unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "\nTime zones of the rows to call (each is called only inside its local windows)"
+        );
+        if campaign.input.timezone_column.is_some() {
+            let _ = writeln!(out, "  from the timezone column {:>7}", count("column"));
+        }
+        let _ = writeln!(out, "  from the number          {:>7}", count("number"));
+        let _ = writeln!(
+            out,
+            "  schedule.timezone        {:>7}  {}",
+            count("default"),
+            schedule.timezone_name
+        );
+    }
     if !report.invalid.is_empty() {
         let _ = writeln!(out, "\nInvalid rows");
         for (reason, group) in &report.invalid {

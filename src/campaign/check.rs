@@ -9,7 +9,7 @@ use std::num::{NonZeroU32, NonZeroU64};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use jiff::civil::{DateTime, Time, Weekday};
+use jiff::civil::{Time, Weekday};
 use jiff::tz::TimeZone;
 
 use super::locate::{Pos, SourceMap};
@@ -134,6 +134,9 @@ impl Checker<'_> {
             transcript: raw.output.transcript.unwrap_or(false),
         };
         let mut warnings = Vec::new();
+        if let Some(Some(schedule)) = &schedule {
+            warnings.extend(short_windows(schedule));
+        }
         if schedule.is_none() {
             warnings.push(
                 "no `schedule`: calls may be placed at any hour. Most jurisdictions restrict \
@@ -541,13 +544,19 @@ impl Checker<'_> {
             ok = false;
         }
         let from = self.time(&format!("{at}.from"), &raw.from);
-        let to = self.time(&format!("{at}.to"), &raw.to);
+        // `to: "24:00"` is the end of the day (kept as the last instant of it), so a night
+        // window can be split in two that join: 20:00–24:00 and 00:00–02:00.
+        let to = if raw.to == "24:00" {
+            Some(Time::MAX)
+        } else {
+            self.time(&format!("{at}.to"), &raw.to)
+        };
         let (Some(from), Some(to)) = (from, to) else {
             return None;
         };
         if from >= to {
             self.report(&format!("{at}.to"), format!("window ends ({}) before it starts ({})", raw.to, raw.from))
-                .hint = Some("`from` must be earlier than `to`; windows cannot cross midnight, split them in two".into());
+                .hint = Some("`from` must be earlier than `to`; windows cannot cross midnight: split them in two, e.g. 20:00–24:00 and 00:00–02:00".into());
             return None;
         }
         ok.then_some(Window { days, from, to })
@@ -576,15 +585,8 @@ impl Checker<'_> {
     }
 
     fn instant(&mut self, path: &str, text: &str, tz: &TimeZone) -> Option<jiff::Timestamp> {
-        if let Ok(ts) = text.parse::<jiff::Timestamp>() {
-            return Some(ts);
-        }
-        match text
-            .parse::<DateTime>()
-            .ok()
-            .and_then(|dt| dt.to_zoned_datetime(tz.clone()).ok())
-        {
-            Some(zoned) => Some(zoned.timestamp()),
+        match crate::schedule::parse_instant(text, tz) {
+            Some(ts) => Some(ts),
             None => {
                 self.report(path, format!("{text:?} is not a date and time"))
                     .hint = Some("write \"2026-12-01 09:00\" (in schedule.timezone) or RFC 3339 \"2026-12-01T09:00:00-08:00\"".into());
@@ -778,9 +780,47 @@ fn is_language_tag(tag: &str) -> bool {
         && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
+/// Windows in which no call can ever start: not longer than `last_call_before_end`.
+fn short_windows(schedule: &Schedule) -> Vec<String> {
+    let margin = jiff::SignedDuration::try_from(schedule.last_call_before_end)
+        .unwrap_or(jiff::SignedDuration::MAX);
+    schedule
+        .windows
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.from.duration_until(w.to) <= margin)
+        .map(|(i, w)| {
+            format!(
+                "schedule.windows[{i}] ({}–{}) is not longer than last_call_before_end ({}): no call \
+                 starts in it, unless it touches another window",
+                w.from.strftime("%H:%M"),
+                w.to.strftime("%H:%M"),
+                duration::format(schedule.last_call_before_end),
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_shorter_than_the_last_call_margin_is_warned_about() {
+        let dir = tempfile::tempdir().unwrap();
+        let campaign = crate::testing::campaign(
+            dir.path(),
+            "",
+            "schedule:\n  timezone: UTC\n  windows:\n    - { days: [mon], from: \"09:00\", to: \"09:10\" }\n    - { days: [tue], from: \"09:00\", to: \"12:00\" }\n",
+            "name,phone\nAna,(415) 555-0101\n",
+        );
+        assert_eq!(
+            campaign.warnings,
+            [
+                "schedule.windows[0] (09:00–09:10) is not longer than last_call_before_end (10m): no call starts in it, unless it touches another window"
+            ]
+        );
+    }
 
     #[test]
     fn identifiers() {

@@ -96,8 +96,19 @@ fn print_requests(requests: &[Planned], total: u64) -> anyhow::Result<()> {
 }
 
 fn print_request(planned: &Planned) -> anyhow::Result<()> {
+    let zone = match (&planned.timezone, planned.tz_source) {
+        (Some(zone), Some(source)) => format!(
+            " (zone {zone}, from the {})",
+            match source {
+                "default" => "campaign's schedule.timezone",
+                "column" => "timezone column",
+                other => other,
+            }
+        ),
+        _ => String::new(),
+    };
     println!(
-        "\n  line {}, key {}:",
+        "\n  line {}, key {}{zone}:",
         planned.line,
         crate::text::escape_control(&planned.key)
     );
@@ -139,6 +150,9 @@ fn print_estimate(estimate: &Estimate) {
         estimate.assumed_call_seconds / 60,
     );
     if estimate.windows_apply {
-        println!("  calls are placed only inside calling windows, which can spread this over days");
+        println!(
+            "  this ignores calling windows: calls go out only inside each contact's local windows,\n  \
+             which can spread the campaign over days (rehearse it: run --sandbox --start ... --time-scale ...)"
+        );
     }
 }

@@ -92,15 +92,24 @@ async fn drive(
 ) -> anyhow::Result<Exit> {
     let (clock, client, sandbox) = match key {
         None => {
-            let clock = Clock::scaled(Timestamp::now(), args.time_scale);
+            let start = match &args.start {
+                Some(text) => rehearsal_start(text, campaign)?,
+                None => Timestamp::now(),
+            };
+            let clock = Clock::scaled(start, args.time_scale);
             let secret = webhook.as_ref().map(|w| w.secret.clone());
             let sandbox = start_sandbox(campaign, clock.clone(), args.time_scale, secret).await?;
             let key = ApiKey::from_env_value(SANDBOX_KEY)?;
             let client = Client::new(sandbox.base_url(), key, ClientOptions::default())?;
             eprintln!(
-                "rehearsal: calling the built-in sandbox at {} (nobody is called; time runs {}x faster)",
+                "rehearsal: calling the built-in sandbox at {} (nobody is called; time runs {}x faster{})",
                 sandbox.base_url(),
-                (1.0 / args.time_scale).round()
+                (1.0 / args.time_scale).round(),
+                if args.start.is_some() {
+                    format!(", from {start}")
+                } else {
+                    String::new()
+                }
             );
             (clock, client, Some(sandbox))
         }
@@ -288,6 +297,27 @@ async fn drive(
             eprintln!("error: the API refused the run: {why}");
             Exit::Refused
         }
+        Ending::ScheduleOver { not_after, left } => {
+            eprintln!(
+                "campaign over: schedule.not_after ({not_after}) has passed; {left} contact(s) stay \
+                 pending in the results"
+            );
+            Exit::Ok
+        }
+    })
+}
+
+/// `--start`: RFC 3339, or a civil date and time in `schedule.timezone` (UTC without one).
+fn rehearsal_start(text: &str, campaign: &Campaign) -> anyhow::Result<Timestamp> {
+    let zone = campaign
+        .schedule
+        .as_ref()
+        .map_or(jiff::tz::TimeZone::UTC, |s| s.timezone.clone());
+    crate::schedule::parse_instant(text, &zone).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--start {text:?} is not a date and time\n  hint: write \"2026-12-07 06:00\" (in \
+             schedule.timezone, else UTC) or RFC 3339 \"2026-12-07T06:00:00-05:00\""
+        )
     })
 }
 

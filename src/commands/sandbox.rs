@@ -21,14 +21,13 @@ pub fn run(args: &SandboxArgs) -> anyhow::Result<Exit> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(config))
+    runtime.block_on(serve(config, args.start))
 }
 
-async fn serve(config: SandboxConfig) -> anyhow::Result<Exit> {
-    let clock = if config.time_scale == 1.0 {
-        Clock::system()
-    } else {
-        Clock::scaled(Timestamp::now(), config.time_scale)
+async fn serve(config: SandboxConfig, start: Option<Timestamp>) -> anyhow::Result<Exit> {
+    let clock = match start {
+        None if config.time_scale == 1.0 => Clock::system(),
+        start => Clock::scaled(start.unwrap_or_else(Timestamp::now), config.time_scale),
     };
     let summary = describe(&config);
     let handle = Sandbox::start(config, clock).await?;

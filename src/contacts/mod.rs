@@ -21,6 +21,7 @@ pub use phone::PhoneError;
 pub use suppress::Suppression;
 
 use crate::campaign::Campaign;
+use crate::schedule::zone::TzSource;
 
 /// Why the header of the CSV is unusable.
 #[derive(Debug, thiserror::Error)]
@@ -93,8 +94,13 @@ pub struct Contact {
     pub phone: String,
     /// The row's cells, in header order.
     pub values: Vec<String>,
-    /// The IANA zone from the timezone column, when the row has one.
+    /// The contact's IANA zone: from the timezone column, else inferred from the number, else
+    /// `schedule.timezone` (see [`crate::schedule::zone`]); `None` when nothing tells and the
+    /// campaign has no schedule.
     pub timezone: Option<String>,
+    /// Where `timezone` came from; `None` where it is not known (a contact read back from the
+    /// state file for placing).
+    pub tz_source: Option<TzSource>,
 }
 
 /// Why a row cannot be called.
@@ -110,10 +116,31 @@ pub enum RowProblem {
     EmptyKey(String),
     #[error("key {key:?} is also on line {first_line}")]
     DuplicateKey { key: String, first_line: u64 },
-    #[error("{0:?} is not an IANA time zone")]
+    #[error("{0:?} is not an IANA time zone{hint}", hint = zone_hint(.0))]
     TimeZone(String),
+    #[error(
+        "{phone}: no time zone is known for it ({}the number does not tell one) and \
+         schedule.require_known_timezone is on, so it is not called; fill in its zone, or turn \
+         the option off to call it in schedule.timezone",
+        column.as_ref().map(|c| format!("its `{c}` cell is empty and ")).unwrap_or_default()
+    )]
+    ZoneRequired {
+        phone: String,
+        column: Option<String>,
+    },
     #[error("{0}")]
     Render(crate::render::RenderError),
+}
+
+/// What to write instead of an unknown zone name.
+fn zone_hint(name: &str) -> String {
+    match crate::schedule::zone::suggest(name) {
+        Some(zone) => format!(" (did you mean {zone}?)"),
+        None => {
+            " (write a name like America/Chicago, or leave the cell empty to use the number's zone)"
+                .to_owned()
+        }
+    }
 }
 
 impl RowProblem {
@@ -126,6 +153,7 @@ impl RowProblem {
             RowProblem::EmptyKey(_) => "empty key",
             RowProblem::DuplicateKey { .. } => "duplicate key",
             RowProblem::TimeZone(_) => "unknown time zone",
+            RowProblem::ZoneRequired { .. } => "no known time zone (require_known_timezone)",
             RowProblem::Render(_) => "template could not be rendered",
         }
     }
@@ -276,16 +304,22 @@ impl<'a> Reader<'a> {
                 return invalid(key_from_column, RowProblem::Phone { raw, error });
             }
         };
-        let timezone = match &input.timezone_column {
+        let column_zone = match &input.timezone_column {
             Some(c) if !values[c.index].trim().is_empty() => {
                 let name = values[c.index].trim();
                 if jiff::tz::db().get(name).is_err() {
                     return invalid(key_from_column, RowProblem::TimeZone(name.to_owned()));
                 }
-                Some(name.to_owned())
+                Some(name)
             }
             _ => None,
         };
+        let zone = crate::schedule::zone::resolve(self.campaign, column_zone, &phone);
+        if crate::schedule::zone::required_but_unknown(self.campaign, zone.as_ref()) {
+            let column = input.timezone_column.as_ref().map(|c| c.name.clone());
+            return invalid(key_from_column, RowProblem::ZoneRequired { phone, column });
+        }
+        let (timezone, tz_source) = zone.map_or((None, None), |z| (Some(z.name), Some(z.source)));
         let key = match key_from_column {
             Some(key) => key,
             None => {
@@ -310,6 +344,7 @@ impl<'a> Reader<'a> {
             phone,
             values,
             timezone,
+            tz_source,
         })
     }
 }

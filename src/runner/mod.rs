@@ -19,6 +19,7 @@ pub mod follow;
 pub mod guard;
 pub mod pace;
 pub mod push;
+mod windows;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -83,6 +84,9 @@ pub enum Ending {
     Idle(Timestamp),
     /// The circuit breaker tripped (see [`guard::Breaker`]); the message says what it saw.
     Breaker(String),
+    /// `schedule.not_after` has passed (or comes before every remaining contact's next
+    /// window): `left` contacts stay pending, not called unless the campaign is extended.
+    ScheduleOver { not_after: Timestamp, left: u64 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -254,6 +258,7 @@ impl<'a> Runner<'a> {
     /// turns true (then no new call is placed and calls in flight are followed to their end).
     pub async fn run(&mut self, mut stop: watch::Receiver<bool>) -> Result<Summary, RunError> {
         self.recover()?;
+        self.release_holds()?;
         loop {
             let now = self.clock.now();
             if *stop.borrow() && self.stopping.is_none() {
@@ -277,7 +282,14 @@ impl<'a> Runner<'a> {
                     self.summary.ending = ending;
                     break;
                 }
-                let Some(due) = self.store.next_due_at()? else {
+                let next = self.store.next_due_at()?;
+                if let Some(due) = next
+                    && let Some(ending) = self.schedule_over(now, due)?
+                {
+                    self.summary.ending = ending;
+                    break;
+                }
+                let Some(due) = next else {
                     self.summary.ending = Ending::Finished;
                     break;
                 };
@@ -434,6 +446,9 @@ impl<'a> Runner<'a> {
             }
             self.pace_until = None;
         }
+        if windows::campaign_over(self.campaign, now) {
+            return Ok(None);
+        }
         let max = self.campaign.limits.max_concurrent.get() as usize;
         while self.in_flight() < max {
             if let Some(why) = self.cap_reached()? {
@@ -459,6 +474,9 @@ impl<'a> Runner<'a> {
                 ));
                 continue;
             }
+            if self.hold_back(&due, now)? {
+                continue;
+            }
             if let Err(wait) = self.pacer.take() {
                 let at = later(now, wait);
                 self.pace_until = Some(at);
@@ -470,6 +488,7 @@ impl<'a> Runner<'a> {
                 phone: due.phone.clone(),
                 values: due.cells.clone(),
                 timezone: due.timezone.clone(),
+                tz_source: None,
             };
             let mut request = match render::request(self.campaign, &contact) {
                 Ok(request) => request,

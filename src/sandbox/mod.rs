@@ -153,6 +153,11 @@ pub struct SandboxArgs {
     /// Append every placed call to FILE as a JSON line (the /sandbox/calls record).
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
+
+    /// Simulated time starts at this instant (RFC 3339, e.g. 2026-12-07T06:00:00-05:00)
+    /// [default: now]. A runner pointed at this sandbox follows its clock.
+    #[arg(long, value_name = "DATETIME")]
+    pub start: Option<jiff::Timestamp>,
 }
 
 /// Why the sandbox could not start.

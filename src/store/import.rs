@@ -11,6 +11,7 @@ use super::{Store, StoreError, millis};
 use crate::campaign::Campaign;
 use crate::contacts::{self, Row, RowProblem, Suppression};
 use crate::report;
+use crate::schedule::zone::TzSource;
 use crate::state::{ContactState, RowKind, after_import};
 
 /// What changed since the previous import.
@@ -77,13 +78,13 @@ impl Store {
                 .map_err(sql)?;
             let mut upsert = tx
                 .prepare_cached(
-                    "INSERT INTO contacts (key, seq, line, present, cells, fingerprint, phone, timezone, state, reason, updated_at)
-                     VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                    "INSERT INTO contacts (key, seq, line, present, cells, fingerprint, phone, timezone, state, reason, updated_at, tz_source)
+                     VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
                      ON CONFLICT (key) DO UPDATE SET
                         seq = excluded.seq, line = excluded.line, present = 1,
                         cells = excluded.cells, fingerprint = excluded.fingerprint,
                         phone = CASE WHEN contacts.state IN ('active', 'done', 'unknown') THEN contacts.phone ELSE excluded.phone END,
-                        timezone = excluded.timezone,
+                        timezone = excluded.timezone, tz_source = excluded.tz_source,
                         state = excluded.state,
                         reason = CASE WHEN contacts.state IN ('active', 'done', 'unknown') THEN contacts.reason ELSE excluded.reason END,
                         updated_at = excluded.updated_at",
@@ -96,17 +97,21 @@ impl Store {
                 let row = row.map_err(report::ScanError::Read)?;
                 summary.rows += 1;
                 let seq = summary.rows as i64;
+                let mut tz_source = None;
                 let (line, key, kind, phone, timezone, reason, cells) =
                     match report::rendered(campaign, row) {
-                        Ok((contact, _request)) => (
-                            contact.line,
-                            contact.key,
-                            RowKind::Callable,
-                            Some(contact.phone),
-                            contact.timezone,
-                            None,
-                            contact.values,
-                        ),
+                        Ok((contact, _request)) => {
+                            tz_source = contact.tz_source.map(TzSource::as_str);
+                            (
+                                contact.line,
+                                contact.key,
+                                RowKind::Callable,
+                                Some(contact.phone),
+                                contact.timezone,
+                                None,
+                                contact.values,
+                            )
+                        }
                         Err(Row::Suppressed { line, key, phone }) => {
                             let reason = format!("{phone} is on a suppression list");
                             (
@@ -195,7 +200,8 @@ impl Store {
                         timezone,
                         state.as_str(),
                         reason,
-                        now
+                        now,
+                        tz_source
                     ])
                     .map_err(sql)?;
             }

@@ -20,6 +20,7 @@ mod lock;
 mod preview;
 mod results;
 mod webhooks;
+mod windows;
 #[cfg(test)]
 pub(crate) use results::tests as results_tests;
 

@@ -45,6 +45,9 @@ pub struct ResultRow {
     /// Whether the contact has attempts at all (a contact made `invalid` or `done` without an
     /// outcome by the API refusing its POST has some; one invalid from the import has none).
     pub attempted: bool,
+    /// The contact's IANA zone, and where it came from (`column`, `number`, `default`).
+    pub timezone: Option<String>,
+    pub tz_source: Option<String>,
 }
 
 /// The attempt whose call a result row describes.
@@ -73,7 +76,8 @@ const RESULTS: &str = "
 SELECT 0 AS part, c.seq, c.line, c.key, c.cells, c.state, c.reason, c.outcome, c.calls,
        a.state, a.call_id, a.record, a.ended_at, a.error,
        (SELECT l.error FROM attempts l WHERE l.contact_key = c.key ORDER BY l.id DESC LIMIT 1),
-       EXISTS (SELECT 1 FROM attempts x WHERE x.contact_key = c.key), 1
+       EXISTS (SELECT 1 FROM attempts x WHERE x.contact_key = c.key), 1,
+       c.timezone, c.tz_source
 FROM contacts c
 LEFT JOIN attempts a ON a.id = (
     SELECT p.id FROM attempts p
@@ -82,13 +86,14 @@ LEFT JOIN attempts a ON a.id = (
 WHERE c.present = 1
 UNION ALL
 SELECT 0, s.seq, s.line, NULL, s.cells, s.state, s.reason, NULL, 0,
-       NULL, NULL, NULL, NULL, NULL, NULL, 0, 1
+       NULL, NULL, NULL, NULL, NULL, NULL, 0, 1, NULL, NULL
 FROM skipped_rows s
 UNION ALL
 SELECT 1, c.seq, c.line, c.key, c.cells, c.state, c.reason, c.outcome, c.calls,
        a.state, a.call_id, a.record, a.ended_at, a.error,
        (SELECT l.error FROM attempts l WHERE l.contact_key = c.key ORDER BY l.id DESC LIMIT 1),
-       EXISTS (SELECT 1 FROM attempts x WHERE x.contact_key = c.key), 0
+       EXISTS (SELECT 1 FROM attempts x WHERE x.contact_key = c.key), 0,
+       c.timezone, c.tz_source
 FROM contacts c
 LEFT JOIN attempts a ON a.id = (
     SELECT p.id FROM attempts p
@@ -149,6 +154,8 @@ impl Store {
             call,
             last_error: row.get(14).map_err(get)?,
             attempted: row.get(15).map_err(get)?,
+            timezone: row.get(17).map_err(get)?,
+            tz_source: row.get(18).map_err(get)?,
         })
     }
 

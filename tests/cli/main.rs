@@ -17,3 +17,4 @@ mod sdk;
 mod status;
 mod validate;
 mod webhook;
+mod windows;

@@ -70,7 +70,8 @@ fn phone_keyed_rows_can_be_named_as_written() {
         .run();
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(
-        run.stdout.contains("line 3, key +12125550102:"),
+        run.stdout
+            .contains("line 3, key +12125550102 (zone America/New_York, from the number):"),
         "{}",
         run.stdout
     );
