@@ -15,6 +15,7 @@
 //! Clones are cheap and share the same time.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
@@ -34,6 +35,8 @@ enum Inner {
         // tokio's Instant, so tests running with paused tokio time also pause this clock.
         origin: tokio::time::Instant,
         scale: f64,
+        /// Simulated nanoseconds skipped over by [`Clock::skip_to`].
+        skipped: AtomicU64,
     },
     Manual {
         now: watch::Sender<Timestamp>,
@@ -63,6 +66,7 @@ impl Clock {
                 start,
                 origin: tokio::time::Instant::now(),
                 scale,
+                skipped: AtomicU64::new(0),
             }),
         }
     }
@@ -75,12 +79,33 @@ impl Clock {
                 start,
                 origin,
                 scale,
+                skipped,
             } => {
-                let sim = origin.elapsed().div_f64(*scale);
+                let sim = origin.elapsed().div_f64(*scale)
+                    + Duration::from_nanos(skipped.load(Ordering::Acquire));
                 start.saturating_add(sim).unwrap_or(*start)
             }
             Inner::Manual { now } => *now.borrow(),
         }
+    }
+
+    /// Jumps a scaled clock forward to `to`, as if the time in between had passed at once;
+    /// `false` (and nothing changes) for other clocks, or when `to` is not in the future.
+    ///
+    /// For a rehearsal with nothing in flight: waiting for a window to open or a retry to fall
+    /// due has no events to play out, and skipping it keeps a campaign of days to a minute.
+    /// Sleepers already waiting keep their real-time deadline and wake late in simulated time.
+    pub fn skip_to(&self, to: Timestamp) -> bool {
+        let Inner::Scaled { skipped, .. } = &*self.inner else {
+            return false;
+        };
+        let gap = to.duration_since(self.now());
+        if gap <= SignedDuration::ZERO {
+            return false;
+        }
+        let nanos = u64::try_from(gap.as_nanos()).unwrap_or(u64::MAX);
+        skipped.fetch_add(nanos, Ordering::AcqRel);
+        true
     }
 
     /// The real seconds one simulated second takes: `Some(1.0)` for the system clock, the
@@ -258,6 +283,24 @@ mod tests {
         assert!(real >= Duration::from_secs(5), "{real:?}");
         assert!(real < Duration::from_millis(5100), "{real:?}");
         assert!(clock.now() >= t0() + Duration::from_secs(10));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_scaled_clock_skips_forward_only() {
+        let clock = Clock::scaled(t0(), 0.01);
+        let later = t0() + Duration::from_secs(3600);
+        assert!(clock.skip_to(later));
+        assert_eq!(clock.now(), later);
+        // Time then runs on from there, and a skip into the past changes nothing.
+        tokio::time::advance(Duration::from_millis(1560)).await;
+        assert_eq!(clock.now(), later + Duration::from_secs(156));
+        assert!(!clock.skip_to(t0()));
+        assert_eq!(clock.now(), later + Duration::from_secs(156));
+        // Clones share the skip; other clocks never skip.
+        assert!(clock.clone().skip_to(later + Duration::from_secs(7200)));
+        assert_eq!(clock.now(), later + Duration::from_secs(7200));
+        assert!(!ManualClock::new(t0()).clock().skip_to(later));
+        assert!(!Clock::system().skip_to(Timestamp::MAX));
     }
 
     #[test]

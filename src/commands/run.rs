@@ -182,6 +182,8 @@ async fn drive(
             (a, b) => a.or(b),
         },
         until_idle: args.until_idle,
+        // Only the built-in sandbox shares this process's clock; a sandbox elsewhere keeps its own.
+        skip_idle: sandbox.is_some(),
     };
     let canary_after = store.last_attempt_id()?;
     let run_cap = options.max_calls;

@@ -63,7 +63,13 @@ pub struct Options {
     /// `--until-idle`: end when nothing is in flight and nothing is due within [`IDLE_WAIT`],
     /// instead of sleeping until the next contact is due.
     pub until_idle: bool,
+    /// A rehearsal on a clock of its own (`run --sandbox`): when nothing is in flight, skip the
+    /// simulated wait for the next due contact instead of sleeping through it.
+    pub skip_idle: bool,
 }
+
+/// Skips shorter than this are slept through quietly; longer ones are noted.
+const SKIP_NOTED: Duration = Duration::from_secs(600);
 
 /// With `--until-idle`, a contact due within this long is waited for (a rate-limit pause, a
 /// retry about to fall due) rather than left to the next run.
@@ -304,6 +310,21 @@ impl<'a> Runner<'a> {
                     }
                     Some(due) if due > now => wake = earliest(wake, Some(due)),
                     _ => {}
+                }
+                if self.options.skip_idle
+                    && self.listing.is_none()
+                    && let Some(at) = wake
+                    && self.clock.skip_to(at)
+                {
+                    let skipped = at.duration_since(now);
+                    if skipped > SignedDuration::try_from(SKIP_NOTED).unwrap_or_default() {
+                        self.progress.note(&format!(
+                            "rehearsal: nothing in flight; skipping {:#} of simulated time to {}",
+                            skipped.round(jiff::Unit::Minute).unwrap_or(skipped),
+                            at.round(jiff::Unit::Second).unwrap_or(at)
+                        ));
+                    }
+                    continue;
                 }
             }
             let sleep = wake.map(|at| at.max(now));

@@ -197,6 +197,52 @@ fn a_sandbox_rehearsal_from_a_given_start_sleeps_in_simulated_time_until_the_win
 }
 
 #[test]
+fn a_rehearsal_skips_the_nights_instead_of_sleeping_through_them() {
+    // At 1/100 of real time, Saturday 22:00 to Monday 09:00 would be 21 real minutes of sleep;
+    // with nothing in flight the rehearsal skips it, so only the calls themselves take real
+    // time (seconds). Bounded generously: this checks that the wait is skipped, not speed.
+    let test = setup("", CONTACTS);
+    let mut child = Command::new(binary())
+        .args([
+            "run",
+            "campaign.yaml",
+            "--sandbox",
+            "--start",
+            "2026-12-05 22:00",
+            "--time-scale",
+            "0.01",
+        ])
+        .current_dir(test.path())
+        .env_remove("BYS_API_KEY")
+        .env_remove("BYS_API_URL")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("the rehearsal slept through the weekend instead of skipping it");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("rehearsal: nothing in flight; skipping"),
+        "{stderr}"
+    );
+    let placed = results(&test)
+        .iter()
+        .filter(|row| row["started_at"].starts_with("2026-12-07T"))
+        .count();
+    assert_eq!(placed, 4, "every contact called on Monday");
+}
+
+#[test]
 fn require_known_timezone_skips_contacts_that_would_use_the_default() {
     let test = setup("  require_known_timezone: true\n", CONTACTS);
     let validate = test_args(&test, &["validate", "campaign.yaml"]);
