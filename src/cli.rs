@@ -141,9 +141,23 @@ pub struct PlanArgs {
 
 #[derive(Debug, Args)]
 pub struct StateArg {
+    /// The state file [default: <name>.state.db beside the campaign file; with --sandbox,
+    /// <name>.rehearsal.state.db, so that a rehearsal never mixes with the live campaign].
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+}
+
+/// The state file a reading command (`status`, `explain`, `export`) opens.
+#[derive(Debug, Args)]
+pub struct ReadStateArg {
     /// The state file [default: <name>.state.db beside the campaign file].
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+
+    /// Read the rehearsal's state (<name>.rehearsal.state.db, written by `run --sandbox`)
+    /// instead of the live campaign's.
+    #[arg(long, conflicts_with = "state")]
+    pub rehearsal: bool,
 }
 
 #[derive(Debug, Args)]
@@ -240,7 +254,7 @@ pub struct StatusArgs {
     pub campaign: PathBuf,
 
     #[command(flatten)]
-    pub state: StateArg,
+    pub state: ReadStateArg,
 
     /// Print one JSON document on stdout.
     #[arg(long)]
@@ -257,7 +271,7 @@ pub struct ExplainArgs {
     pub key: String,
 
     #[command(flatten)]
-    pub state: StateArg,
+    pub state: ReadStateArg,
 }
 
 #[derive(Debug, Args)]
@@ -266,9 +280,10 @@ pub struct ExportArgs {
     pub campaign: PathBuf,
 
     #[command(flatten)]
-    pub state: StateArg,
+    pub state: ReadStateArg,
 
-    /// Where to write [default: output.path of the campaign].
+    /// Where to write [default: output.path of the campaign; with --rehearsal, the same name
+    /// with `.rehearsal` before the extension].
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 

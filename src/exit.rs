@@ -71,7 +71,9 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         if cause.downcast_ref::<LockError>().is_some() {
             return Exit::TempFail;
         }
-        if let Some(StoreError::OtherCampaign { .. }) = cause.downcast_ref::<StoreError>() {
+        if let Some(StoreError::OtherCampaign { .. } | StoreError::OtherApi { .. }) =
+            cause.downcast_ref::<StoreError>()
+        {
             return Exit::Config;
         }
         if cause.downcast_ref::<crate::api::KeyError>().is_some() {

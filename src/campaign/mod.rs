@@ -235,9 +235,34 @@ impl Campaign {
         self.dir().join(format!("{}.state.db", self.name))
     }
 
-    /// `--state` if given, else [`Campaign::default_state_path`].
-    pub fn state_path(&self, given: Option<&Path>) -> PathBuf {
-        given.map_or_else(|| self.default_state_path(), Path::to_owned)
+    /// `<name>.rehearsal.state.db` beside the campaign file: the state of `run --sandbox`, kept
+    /// apart so that a rehearsal's simulated results never pass for the live campaign's.
+    pub fn rehearsal_state_path(&self) -> PathBuf {
+        self.dir().join(format!("{}.rehearsal.state.db", self.name))
+    }
+
+    /// `--state` if given, else the rehearsal's or the live campaign's default.
+    pub fn state_path(&self, given: Option<&Path>, rehearsal: bool) -> PathBuf {
+        match given {
+            Some(path) => path.to_owned(),
+            None if rehearsal => self.rehearsal_state_path(),
+            None => self.default_state_path(),
+        }
+    }
+
+    /// Where the results CSV goes: `output.path`, or for a rehearsal the same name with
+    /// `.rehearsal` before the extension (`results.csv` → `results.rehearsal.csv`).
+    pub fn results_path(&self, rehearsal: bool) -> PathBuf {
+        let path = &self.output.path;
+        if !rehearsal {
+            return path.clone();
+        }
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+        let name = match path.extension() {
+            Some(ext) => format!("{stem}.rehearsal.{}", ext.to_string_lossy()),
+            None => format!("{stem}.rehearsal"),
+        };
+        path.with_file_name(name)
     }
 
     /// The folder relative paths in the campaign file are resolved against.

@@ -29,7 +29,7 @@ pub struct UnknownKey {
 
 pub fn run(args: &ExplainArgs) -> anyhow::Result<Exit> {
     let campaign = Campaign::load(&args.campaign)?;
-    let store = super::open_state(&campaign, args.state.state.as_deref())?;
+    let store = super::open_state(&campaign, &args.state)?;
     let mut history = store.history(&args.key)?;
     if history.is_none() && campaign.input.key_column.is_none() {
         // Without a key column the key is the number in E.164; accept it as written in the CSV.
@@ -48,7 +48,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<Exit> {
         }
         .into());
     };
-    print!("{}", explain(&campaign, &history, Timestamp::now()));
+    print!("{}", explain(&campaign, &history, store.reading_time()?));
     Ok(Exit::Ok)
 }
 

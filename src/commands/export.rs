@@ -12,8 +12,9 @@ use crate::export::{self, ExportOptions};
 
 pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
     let campaign = Campaign::load(&args.campaign)?;
-    let store = super::open_state(&campaign, args.state.state.as_deref())?;
-    let path = args.output.as_ref().unwrap_or(&campaign.output.path);
+    let store = super::open_state(&campaign, &args.state)?;
+    let default = campaign.results_path(args.state.rehearsal);
+    let path = args.output.as_ref().unwrap_or(&default);
     let options = ExportOptions { raw: args.raw };
     let summary = export::write(&store, &campaign, path, options)
         .with_context(|| format!("exporting {}", args.campaign.display()))?;

@@ -9,7 +9,7 @@ pub mod sandbox;
 pub mod status;
 pub mod validate;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::campaign::Campaign;
 use crate::store::Store;
@@ -28,8 +28,8 @@ pub struct NotStarted {
 
 /// Opens the campaign's state file for reading, without taking the runner's lock (a run may be
 /// going on), and checks that it belongs to this campaign.
-fn open_state(campaign: &Campaign, given: Option<&Path>) -> anyhow::Result<Store> {
-    let state = campaign.state_path(given);
+fn open_state(campaign: &Campaign, given: &crate::cli::ReadStateArg) -> anyhow::Result<Store> {
+    let state = campaign.state_path(given.state.as_deref(), given.rehearsal);
     if !state.exists() {
         return Err(NotStarted {
             campaign: campaign.file.clone(),

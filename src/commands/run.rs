@@ -24,7 +24,7 @@ use crate::progress::Progress;
 use crate::runner::push::Inbox;
 use crate::runner::{self, Ending, Runner};
 use crate::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
-use crate::store::{Lock, Store};
+use crate::store::{ApiKind, Lock, Store};
 use crate::webhook::mode::{self, Api, Setup};
 use crate::webhook::receiver;
 
@@ -45,7 +45,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Exit> {
     let webhook = mode::setup(&campaign, &flags, api(args), |name| {
         std::env::var(name).ok()
     })?;
-    let state_path = campaign.state_path(args.state.state.as_deref());
+    let state_path = campaign.state_path(args.state.state.as_deref(), args.sandbox);
     let _lock = Lock::acquire(&state_path, Timestamp::now())?;
     let store = Store::open(&state_path)?;
     store.claim_campaign(&campaign.name)?;
@@ -90,7 +90,7 @@ async fn drive(
     key: Option<ApiKey>,
     webhook: Option<Setup>,
 ) -> anyhow::Result<Exit> {
-    let (clock, client, sandbox) = match key {
+    let (clock, client, sandbox, simulated) = match key {
         None => {
             let start = match &args.start {
                 Some(text) => rehearsal_start(text, campaign)?,
@@ -111,27 +111,36 @@ async fn drive(
                     String::new()
                 }
             );
-            (clock, client, Some(sandbox))
+            (clock, client, Some(sandbox), true)
         }
         Some(key) => {
             let url = args.api_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
-            let clock = match crate::sandbox::remote_clock(url).await {
+            let (clock, simulated) = match crate::sandbox::remote_clock(url).await {
                 Some((clock, scale)) => {
                     eprintln!(
                         "{url} is a bys-campaign sandbox: following its clock (time runs {}x faster)",
                         (1.0 / scale).round()
                     );
-                    clock
+                    (clock, true)
                 }
-                None => Clock::system(),
+                None => (Clock::system(), false),
             };
             (
                 clock,
                 Client::new(url, key, ClientOptions::default())?,
                 None,
+                simulated,
             )
         }
     };
+    // A state file holds either simulated calls or real ones, never both: a rehearsal's results
+    // must not pass for real ones, nor real contacts be settled by simulated calls.
+    store.claim_api(if simulated {
+        ApiKind::Sandbox
+    } else {
+        ApiKind::Live
+    })?;
+    let sandbox_run = sandbox.is_some();
     let imported = store.import(campaign, clock.now())?;
     let s = &imported.summary;
     eprintln!(
@@ -230,7 +239,8 @@ async fn drive(
         .collect();
     eprintln!("campaign: {}", tally.join(", "));
     let options = ExportOptions { raw: args.raw };
-    let written = crate::export::write(&store, campaign, &campaign.output.path, options)?;
+    let results = campaign.results_path(sandbox_run);
+    let written = crate::export::write(&store, campaign, &results, options)?;
     eprintln!(
         "results: {} rows written to {}",
         written.rows,

@@ -30,8 +30,8 @@ struct JsonStatus<'a> {
 
 pub fn run(args: &StatusArgs) -> anyhow::Result<Exit> {
     let campaign = Campaign::load(&args.campaign)?;
-    let store = super::open_state(&campaign, args.state.state.as_deref())?;
-    let now = Timestamp::now();
+    let store = super::open_state(&campaign, &args.state)?;
+    let now = store.reading_time()?;
     let summary = store.status_summary(now, LIST_LIMIT)?;
     let eta = eta::estimate(&eta_input(&campaign, &summary, now));
     let state_file = store.path().display().to_string();

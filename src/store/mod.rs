@@ -41,6 +41,30 @@ pub use results::{
 };
 pub use webhooks::{Effect, Pushed};
 
+/// Where a state file's calls go: a simulator (`run --sandbox`, or a `bys-campaign sandbox`
+/// it found at the API URL) or the real API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKind {
+    Sandbox,
+    Live,
+}
+
+impl ApiKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ApiKind::Sandbox => "sandbox",
+            ApiKind::Live => "live",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            ApiKind::Sandbox => "simulated (sandbox)",
+            ApiKind::Live => "real",
+        }
+    }
+}
+
 /// Forward-only migrations, applied in order; `user_version` is how many have run.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
@@ -71,6 +95,16 @@ pub enum StoreError {
         path: PathBuf,
         found: String,
         expected: String,
+    },
+    #[error(
+        "state file {path} holds {} calls; this run would place {} ones\n  \
+         hint: a rehearsal (run --sandbox) keeps its own state file; for another one, pass --state FILE",
+        found.describe(), expected.describe()
+    )]
+    OtherApi {
+        path: PathBuf,
+        found: ApiKind,
+        expected: ApiKind,
     },
     #[error("state file {path}: {message}")]
     Corrupt { path: PathBuf, message: String },
@@ -205,6 +239,44 @@ impl Store {
     }
 
     /// Binds the file to a campaign name on first use; refuses a file made for another one.
+    /// Records which kind of API this state file's calls go to, or checks that it is the
+    /// kind recorded. A file from before the kind was recorded takes the first kind it meets.
+    pub fn claim_api(&self, kind: ApiKind) -> Result<(), StoreError> {
+        match self.meta("api")? {
+            None => self.set_meta("api", kind.as_str()),
+            Some(found) if found == kind.as_str() => Ok(()),
+            Some(found) => Err(StoreError::OtherApi {
+                path: self.path.clone(),
+                found: if found == ApiKind::Sandbox.as_str() {
+                    ApiKind::Sandbox
+                } else {
+                    ApiKind::Live
+                },
+                expected: kind,
+            }),
+        }
+    }
+
+    /// "Now" for reading this state file: the wall clock, or for a file of simulated calls the
+    /// last simulated instant it recorded when that is later (a rehearsal runs ahead of the wall
+    /// clock, and "due in 3 days" should be counted from where it stopped).
+    pub fn reading_time(&self) -> Result<Timestamp, StoreError> {
+        let now = Timestamp::now();
+        if self.meta("api")?.as_deref() != Some(ApiKind::Sandbox.as_str()) {
+            return Ok(now);
+        }
+        let last: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT MAX(m) FROM (SELECT MAX(updated_at) AS m FROM contacts
+                                     UNION ALL SELECT MAX(updated_at) FROM attempts)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(last.map(instant).map_or(now, |last| last.max(now)))
+    }
+
     pub fn claim_campaign(&self, name: &str) -> Result<(), StoreError> {
         match self.meta("campaign")? {
             None => self.set_meta("campaign", name),
@@ -263,5 +335,26 @@ mod tests {
             store.claim_campaign("b"),
             Err(StoreError::OtherCampaign { .. })
         ));
+    }
+
+    #[test]
+    fn a_state_file_keeps_to_one_kind_of_api() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        store.claim_api(ApiKind::Sandbox).unwrap();
+        store.claim_api(ApiKind::Sandbox).unwrap();
+        let err = store.claim_api(ApiKind::Live).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                StoreError::OtherApi {
+                    found: ApiKind::Sandbox,
+                    expected: ApiKind::Live,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("--state"), "{err}");
     }
 }

@@ -176,9 +176,19 @@ fn assert_never_beyond_policy(calls: &[Value]) -> BTreeMap<String, usize> {
         .collect()
 }
 
-/// The results CSV as (status, row) pairs, keyed by the first column.
+/// The results CSV (`results.csv`) as one map of column to cell per row.
 pub(crate) fn results(test: &Test) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(test.path().join("results.csv")).expect("results.csv");
+    results_in(&test.path().join("results.csv"))
+}
+
+/// The results CSV of a rehearsal (`run --sandbox`): `results.rehearsal.csv`.
+pub(crate) fn rehearsal_results(test: &Test) -> Vec<BTreeMap<String, String>> {
+    results_in(&test.path().join("results.rehearsal.csv"))
+}
+
+fn results_in(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut reader =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let headers = reader.headers().unwrap().clone();
     reader
         .records()
@@ -945,11 +955,70 @@ fn a_rehearsal_needs_no_key_and_writes_results() {
         "{}",
         run.stderr
     );
-    let rows = results(&test);
+    let rows = rehearsal_results(&test);
     assert_eq!(rows.len(), 5);
     assert!(
         rows.iter()
             .all(|r| r["status"] != "pending" && !r["call_id"].is_empty()),
         "{rows:?}"
+    );
+    // The rehearsal kept to its own files: the live state and results do not exist, and
+    // status reads the rehearsal only when asked to.
+    assert!(test.path().join("run.rehearsal.state.db").exists());
+    assert!(!test.path().join("run.state.db").exists());
+    assert!(!test.path().join("results.csv").exists());
+    let status = Test::new()
+        .args(&[
+            "status",
+            test.path().join("campaign.yaml").to_str().unwrap(),
+        ])
+        .run();
+    assert_eq!(status.code, 66, "no live run yet: {}", status.stderr);
+    let status = Test::new()
+        .args(&[
+            "status",
+            test.path().join("campaign.yaml").to_str().unwrap(),
+            "--rehearsal",
+            "--json",
+        ])
+        .run();
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["contacts"]["done"].as_u64(), Some(5), "{status:#}");
+}
+
+#[test]
+fn a_state_file_of_simulated_calls_refuses_a_live_api() {
+    // Calls placed against a sandbox settle contacts with simulated results; the same state
+    // file must not then go on against the real API (or the reverse), whatever --state says.
+    let test = setup("  calls_per_minute: 60\n  burst: 10", &plain_contacts(2)).args(&[
+        "run",
+        "campaign.yaml",
+        "--sandbox",
+    ]);
+    let rehearsal = test.run();
+    assert_eq!(rehearsal.code, 0, "{}", rehearsal.stderr);
+    // A live API on loopback that is not a sandbox: nothing listens on port 9, so nothing
+    // could be placed anyway; the refusal must come before any request.
+    let live = Command::new(binary())
+        .args([
+            "run",
+            "campaign.yaml",
+            "--state",
+            "run.rehearsal.state.db",
+            "--api-url",
+            "http://127.0.0.1:9",
+            "--yes",
+        ])
+        .current_dir(test.path())
+        .env("BYS_API_KEY", KEY)
+        .env_remove("BYS_API_URL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&live.stderr);
+    assert_eq!(live.status.code(), Some(78), "{stderr}");
+    assert!(
+        stderr.contains("holds simulated (sandbox) calls"),
+        "{stderr}"
     );
 }

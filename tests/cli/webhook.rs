@@ -598,7 +598,7 @@ fn a_rehearsal_with_a_webhook_section_gets_its_results_pushed() {
         "{}",
         run.stderr
     );
-    let state = test.path().join("hooks.state.db");
+    let state = test.path().join("hooks.rehearsal.state.db");
     let by_webhook = count(
         &state,
         "SELECT COUNT(*) FROM webhook_events WHERE effect = 'result'",

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use jiff::Timestamp;
 use jiff::civil::{Time, Weekday};
 
-use crate::run::{results, sandbox_calls};
+use crate::run::{rehearsal_results, results, sandbox_calls};
 use crate::support::{SandboxProcess, Test, binary};
 
 /// Four contacts, one per way of finding a zone: London from the column, New York and Los
@@ -169,7 +169,7 @@ fn a_sandbox_rehearsal_from_a_given_start_sleeps_in_simulated_time_until_the_win
         "the start is read in schedule.timezone: {}",
         run.stderr
     );
-    let db = rusqlite::Connection::open(test.path().join("zones.state.db")).unwrap();
+    let db = rusqlite::Connection::open(test.path().join("zones.rehearsal.state.db")).unwrap();
     let mut stmt = db
         .prepare(
             "SELECT c.timezone, a.created_at FROM attempts a JOIN contacts c ON c.key = a.contact_key",
@@ -189,7 +189,7 @@ fn a_sandbox_rehearsal_from_a_given_start_sleeps_in_simulated_time_until_the_win
         );
     }
     // The results show the simulated times: calls started on Monday 2026-12-07.
-    for row in results(&test) {
+    for row in rehearsal_results(&test) {
         if !row["started_at"].is_empty() {
             assert!(row["started_at"].starts_with("2026-12-07T"), "{row:?}");
         }
@@ -235,7 +235,7 @@ fn a_rehearsal_skips_the_nights_instead_of_sleeping_through_them() {
         stderr.contains("rehearsal: nothing in flight; skipping"),
         "{stderr}"
     );
-    let placed = results(&test)
+    let placed = rehearsal_results(&test)
         .iter()
         .filter(|row| row["started_at"].starts_with("2026-12-07T"))
         .count();
@@ -271,7 +271,7 @@ fn require_known_timezone_skips_contacts_that_would_use_the_default() {
     // Monday 12:00 in Chicago: every window but London's is open.
     let run = rehearse(&test, "2026-12-07 12:00", "0.0001");
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let rows = results(&test);
+    let rows = rehearsal_results(&test);
     assert_eq!(rows[2]["status"], "invalid", "{rows:?}");
     assert!(
         rows[2]["error"].contains("schedule.require_known_timezone is on"),
@@ -308,7 +308,7 @@ fn not_after_ends_the_campaign_and_leaves_the_rest_pending() {
         "{}",
         run.stderr
     );
-    let rows = results(&test);
+    let rows = rehearsal_results(&test);
     let bob = rows.iter().find(|r| r["first_name"] == "Bob").unwrap();
     assert_eq!(bob["status"], "pending");
     assert_eq!(bob["attempts"], "0");
@@ -382,7 +382,7 @@ fn a_retry_that_falls_due_after_the_window_waits_for_the_next_one() {
     );
     let run = rehearse(&test, "2026-12-07 03:00", "0.0001");
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let db = rusqlite::Connection::open(test.path().join("zones.state.db")).unwrap();
+    let db = rusqlite::Connection::open(test.path().join("zones.rehearsal.state.db")).unwrap();
     let created: Vec<Timestamp> = db
         .prepare("SELECT created_at FROM attempts ORDER BY id")
         .unwrap()
@@ -403,7 +403,7 @@ fn a_retry_that_falls_due_after_the_window_waits_for_the_next_one() {
         "{}",
         created[1]
     );
-    let rows = results(&test);
+    let rows = rehearsal_results(&test);
     assert_eq!(
         (rows[0]["status"].as_str(), rows[0]["attempts"].as_str()),
         ("no_answer", "2")
