@@ -281,7 +281,11 @@ impl<'a> Runner<'a> {
             }
             self.start_polls(now);
             wake = earliest(wake, self.polls_due.peek().map(|Reverse((at, _))| *at));
-            wake = earliest(wake, self.resolve_at);
+            if self.listing.is_none() {
+                // While a list is out, its answer (an event) is what resolution waits for;
+                // `listed` schedules the next one.
+                wake = earliest(wake, self.resolve_at);
+            }
             self.progress.update(self.in_flight());
             if self.in_flight() == 0 && self.unsettled.is_empty() {
                 if let Some(ending) = self.stopping.clone() {
@@ -332,7 +336,9 @@ impl<'a> Runner<'a> {
             // runtime the driver would otherwise handle a backlog of answers first, and POSTs
             // paced apart would reach the API bunched together. Only then: a yield costs the
             // runtime a look at its sockets, and most turns spawn nothing that is paced.
-            if std::mem::take(&mut self.posted) {
+            // Also when there is no future instant to sleep until: the loop must never go round
+            // without letting the runtime run the requests it waits for (one thread runs both).
+            if std::mem::take(&mut self.posted) || sleep.is_some_and(|at| at <= now) {
                 tokio::task::yield_now().await;
             }
             tokio::select! {
@@ -435,7 +441,7 @@ impl<'a> Runner<'a> {
 
     fn cap_reached(&self) -> Result<Option<String>, RunError> {
         if let Some(cap) = self.options.max_calls
-            && self.summary.placed + self.placing.len() as u64 >= cap
+            && self.summary.placed >= cap
         {
             return Ok(Some(format!("--max-calls {cap} reached")));
         }

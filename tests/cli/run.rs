@@ -537,6 +537,46 @@ fn a_rate_limit_storm_with_errors_ends_with_every_row_accounted_for() {
 }
 
 #[test]
+fn lost_answers_while_a_list_is_out_do_not_freeze_the_run() {
+    // Every POST's answer is lost and every request takes 1.5 real seconds: more placements
+    // are lost, and their settle time passes, while the list that resolves the earlier ones is
+    // still out. The runner once spun on that past instant without ever letting the list's
+    // answer in, and never ended. Bounded generously: this checks that it ends, not speed.
+    const ROWS: usize = 8;
+    let test = setup(
+        "  calls_per_minute: 60\n  burst: 10\n  max_concurrent: 4",
+        &plain_contacts(ROWS),
+    );
+    let sandbox = SandboxProcess::spawn(&[
+        "--drop-after-create",
+        "1",
+        "--latency",
+        "1500",
+        "--time-scale",
+        "0.01",
+        "--seed",
+        "5",
+    ]);
+    let url = sandbox.base_url.clone();
+    let mut child = runner(&test, &url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_for(&mut child, Duration::from_secs(300));
+    if status.is_none() {
+        child.kill().unwrap();
+        child.wait().unwrap();
+        panic!("the run did not end");
+    }
+    assert_eq!(status.unwrap().code(), Some(0));
+    let calls = sandbox_calls(&url);
+    assert_never_beyond_policy(&calls);
+    assert_nothing_open(&test);
+    assert_every_row_has_its_result(&test, ROWS);
+}
+
+#[test]
 fn sigterm_stops_placing_follows_calls_in_flight_then_a_run_resumes() {
     const ROWS: usize = 60;
     let test = setup(
