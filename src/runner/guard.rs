@@ -74,6 +74,13 @@ impl Guards {
         self.used_secs = call_secs.saturating_add(unknown_calls.saturating_mul(reserve));
     }
 
+    /// A call of this run whose fate became unknown: it may have run, so the minute budget
+    /// keeps the reservation it had while in flight.
+    pub fn unknown_call(&mut self) {
+        let reserve = self.budget.map_or(0, |b| b.reserve_secs);
+        self.used_secs = self.used_secs.saturating_add(reserve);
+    }
+
     /// Why no call may be placed now, with `in_flight` calls under way; `None` when one may.
     pub fn refuses(&self, in_flight: u64) -> Option<String> {
         self.budget?.refuses(self.used_secs, in_flight)
@@ -288,6 +295,24 @@ mod tests {
             max_minutes: max_minutes.and_then(NonZeroU64::new),
             max_call_minutes: NonZeroU32::new(per_call).unwrap(),
         }
+    }
+
+    #[test]
+    fn a_call_turned_unknown_keeps_its_reservation() {
+        let mut guards = Guards {
+            budget: MinuteBudget::of(&limits(Some(30), 10)),
+            used_secs: 0,
+            breaker: Breaker::default(),
+            suppression: SuppressionWatch::new(Vec::new(), None),
+            fields: 1,
+        };
+        // Two calls in flight and the next fit in 30 minutes.
+        assert_eq!(guards.refuses(2), None);
+        // One of them became unknown (no longer in flight): its 10 minutes stay spent.
+        guards.unknown_call();
+        assert_eq!(guards.refuses(1), None);
+        guards.unknown_call();
+        assert!(guards.refuses(1).is_some());
     }
 
     #[test]

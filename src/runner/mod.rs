@@ -44,6 +44,11 @@ use pace::Pacer;
 /// How long placements pause when the account's minutes are used up (`over_minute_cap`).
 pub const MINUTE_CAP_PAUSE: Duration = Duration::from_secs(15 * 60);
 
+/// How many polls in a row may answer `not_found` before a followed call is given up as
+/// unknown (a transient 404 from a load balancer should not settle anything; a call that is
+/// gone should not be polled forever).
+pub const NOT_FOUND_LIMIT: u32 = 5;
+
 /// How many more answers, already waiting, one turn of the driver loop handles.
 const EVENT_BATCH: usize = 15;
 
@@ -135,6 +140,8 @@ struct Following {
     polls: u32,
     /// The status last recorded, if known: a poll that finds it again writes nothing.
     status: Option<String>,
+    /// Polls in a row answered `not_found` (see [`NOT_FOUND_LIMIT`]).
+    not_found: u32,
     /// The contact's calls, this one included.
     calls: u32,
 }
@@ -307,12 +314,19 @@ impl<'a> Runner<'a> {
                     self.summary.ending = Ending::CapReached(reason);
                     break;
                 }
-                match due {
-                    Some(due) if self.options.until_idle && due > later(now, IDLE_WAIT) => {
-                        self.summary.ending = Ending::Idle(due);
+                // A pause of the whole run (the account's minutes used up, a Retry-After)
+                // delays even the contacts that are due now.
+                let next = match (due, self.hold_until.filter(|&h| h > now)) {
+                    (Some(due), Some(hold)) => Some(due.max(hold)),
+                    (Some(due), None) => Some(due),
+                    (None, hold) => hold,
+                };
+                match next {
+                    Some(next) if self.options.until_idle && next > later(now, IDLE_WAIT) => {
+                        self.summary.ending = Ending::Idle(next);
                         break;
                     }
-                    Some(due) if due > now => wake = earliest(wake, Some(due)),
+                    Some(next) if next > now => wake = earliest(wake, Some(next)),
                     _ => {}
                 }
                 if self.options.skip_idle
@@ -618,6 +632,7 @@ impl<'a> Runner<'a> {
                 placed_at,
                 polls,
                 status: None,
+                not_found: 0,
                 calls,
             },
         );
@@ -826,6 +841,14 @@ impl<'a> Runner<'a> {
             }
             Err(err) => {
                 following.polls += 1;
+                following.not_found = if err.class() == ErrorClass::NotFound {
+                    following.not_found + 1
+                } else {
+                    0
+                };
+                if following.not_found >= NOT_FOUND_LIMIT {
+                    return self.call_lost(attempt, &err, now);
+                }
                 let wait = match err.class() {
                     ErrorClass::RetryAfter(wait) => wait,
                     ErrorClass::StopRun => {
@@ -850,6 +873,28 @@ impl<'a> Runner<'a> {
                 self.polls_due.push(Reverse((next, attempt)));
             }
         }
+        Ok(())
+    }
+
+    /// A followed call the API keeps saying it does not know: the account changed under the
+    /// key, or (in a rehearsal resumed after a kill) the sandbox that made it is gone. It may
+    /// have rung someone, so the contact becomes `unknown`, never placed again unless the user
+    /// says so (`--retry-unknown`).
+    fn call_lost(&mut self, attempt: i64, err: &ApiError, now: Timestamp) -> Result<(), RunError> {
+        let Some(following) = self.following.remove(&attempt) else {
+            return Ok(());
+        };
+        let reason = format!(
+            "the API no longer knows call {} ({err}, {NOT_FOUND_LIMIT} times in a row); it may have              been placed: not called again unless the run is given --retry-unknown",
+            following.call_id
+        );
+        self.store
+            .record_call_lost(attempt, &following.key, &reason, following.polls, now)?;
+        self.guards.unknown_call();
+        self.progress.note(&format!(
+            "contact {} is unknown: {reason}",
+            escape_control(&following.key)
+        ));
         Ok(())
     }
 
@@ -973,6 +1018,7 @@ impl<'a> Runner<'a> {
                         ),
                         now,
                     )?;
+                    self.guards.unknown_call();
                     self.progress.note(&format!(
                         "contact {} is unknown: its call may or may not have been placed",
                         lost.key

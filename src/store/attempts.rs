@@ -279,6 +279,45 @@ impl Store {
         tx.commit()
     }
 
+    /// A followed call the API no longer knows: the attempt and its contact become `unknown`
+    /// with `reason`, in one transaction (the call may have rung someone, so it still counts).
+    pub fn record_call_lost(
+        &mut self,
+        attempt: i64,
+        key: &str,
+        reason: &str,
+        polls: u32,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let updated = exec(
+            &tx,
+            "UPDATE attempts SET state = 'unknown', error = ?2, polls = MAX(polls, ?3),
+                next_poll_at = NULL, updated_at = ?4
+             WHERE id = ?1 AND state = 'placed'",
+            params![attempt, reason, polls, millis(now)],
+        )
+        .map_err(sql)?;
+        if updated != 1 {
+            return Ok(());
+        }
+        exec(
+            &tx,
+            "UPDATE contacts SET state = 'unknown', reason = ?2, due_at = NULL, wait = NULL,
+                updated_at = ?3
+             WHERE key = ?1",
+            params![key, reason, millis(now)],
+        )
+        .map_err(sql)?;
+        insert_event(&tx, attempt, now, "error", reason).map_err(sql)?;
+        tx.commit().map_err(sql)
+    }
+
     /// `synchronous = FULL` (every commit waits for the disk) or `NORMAL` (WAL commits do not).
     fn set_synchronous(&self, full: bool) -> Result<(), StoreError> {
         let sql = if full {

@@ -208,6 +208,46 @@ fn cron(test: &Test, url: &str) -> (Option<i32>, String) {
 }
 
 #[test]
+fn until_idle_leaves_a_pause_of_the_whole_run_to_the_next_cron_run() {
+    // The account's minutes run out after one simulated minute of conversation: placements
+    // then get `over_minute_cap`, and the run pauses them for 15 minutes. A cron run must not
+    // sleep through that pause (the next cron start would find the state file locked); it
+    // exits 75, and the contacts are still pending.
+    let contacts = "\
+first_name,phone
+Ana,415-555-0190
+Wei,212-555-0190
+Sam,312-555-0190
+Ola,646-555-0190
+Kim,718-555-0190
+Lee,917-555-0190
+";
+    let (test, sandbox) = start(
+        "  max_concurrent: 1",
+        "  no_answer: { attempts: 1 }",
+        contacts,
+        &["--minute-cap", "1"],
+    );
+    // Bounded: without the fix the run pauses, retries and pauses again forever.
+    let mut child = runner(&test, &sandbox.base_url)
+        .arg("--until-idle")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = crate::run::wait_for(&mut child, std::time::Duration::from_secs(120));
+    if status.is_none() {
+        child.kill().unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{stderr}");
+    assert!(stderr.contains("idle: nothing more is due now"), "{stderr}");
+    assert!(stderr.contains("minutes are used up"), "{stderr}");
+    let placed = sandbox_calls(&sandbox.base_url).len();
+    assert!(placed < 6, "the pause let {placed} calls out");
+}
+
+#[test]
 fn until_idle_runs_from_cron_exit_75_while_work_remains_and_never_call_twice() {
     let (test, sandbox) = start(
         "  max_concurrent: 5",

@@ -306,7 +306,7 @@ impl Rng {
 }
 
 /// Waits for a child up to `limit`; `None` if it is still running.
-fn wait_for(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+pub(crate) fn wait_for(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
     let deadline = Instant::now() + limit;
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -1025,6 +1025,63 @@ fn a_rehearsal_needs_no_key_and_writes_results() {
     assert_eq!(status.code, 0, "{}", status.stderr);
     let status: Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(status["contacts"]["done"].as_u64(), Some(5), "{status:#}");
+}
+
+#[test]
+fn a_rehearsal_resumed_after_a_kill_gives_up_calls_its_old_sandbox_took_along() {
+    // The built-in sandbox lives and dies with its run: calls in flight when a rehearsal is
+    // killed are unknown to the next run's sandbox (404). They must end `unknown`, with the
+    // reason, not be polled forever.
+    const ROWS: usize = 6;
+    let test = setup(
+        "  calls_per_minute: 600\n  burst: 10\n  max_concurrent: 10",
+        &plain_contacts(ROWS),
+    );
+    let rehearse = || {
+        let mut command = Command::new(binary());
+        command
+            .args(["run", "campaign.yaml", "--sandbox", "--time-scale", "0.01"])
+            .current_dir(test.path())
+            .env_remove("BYS_API_KEY")
+            .env_remove("BYS_API_URL")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        command
+    };
+    let state = test.path().join("run.rehearsal.state.db");
+    let mut first = rehearse().spawn().unwrap();
+    until("a call in flight", || {
+        state.exists() && attempts(&state).iter().any(|(state, _)| state == "placed")
+    });
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let in_flight = attempts(&state)
+        .iter()
+        .filter(|(state, _)| state == "placed")
+        .count();
+    assert!(in_flight > 0);
+
+    let mut second = rehearse().spawn().unwrap();
+    let status = wait_for(&mut second, Duration::from_secs(120));
+    if status.is_none() {
+        second.kill().unwrap();
+        second.wait().unwrap();
+        panic!("the resumed rehearsal did not end");
+    }
+    let out = second.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let rows = rehearsal_results(&test);
+    let unknown: Vec<_> = rows.iter().filter(|r| r["status"] == "unknown").collect();
+    assert!(unknown.len() >= in_flight, "{rows:?}");
+    assert!(
+        unknown
+            .iter()
+            .all(|r| r["error"].contains("the API no longer knows call")),
+        "{unknown:?}"
+    );
+    assert!(rows.iter().all(|r| r["status"] != "pending"), "{rows:?}");
 }
 
 #[test]
