@@ -99,6 +99,11 @@ pub fn next_step(campaign: &Campaign, h: &History, now: Timestamp) -> String {
                 second(due),
                 super::status::reason_text(h.wait.map_or("scheduled", |w| w.as_str()))
             ),
+            None if campaign.schedule.is_some() => {
+                "due now: the next run places it as soon as the limits allow, inside its calling \
+                 window (a closed window holds it back to the next opening)"
+                    .into()
+            }
             None => "due now: the next run places it as soon as the limits allow".into(),
         },
         ContactState::Active => {

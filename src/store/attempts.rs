@@ -554,7 +554,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.conn
             .execute(
-                "UPDATE contacts SET state = 'invalid', reason = ?2, updated_at = ?3 WHERE key = ?1 AND state = 'pending'",
+                "UPDATE contacts SET state = 'invalid', reason = ?2, due_at = NULL, wait = NULL, updated_at = ?3
+                 WHERE key = ?1 AND state = 'pending'",
                 params![key, reason, millis(now)],
             )
             .map(drop)

@@ -243,6 +243,36 @@ fn a_rehearsal_skips_the_nights_instead_of_sleeping_through_them() {
 }
 
 #[test]
+fn explain_says_a_contact_due_now_still_waits_for_its_window() {
+    let test = setup("", CONTACTS);
+    let run = test_args(
+        &test,
+        &[
+            "run",
+            "campaign.yaml",
+            "--sandbox",
+            "--start",
+            "2026-12-07 12:00",
+            "--max-calls",
+            "1",
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--max-calls 1 reached"),
+        "{}",
+        run.stderr
+    );
+    let explained = test_args(&test, &["explain", "campaign.yaml", "4", "--rehearsal"]);
+    assert_eq!(explained.code, 0, "{}", explained.stderr);
+    assert!(
+        explained.stdout.contains("inside its calling window"),
+        "{}",
+        explained.stdout
+    );
+}
+
+#[test]
 fn require_known_timezone_skips_contacts_that_would_use_the_default() {
     let test = setup("  require_known_timezone: true\n", CONTACTS);
     let validate = test_args(&test, &["validate", "campaign.yaml"]);
