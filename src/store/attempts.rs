@@ -289,20 +289,26 @@ impl Store {
         polls: u32,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(sql)?;
+        self.record_call_lost_tx(attempt, key, reason, polls, now)
+            .map_err(|e| self.err(e))
+    }
+
+    fn record_call_lost_tx(
+        &mut self,
+        attempt: i64,
+        key: &str,
+        reason: &str,
+        polls: u32,
+        now: Timestamp,
+    ) -> rusqlite::Result<()> {
+        let tx = self.conn.transaction()?;
         let updated = exec(
             &tx,
             "UPDATE attempts SET state = 'unknown', error = ?2, polls = MAX(polls, ?3),
                 next_poll_at = NULL, updated_at = ?4
              WHERE id = ?1 AND state = 'placed'",
             params![attempt, reason, polls, millis(now)],
-        )
-        .map_err(sql)?;
+        )?;
         if updated != 1 {
             return Ok(());
         }
@@ -312,10 +318,9 @@ impl Store {
                 updated_at = ?3
              WHERE key = ?1",
             params![key, reason, millis(now)],
-        )
-        .map_err(sql)?;
-        insert_event(&tx, attempt, now, "error", reason).map_err(sql)?;
-        tx.commit().map_err(sql)
+        )?;
+        insert_event(&tx, attempt, now, "error", reason)?;
+        tx.commit()
     }
 
     /// `synchronous = FULL` (every commit waits for the disk) or `NORMAL` (WAL commits do not).
