@@ -199,6 +199,8 @@ pub struct Runner<'a> {
     summary: Summary,
     /// A POST was spawned in this turn of the driver loop.
     posted: bool,
+    /// Calls placed, or possibly placed, for the campaign before this run (`limits.max_calls`).
+    placed_before: u64,
     /// Webhook mode (see [`push`]): `None` polls every call on the usual schedule.
     push: Option<push::Inbox>,
 }
@@ -252,6 +254,7 @@ impl<'a> Runner<'a> {
             refusals: HashMap::new(),
             stopping: None,
             posted: false,
+            placed_before: 0,
             summary: Summary {
                 ending: Ending::Finished,
                 placed: 0,
@@ -388,6 +391,7 @@ impl<'a> Runner<'a> {
     /// before anything new is placed; `placed` ones are followed again.
     fn recover(&mut self) -> Result<(), RunError> {
         let now = self.clock.now();
+        self.placed_before = self.store.calls_placed()?;
         let (call_secs, _) = self.store.call_times()?;
         self.guards.start(call_secs, self.store.unknown_calls()?);
         let since = self
@@ -459,8 +463,12 @@ impl<'a> Runner<'a> {
         {
             return Ok(Some(format!("--max-calls {cap} reached")));
         }
+        // Counted from the state file once, at start: counting it before every placement
+        // grew with the campaign. This run's placements are `summary.placed`, which keeps a
+        // lost placement later found absent (an over-count: the cap can only bind early, and
+        // the next run counts exactly).
         if let Some(cap) = self.campaign.limits.max_calls
-            && self.store.calls_placed()? >= cap.get()
+            && self.placed_before + self.summary.placed >= cap.get()
         {
             return Ok(Some(format!(
                 "limits.max_calls {cap} reached for the campaign"

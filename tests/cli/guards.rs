@@ -397,6 +397,15 @@ Sam,312-555-0190
         done.stderr
     );
     assert_eq!(sandbox_calls(&sandbox.base_url).len(), 2);
+    // The campaign's cap counts the calls of earlier runs: a second run places nothing.
+    let again = run(&test, &sandbox);
+    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("limits.max_calls 2 reached"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(sandbox_calls(&sandbox.base_url).len(), 2);
 }
 
 /// Twelve contacts whose numbers end in `suffix`, called one at a time, and their sandbox
