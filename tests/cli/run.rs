@@ -1052,16 +1052,18 @@ fn a_rehearsal_resumed_after_a_kill_gives_up_calls_its_old_sandbox_took_along() 
     let state = test.path().join("run.rehearsal.state.db");
     let mut first = rehearse().spawn().unwrap();
     until("a call in flight", || {
-        // The runner may be creating the file: not there yet, or without its tables.
-        rusqlite::Connection::open(&state)
-            .and_then(|db| {
-                db.query_row(
-                    "SELECT COUNT(*) FROM attempts WHERE state = 'placed'",
-                    [],
-                    |r| r.get::<_, i64>(0),
-                )
-            })
-            .is_ok_and(|placed| placed > 0)
+        // The runner may be creating the file: not there yet (opening it would create it), or
+        // without its tables.
+        state.exists()
+            && rusqlite::Connection::open(&state)
+                .and_then(|db| {
+                    db.query_row(
+                        "SELECT COUNT(*) FROM attempts WHERE state = 'placed'",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                })
+                .is_ok_and(|placed| placed > 0)
     });
     first.kill().unwrap();
     first.wait().unwrap();

@@ -187,6 +187,18 @@ fn count(state: &Path, sql: &str) -> i64 {
     query::<i64>(state, sql)[0]
 }
 
+/// `count`, or `None` while the runner is still creating the state file (not there yet, or
+/// without its tables).
+fn count_once_ready(state: &Path, sql: &str) -> Option<i64> {
+    if !state.exists() {
+        // Opening it would create it.
+        return None;
+    }
+    rusqlite::Connection::open(state)
+        .and_then(|db| db.query_row(sql, [], |r| r.get(0)))
+        .ok()
+}
+
 fn get(url: &str) -> Value {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -380,11 +392,10 @@ fn bad_deliveries_are_refused_and_a_terminal_event_is_final() {
     let state = state_path(&test);
     // The sandbox's own `call.in_progress` arrives and is committed.
     until("the calls' in_progress events", || {
-        state.exists()
-            && count(
-                &state,
-                "SELECT COUNT(*) FROM attempts WHERE status = 'in_progress'",
-            ) == 2
+        count_once_ready(
+            &state,
+            "SELECT COUNT(*) FROM attempts WHERE status = 'in_progress'",
+        ) == Some(2)
     });
     let ids = query::<String>(&state, "SELECT call_id FROM attempts ORDER BY id");
     let (call_id, other) = (ids[0].clone(), ids[1].clone());
@@ -519,11 +530,11 @@ fn a_runner_killed_mid_campaign_and_restarted_loses_and_duplicates_nothing() {
     command.args(["--webhook-listen", &listen]);
     let mut first = Running::start(command);
     until("some results by webhook", || {
-        state.exists()
-            && count(
-                &state,
-                "SELECT COUNT(*) FROM webhook_events WHERE effect = 'result'",
-            ) >= 8
+        count_once_ready(
+            &state,
+            "SELECT COUNT(*) FROM webhook_events WHERE effect = 'result'",
+        )
+        .is_some_and(|n| n >= 8)
     });
     assert!(
         first.child.try_wait().unwrap().is_none(),
