@@ -576,19 +576,28 @@ fn lost_answers_while_a_list_is_out_do_not_freeze_the_run() {
     assert_every_row_has_its_result(&test, ROWS);
 }
 
+/// `rows` plain contacts and a runner against a sandbox seeded `seed`, returned once a few of
+/// its calls are placed (stderr piped, for the signal tests).
+fn mid_campaign(rows: usize, seed: &str) -> (Test, SandboxProcess, Child) {
+    let test = setup(
+        "  calls_per_minute: 60\n  burst: 5\n  max_concurrent: 10",
+        &plain_contacts(rows),
+    );
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.005", "--seed", seed]);
+    let mut command = runner(&test, &sandbox.base_url);
+    command.stdout(Stdio::null()).stderr(Stdio::piped());
+    let child = command.spawn().expect("the runner starts");
+    until("a few calls placed", || {
+        sandbox_calls(&sandbox.base_url).len() >= 5
+    });
+    (test, sandbox, child)
+}
+
 #[test]
 fn sigterm_stops_placing_follows_calls_in_flight_then_a_run_resumes() {
     const ROWS: usize = 60;
-    let test = setup(
-        "  calls_per_minute: 60\n  burst: 5\n  max_concurrent: 10",
-        &plain_contacts(ROWS),
-    );
-    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.005", "--seed", "31"]);
+    let (test, sandbox, child) = mid_campaign(ROWS, "31");
     let url = sandbox.base_url.clone();
-    let mut command = runner(&test, &url);
-    command.stdout(Stdio::null()).stderr(Stdio::piped());
-    let child = command.spawn().expect("the runner starts");
-    until("a few calls placed", || sandbox_calls(&url).len() >= 5);
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -869,16 +878,8 @@ b3,F,415-555-0198
 #[test]
 fn a_second_sigterm_exits_at_once_and_the_next_run_finishes_the_campaign() {
     const ROWS: usize = 30;
-    let test = setup(
-        "  calls_per_minute: 60\n  burst: 5\n  max_concurrent: 10",
-        &plain_contacts(ROWS),
-    );
-    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.005", "--seed", "51"]);
+    let (test, sandbox, mut child) = mid_campaign(ROWS, "51");
     let url = sandbox.base_url.clone();
-    let mut command = runner(&test, &url);
-    command.stdout(Stdio::null()).stderr(Stdio::piped());
-    let mut child = command.spawn().expect("the runner starts");
-    until("a few calls placed", || sandbox_calls(&url).len() >= 5);
     let pid = child.id().to_string();
     let term = || {
         let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
