@@ -97,7 +97,7 @@ pub(super) async fn next(inbox: Option<&mut Inbox>) -> Option<Inbound> {
     }
 }
 
-impl Runner<'_> {
+impl Runner {
     /// Switches the runner to webhook mode: every call carries the inbox's URL, results come
     /// through it, and polling becomes the safety net.
     pub fn with_webhooks(mut self, inbox: Inbox) -> Self {

@@ -19,7 +19,7 @@ pub(super) fn campaign_over(campaign: &Campaign, now: Timestamp) -> bool {
         .is_some_and(|s| schedule::campaign_over(s, now))
 }
 
-impl Runner<'_> {
+impl Runner {
     /// At the start of a run: contacts held back by an earlier run are due again, so an edited
     /// schedule (wider windows, a later `not_after`) takes effect at once.
     pub(super) fn release_holds(&mut self) -> Result<(), RunError> {
