@@ -612,6 +612,16 @@ impl Checker<'_> {
             raw.max_call_minutes,
             defaults::MAX_CALL_MINUTES,
         );
+        let breaker_window = self.positive(
+            "limits.breaker_window",
+            raw.breaker_window,
+            defaults::BREAKER_WINDOW,
+        );
+        let breaker_percent = self.percent(
+            "limits.breaker_percent",
+            raw.breaker_percent,
+            defaults::BREAKER_PERCENT,
+        );
         let max_calls = raw
             .max_calls
             .map(|n| self.positive64("limits.max_calls", n));
@@ -625,7 +635,27 @@ impl Checker<'_> {
             max_calls: max_calls.map_or(Some(None), |n| n.map(Some))?,
             max_minutes: max_minutes.map_or(Some(None), |n| n.map(Some))?,
             max_call_minutes: mcm?,
+            breaker_window: breaker_window?,
+            breaker_percent: breaker_percent?,
         })
+    }
+
+    fn percent(&mut self, path: &str, value: Option<i64>, default: u32) -> Option<NonZeroU32> {
+        let Some(value) = value else {
+            return NonZeroU32::new(default);
+        };
+        let parsed = u32::try_from(value)
+            .ok()
+            .filter(|p| (1..=100).contains(p))
+            .and_then(NonZeroU32::new);
+        if parsed.is_none() {
+            self.report(
+                path,
+                format!("`{path}` must be a percentage from 1 to 100, not {value}"),
+            )
+            .hint = Some(format!("remove it to use the default, {default}"));
+        }
+        parsed
     }
 
     fn positive(&mut self, path: &str, value: Option<i64>, default: u32) -> Option<NonZeroU32> {

@@ -151,6 +151,10 @@ pub struct Limits {
     pub max_minutes: Option<NonZeroU64>,
     /// Minutes reserved for each call in flight when checking `max_minutes`.
     pub max_call_minutes: NonZeroU32,
+    /// The circuit breaker looks at this many recent calls...
+    pub breaker_window: NonZeroU32,
+    /// ...and trips when at least this share of them (percent, 1 to 100) went wrong.
+    pub breaker_percent: NonZeroU32,
 }
 
 /// How often, and how long after, each unsuccessful outcome is tried again.
@@ -204,6 +208,8 @@ pub mod defaults {
     pub const BURST: u32 = 5;
     pub const MAX_CONCURRENT: u32 = 10;
     pub const MAX_CALL_MINUTES: u32 = 10;
+    pub const BREAKER_WINDOW: u32 = 20;
+    pub const BREAKER_PERCENT: u32 = 50;
     pub const LAST_CALL_BEFORE_END: Duration = Duration::from_secs(10 * 60);
     /// `(attempts, after)` per retryable outcome.
     pub const NO_ANSWER: (u32, Duration) = (3, Duration::from_secs(2 * 3600));

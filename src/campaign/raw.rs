@@ -85,6 +85,8 @@ pub struct RawLimits {
     pub max_calls: Option<i64>,
     pub max_minutes: Option<i64>,
     pub max_call_minutes: Option<i64>,
+    pub breaker_window: Option<i64>,
+    pub breaker_percent: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

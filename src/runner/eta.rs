@@ -136,6 +136,8 @@ mod tests {
             max_calls: max_calls.and_then(NonZeroU64::new),
             max_minutes: None,
             max_call_minutes: NonZeroU32::new(10).unwrap(),
+            breaker_window: NonZeroU32::new(20).unwrap(),
+            breaker_percent: NonZeroU32::new(50).unwrap(),
         }
     }
 

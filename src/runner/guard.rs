@@ -6,9 +6,10 @@
 //!   finished calls; a call whose fate is unknown is charged a full reservation, since it may
 //!   have rung.
 //! - [`Breaker`]: a circuit breaker over the most recent calls. A call that ends `failed`, or
-//!   `completed` without a single requested field, is a bad call; when bad calls reach a share
-//!   of the last [`BREAKER_WINDOW`] calls, placing stops. Calls this run has not made yet count
-//!   as good, so the first ten calls of a run failing trip it as surely as ten of the last twenty.
+//!   `completed` without a single requested field, is a bad call; when bad calls reach
+//!   `limits.breaker_percent` (default 50) of the last `limits.breaker_window` calls (default
+//!   20), placing stops. Calls this run has not made yet count as good, so the first ten calls
+//!   of a run failing trip it as surely as ten of the last twenty.
 //!   The window rolls across runs (a cron run of three calls sees the calls of the runs before
 //!   it). Once tripped, the breaker stays open in the state file: later runs place nothing until
 //!   one is given `--reset-breaker` (after a person looked), which also starts the count afresh.
@@ -26,7 +27,7 @@ use phonenumber::country::Id;
 use serde_json::{Map, Value};
 
 use crate::api::CallRecord;
-use crate::campaign::{Campaign, Limits};
+use crate::campaign::{Campaign, Limits, defaults};
 use crate::contacts::Suppression;
 use crate::state::Outcome;
 
@@ -35,11 +36,6 @@ pub const BREAKER_TRIPPED: &str = "breaker_tripped";
 /// State-file meta key: the instant of the last `--reset-breaker`; calls that ended before it
 /// no longer count.
 pub const BREAKER_SINCE: &str = "breaker_since";
-
-/// How many recent calls the breaker looks at.
-pub const BREAKER_WINDOW: usize = 20;
-/// The share of bad calls among the last [`BREAKER_WINDOW`] that trips the breaker, in percent.
-pub const BREAKER_PERCENT: usize = 50;
 
 /// The guards of one run, as the runner holds them.
 #[derive(Debug)]
@@ -58,7 +54,10 @@ impl Guards {
         Guards {
             budget: MinuteBudget::of(&campaign.limits),
             used_secs: 0,
-            breaker: Breaker::default(),
+            breaker: Breaker::new(
+                campaign.limits.breaker_window.get() as usize,
+                campaign.limits.breaker_percent.get() as usize,
+            ),
             suppression: SuppressionWatch::new(
                 campaign.suppress.clone(),
                 campaign.input.default_region,
@@ -187,7 +186,10 @@ pub struct Breaker {
 
 impl Default for Breaker {
     fn default() -> Breaker {
-        Breaker::new(BREAKER_WINDOW, BREAKER_PERCENT)
+        Breaker::new(
+            defaults::BREAKER_WINDOW as usize,
+            defaults::BREAKER_PERCENT as usize,
+        )
     }
 }
 
@@ -294,6 +296,8 @@ mod tests {
             max_calls: None,
             max_minutes: max_minutes.and_then(NonZeroU64::new),
             max_call_minutes: NonZeroU32::new(per_call).unwrap(),
+            breaker_window: NonZeroU32::new(20).unwrap(),
+            breaker_percent: NonZeroU32::new(50).unwrap(),
         }
     }
 
@@ -424,6 +428,31 @@ mod tests {
             why.starts_with("10 of the last 13 calls went wrong (6 failed, 4 completed"),
             "{why}"
         );
+    }
+
+    #[test]
+    fn the_campaign_sets_the_breakers_window_and_share() {
+        let dir = tempfile::tempdir().unwrap();
+        let campaign = crate::testing::campaign(
+            dir.path(),
+            "",
+            "fields:\n  - { name: confirmed, type: boolean }\nlimits:\n  breaker_window: 40\n  breaker_percent: 25\n",
+            "name,phone\nAna,(415) 555-0101\n",
+        );
+        let mut guards = Guards::new(&campaign);
+        let failed = CallRecord::from_json(json!({"id": "c", "status": "failed"})).unwrap();
+        // 25 % of 40: the tenth failure trips it, however many good calls came between.
+        for i in 0..9 {
+            assert_eq!(guards.ended(Outcome::Failed, &failed), None, "call {i}");
+        }
+        let why = guards.ended(Outcome::Failed, &failed).unwrap();
+        assert!(why.starts_with("10 of the last 10 calls"), "{why}");
+        // Seeded from the state file with the campaign's window, not the default 20.
+        let mut guards = Guards::new(&campaign);
+        let mut recent = vec![(Outcome::Failed, None); 9];
+        recent.extend(vec![(Outcome::NoAnswer, None); 30]);
+        guards.seed(&recent);
+        assert!(guards.ended(Outcome::Failed, &failed).is_some());
     }
 
     #[test]

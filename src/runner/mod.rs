@@ -467,8 +467,11 @@ impl Runner {
             .store
             .meta(guard::BREAKER_SINCE)?
             .and_then(|at| at.parse().ok());
-        self.guards
-            .seed(&self.store.recent_results(since, guard::BREAKER_WINDOW)?);
+        self.guards.seed(
+            &self
+                .store
+                .recent_results(since, self.campaign.limits.breaker_window.get() as usize)?,
+        );
         if let Some(tripped) = self.store.meta(guard::BREAKER_TRIPPED)? {
             self.stopping = Some(Ending::Breaker(format!(
                 "it tripped {tripped}, and stays open until a run is given --reset-breaker"

@@ -421,8 +421,12 @@ fn kill_until_done(seed: u64) -> usize {
     for n in ["0191", "0192", "0194", "0198"] {
         contacts.push_str(&format!("M{n},646-555-{n}\n"));
     }
+    // The one requested field goes unobtained in one completed call in six, and 0194 always
+    // fails: about a fifth of the calls count as bad for the circuit breaker, which at its
+    // default (10 of the last 20) trips by chance in some seeds. The breaker is not what this
+    // test is about: a window of 100 keeps chance out of it.
     let test = setup(
-        "  calls_per_minute: 300\n  burst: 20\n  max_concurrent: 20",
+        "  calls_per_minute: 300\n  burst: 20\n  max_concurrent: 20\n  breaker_window: 100",
         &contacts,
     );
     let sandbox = SandboxProcess::spawn(&[

@@ -140,6 +140,7 @@ schedule:
 limits:
   calls_per_minute: 0
   max_concurrent: -2
+  breaker_percent: 120
 retry:
   no_answer: { attempts: 0, after: 2hours }
 ",
