@@ -235,7 +235,7 @@ async fn drive(
     let tally = runner.webhook_tally();
     // The runner (and with it the receiver's way to commit) is gone from here: deliveries still
     // arriving are answered 503 and retried by the sender, to be polled for by a later run.
-    let store = runner.into_store()?;
+    let store = runner.into_store();
     if let Some((stop, task)) = receiver {
         // Let answers already decided (an event just committed) reach their sender before the
         // process ends, or it would deliver them again; bounded, as a sender may hang.

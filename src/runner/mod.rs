@@ -4,15 +4,11 @@
 //!
 //! One driver task owns the state file and makes every decision (through [`crate::state`]);
 //! HTTP requests run in spawned tasks and report back over a channel. The driver never holds
-//! the database across an `.await`. Order of things:
-//! 1. due contacts are claimed, a second of placements ahead ([`CLAIM_AHEAD`]): attempts
-//!    `placing`, committed together and flushed to disk, then their POSTs are sent one by one as
-//!    the pacer allows; a claim not sent when the run stops or pauses is taken back;
-//! 2. each answer is recorded (`placed` with its call id, `not_placed`, or `ambiguous`);
-//! 3. polls are recorded as they come, and the final record before the call counts as done.
-//!
-//! Steps of 2 and 3 join a group commit ([`crate::store`]), committed with the next claims or
-//! within [`GROUP_FOR`]; what a kill takes of them, a resumed run learns again.
+//! the database across an `.await`. Order of things, each committed before the next:
+//! 1. an attempt is committed `placing`, then its POST is sent;
+//! 2. the answer is committed (`placed` with its call id, `not_placed`, or `ambiguous`);
+//! 3. polls are committed as they come; the final record is committed before the call counts as
+//!    done.
 //!
 //! On start, attempts left `placing` are ambiguous; every ambiguous attempt is resolved against
 //! the API's list of recent calls before anything new is placed.
@@ -26,7 +22,7 @@ pub mod push;
 mod windows;
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,18 +52,6 @@ pub const NOT_FOUND_LIMIT: u32 = 5;
 
 /// How many more answers, already waiting, one turn of the driver loop handles.
 const EVENT_BATCH: usize = 15;
-
-/// How far ahead placements are claimed: one commit, and one wait for the disk, covers the
-/// calls the pacer allows in this much time (at least one). A claim waits for its POST no
-/// longer than that; a run stopped or paused first takes its claims back.
-pub const CLAIM_AHEAD: Duration = Duration::from_secs(1);
-
-/// Most claims in one group, whatever the rate.
-const CLAIM_MOST: u32 = 50;
-
-/// How long the runner's steps (call ids, statuses, results) may wait in an open group before
-/// it is committed, if no claim commits it first (see [`crate::store`]'s group commit).
-pub const GROUP_FOR: Duration = Duration::from_secs(1);
 
 /// How many recent calls one resolution reads (the API's maximum page).
 const LIST_LIMIT: u8 = 100;
@@ -187,14 +171,6 @@ struct Unsettled {
     not_before: Timestamp,
 }
 
-/// A placement claimed and committed, waiting for the pacer to send its POST.
-struct Claimed {
-    attempt: i64,
-    key: String,
-    request: render::CallRequest,
-    idempotency_key: String,
-}
-
 /// What resolution matches on, read back from the body as it was sent.
 #[derive(Debug, serde::Deserialize)]
 struct Sent {
@@ -214,11 +190,8 @@ pub struct Runner {
     backoff: BackoffPolicy,
     tx: mpsc::UnboundedSender<Event>,
     rx: mpsc::UnboundedReceiver<Event>,
-    /// POSTs in flight, or claimed and about to be sent: contact key, what was (or will be)
-    /// sent, and when the attempt was committed.
+    /// POSTs in flight: contact key, what was sent, and when the attempt was committed.
     placing: HashMap<i64, (String, Sent, Timestamp)>,
-    /// Claims committed and not yet sent, in the order they go out.
-    claimed: VecDeque<Claimed>,
     following: HashMap<i64, Following>,
     polls_due: BinaryHeap<Reverse<(Timestamp, i64)>>,
     polling: HashSet<i64>,
@@ -282,7 +255,6 @@ impl Runner {
             tx,
             rx,
             placing: HashMap::new(),
-            claimed: VecDeque::new(),
             following: HashMap::new(),
             polls_due: BinaryHeap::new(),
             polling: HashSet::new(),
@@ -307,17 +279,15 @@ impl Runner {
         }
     }
 
-    /// The state file, for the caller to export results after the run, with claims not sent
-    /// taken back and every step committed (also when the run was dropped mid-way).
-    pub fn into_store(mut self) -> Result<Store, RunError> {
-        self.release_claims()?;
-        self.store.commit_group()?;
-        Ok(self.store)
+    /// The state file, for the caller to export results after the run.
+    pub fn into_store(self) -> Store {
+        self.store
     }
 
     /// Runs until every contact is settled, a cap is reached, the API refuses the run, or `stop`
     /// says so: [`Stop::Gracefully`] places no new call and follows calls in flight to their
-    /// end; [`Stop::AtOnce`] returns `None` at once.
+    /// end; [`Stop::AtOnce`] returns `None` at the next step (every step is committed on its
+    /// own, so the state file is consistent between any two).
     pub async fn run(
         &mut self,
         mut stop: watch::Receiver<Stop>,
@@ -338,9 +308,6 @@ impl Runner {
                     self.in_flight()
                 ));
             }
-            if self.stopping.is_some() {
-                self.release_claims()?;
-            }
             self.start_resolution(now);
             let mut wake: Option<Timestamp> = None;
             if self.stopping.is_none() && self.unsettled_at_start_done() {
@@ -352,14 +319,6 @@ impl Runner {
                 // While a list is out, its answer (an event) is what resolution waits for;
                 // `listed` schedules the next one.
                 wake = earliest(wake, self.resolve_at);
-            }
-            if let Some(opened) = self.store.group_opened() {
-                let due = later(opened, GROUP_FOR);
-                if due <= now {
-                    self.store.commit_group()?;
-                } else {
-                    wake = earliest(wake, Some(due));
-                }
             }
             self.progress.update(self.in_flight());
             if self.in_flight() == 0 && self.unsettled.is_empty() {
@@ -448,7 +407,6 @@ impl Runner {
                 }
             }
         }
-        self.store.commit_group()?;
         Ok(Some(self.summary.clone()))
     }
 
@@ -551,13 +509,10 @@ impl Runner {
         Ok(self.guards.refuses(open as u64))
     }
 
-    /// Sends the next claimed call when the pacer allows it, claiming a group of due contacts
-    /// first if none is waiting; returns when to try again, if waiting.
+    /// Places as many due calls as the limits allow; returns when to try again, if waiting.
     fn place_due(&mut self, now: Timestamp) -> Result<Option<Timestamp>, RunError> {
         if let Some(hold) = self.hold_until {
             if hold > now {
-                // A pause of the whole run: claims would wait for its end, growing old.
-                self.release_claims()?;
                 return Ok(Some(hold));
             }
             self.hold_until = None;
@@ -571,49 +526,10 @@ impl Runner {
             self.pace_until = None;
         }
         if windows::campaign_over(&self.campaign, now) {
-            self.release_claims()?;
             return Ok(None);
         }
-        if self.claimed.is_empty() {
-            self.claim(now)?;
-        }
-        if self.claimed.is_empty() {
-            return Ok(None);
-        }
-        if let Err(wait) = self.pacer.take() {
-            let at = later(now, wait);
-            self.pace_until = Some(at);
-            return Ok(Some(at));
-        }
-        let claim = self.claimed.pop_front().expect("not empty");
-        let client = self.client.clone();
-        let tx = self.tx.clone();
-        let attempt = claim.attempt;
-        tokio::spawn(async move {
-            let result = client
-                .place_call(&claim.request, &claim.idempotency_key)
-                .await;
-            let _ = tx.send(Event::Placed { attempt, result });
-        });
-        self.posted = true;
-        // One placement per turn of the driver loop, which yields before waiting: this POST
-        // goes out before the next one. Come back at once for the next one.
-        Ok(Some(now))
-    }
-
-    /// How many placements one claim covers: the pacer's rate over [`CLAIM_AHEAD`].
-    fn claim_size(&self) -> u32 {
-        let per_minute = self.campaign.limits.calls_per_minute.get();
-        let ahead = (u64::from(per_minute) * CLAIM_AHEAD.as_millis() as u64 / 60_000) as u32;
-        ahead.clamp(1, CLAIM_MOST)
-    }
-
-    /// Claims due contacts (as many as [`Runner::claim_size`] and the limits allow) and commits
-    /// the claims before any of their POSTs is sent: the commit waits for the disk.
-    fn claim(&mut self, now: Timestamp) -> Result<(), RunError> {
         let max = self.campaign.limits.max_concurrent.get() as usize;
-        let size = self.claim_size() as usize;
-        while self.claimed.len() < size && self.in_flight() < max {
+        while self.in_flight() < max {
             if let Some(why) = self.cap_reached()? {
                 if !self.cap_noted && self.in_flight() > 0 {
                     self.cap_noted = true;
@@ -622,10 +538,10 @@ impl Runner {
                         self.in_flight()
                     ));
                 }
-                break;
+                return Ok(None);
             }
             let Some(due) = self.store.next_due(now)? else {
-                break;
+                return Ok(None);
             };
             if self.guards.suppressed(&due.phone) {
                 // Added to a suppression file since the import: never placed.
@@ -639,6 +555,11 @@ impl Runner {
             }
             if self.hold_back(&due, now)? {
                 continue;
+            }
+            if let Err(wait) = self.pacer.take() {
+                let at = later(now, wait);
+                self.pace_until = Some(at);
+                return Ok(Some(at));
             }
             let contact = Contact {
                 line: due.line,
@@ -671,28 +592,20 @@ impl Runner {
                 objective: request.objective.clone(),
             };
             self.placing.insert(attempt, (due.key.clone(), sent, now));
-            self.claimed.push_back(Claimed {
-                attempt,
-                key: due.key,
-                request,
-                idempotency_key,
-            });
             self.summary.placed += 1;
+            let client = self.client.clone();
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let result = client.place_call(&request, &idempotency_key).await;
+                let _ = tx.send(Event::Placed { attempt, result });
+            });
+            self.posted = true;
+            // One placement per turn of the driver loop, which yields before waiting: this POST
+            // goes out before the next placement is committed (a burst would otherwise reach
+            // the API only after all its commits). Come back at once for the next one.
+            return Ok(Some(now));
         }
-        if !self.claimed.is_empty() {
-            self.store.commit_group()?;
-        }
-        Ok(())
-    }
-
-    /// Takes back every claim not sent yet: its contact is due again, as if never claimed.
-    fn release_claims(&mut self) -> Result<(), RunError> {
-        while let Some(claim) = self.claimed.pop_front() {
-            self.placing.remove(&claim.attempt);
-            self.store.release_claim(claim.attempt, &claim.key)?;
-            self.summary.placed = self.summary.placed.saturating_sub(1);
-        }
-        Ok(())
+        Ok(None)
     }
 
     fn start_polls(&mut self, now: Timestamp) {
@@ -766,8 +679,6 @@ impl Runner {
 
     fn handle(&mut self, event: Event) -> Result<(), RunError> {
         let now = self.clock.now();
-        // What an answer changes waits in a group, committed with the next claims or soon after.
-        self.store.open_group(now)?;
         match event {
             Event::Placed { attempt, result } => self.placed(attempt, result, now),
             Event::Polled { attempt, result } => self.polled(attempt, *result, now),

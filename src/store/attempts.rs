@@ -99,11 +99,12 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Claims a due contact: a new attempt `placing` and its contact `active`, in the open group
-    /// (one is opened at `now` if none is). The caller commits the group before sending the
-    /// POST ([`Store::commit_group`], which waits for the disk): were a power cut to take the
-    /// row after the POST went out, the resumed run would not know to look for the call.
+    /// Commits a new attempt as `placing` and its contact as `active`, before the POST is sent.
     /// `None` if the contact is no longer pending (nothing is written then).
+    ///
+    /// The one commit that waits for the disk (`synchronous = FULL`): were a power cut to take
+    /// it after the POST went out, the resumed run would not know to look for the call. Its sync
+    /// also makes every earlier commit durable.
     pub fn begin_attempt(
         &mut self,
         key: &str,
@@ -111,63 +112,45 @@ impl Store {
         request: &str,
         now: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
-        self.open_group(now)?;
-        self.begin_attempt_step(key, idempotency_key, request, now)
-            .map_err(|e| self.abort(e))
+        self.set_synchronous(true)?;
+        let begun = self.begin_attempt_tx(key, idempotency_key, request, now);
+        // Back to NORMAL even when the commit failed: no other step needs the wait.
+        self.set_synchronous(false)?;
+        begun
     }
 
-    fn begin_attempt_step(
+    fn begin_attempt_tx(
         &mut self,
         key: &str,
         idempotency_key: &str,
         request: &str,
         now: Timestamp,
-    ) -> rusqlite::Result<Option<i64>> {
-        let step = self.step()?;
+    ) -> Result<Option<i64>, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
         let claimed = exec(
-            &step,
+            &tx,
             "UPDATE contacts SET state = 'active', wait = NULL, updated_at = ?2 WHERE key = ?1 AND state = 'pending'",
             params![key, millis(now)],
-        )?;
+        )
+        .map_err(sql)?;
         if claimed != 1 {
             return Ok(None);
         }
         exec(
-            &step,
+            &tx,
             "INSERT INTO attempts (contact_key, state, idempotency_key, request, created_at, updated_at)
              VALUES (?1, 'placing', ?2, ?3, ?4, ?4)",
             params![key, idempotency_key, request, millis(now)],
-        )?;
-        let id = step.last_insert_rowid();
-        step.commit()?;
+        )
+        .map_err(sql)?;
+        let id = tx.last_insert_rowid();
+        tx.commit().map_err(sql)?;
         Ok(Some(id))
-    }
-
-    /// Takes back a claim whose POST was never sent (the run stopped or paused first): the
-    /// attempt is deleted and its contact is pending again, as if never claimed. Only an
-    /// attempt still `placing` is taken back; `false` if there was none.
-    pub fn release_claim(&mut self, attempt: i64, key: &str) -> Result<bool, StoreError> {
-        self.release_claim_step(attempt, key)
-            .map_err(|e| self.abort(e))
-    }
-
-    fn release_claim_step(&mut self, attempt: i64, key: &str) -> rusqlite::Result<bool> {
-        let step = self.step()?;
-        let deleted = exec(
-            &step,
-            "DELETE FROM attempts WHERE id = ?1 AND contact_key = ?2 AND state = 'placing'",
-            params![attempt, key],
-        )?;
-        if deleted != 1 {
-            return Ok(false);
-        }
-        exec(
-            &step,
-            "UPDATE contacts SET state = 'pending' WHERE key = ?1 AND state = 'active'",
-            params![key],
-        )?;
-        step.commit()?;
-        Ok(true)
     }
 
     /// Records how a POST (or the resolution of a lost one) ended.
@@ -183,35 +166,15 @@ impl Store {
         note: Option<&str>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        self.record_placement_step(
-            attempt,
-            key,
-            placement,
-            call_id,
-            status,
-            next_poll_at,
-            note,
-            now,
-        )
-        .map_err(|e| self.abort(e))
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn record_placement_step(
-        &mut self,
-        attempt: i64,
-        key: &str,
-        placement: Placement,
-        call_id: Option<&str>,
-        status: Option<&str>,
-        next_poll_at: Option<Timestamp>,
-        note: Option<&str>,
-        now: Timestamp,
-    ) -> rusqlite::Result<()> {
-        let step = self.step()?;
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
         let counts = i64::from(placement.attempt.counts_as_call());
         exec(
-            &step,
+            &tx,
             "UPDATE attempts SET state = ?2, call_id = COALESCE(?3, call_id),
                 placed_at = CASE WHEN ?3 IS NOT NULL THEN ?7 ELSE placed_at END,
                 status = COALESCE(?4, status), next_poll_at = ?5,
@@ -226,7 +189,8 @@ impl Store {
                 note,
                 millis(now)
             ],
-        )?;
+        )
+        .map_err(sql)?;
         let reason = (placement.contact == ContactState::Invalid
             || placement.contact == ContactState::Unknown)
             .then_some(note)
@@ -234,7 +198,7 @@ impl Store {
         // A contact put back with a delay waits out a refusal that passes (rate limit, 5xx).
         let wait = placement.due.is_some().then_some(Wait::Backoff.as_str());
         exec(
-            &step,
+            &tx,
             "UPDATE contacts SET state = ?2, due_at = ?3, calls = calls + ?4,
                 reason = COALESCE(?5, reason), wait = ?7, updated_at = ?6
              WHERE key = ?1",
@@ -247,10 +211,11 @@ impl Store {
                 millis(now),
                 wait
             ],
-        )?;
+        )
+        .map_err(sql)?;
         if let Some(note) = note {
             insert_event(
-                &step,
+                &tx,
                 attempt,
                 now,
                 if call_id.is_some() {
@@ -259,16 +224,17 @@ impl Store {
                     "error"
                 },
                 note,
-            )?;
+            )
+            .map_err(sql)?;
         }
         if let Some(status) = status {
-            insert_event(&step, attempt, now, "status", status)?;
+            insert_event(&tx, attempt, now, "status", status).map_err(sql)?;
         }
-        step.commit()
+        tx.commit().map_err(sql)
     }
 
-    /// Records a poll that found the call in a new status, or failed to read it;
-    /// `polls` is how many times the call has been polled, this poll included.
+    /// Records a poll that found the call in a new status, or failed to read it, in one
+    /// transaction; `polls` is how many times the call has been polled, this poll included.
     ///
     /// A poll that finds the call as it was writes nothing: the runner counts it and records the
     /// count with the next status or the result. Polls are most of the runner's requests, and
@@ -281,11 +247,11 @@ impl Store {
         polls: u32,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        self.record_poll_step(attempt, status, error, polls, now)
-            .map_err(|e| self.abort(e))
+        self.record_poll_tx(attempt, status, error, polls, now)
+            .map_err(|e| self.err(e))
     }
 
-    fn record_poll_step(
+    fn record_poll_tx(
         &mut self,
         attempt: i64,
         status: Option<&str>,
@@ -293,28 +259,28 @@ impl Store {
         polls: u32,
         now: Timestamp,
     ) -> rusqlite::Result<()> {
-        let step = self.step()?;
-        let changed: bool = step
+        let tx = self.conn.transaction()?;
+        let changed: bool = tx
             .prepare_cached(
                 "SELECT COALESCE(status, '') != COALESCE(?2, status, '') FROM attempts WHERE id = ?1",
             )?
             .query_row(params![attempt, status], |r| r.get(0))?;
-        step.prepare_cached(
+        tx.prepare_cached(
             "UPDATE attempts SET polls = MAX(polls, ?3), status = COALESCE(?2, status), updated_at = ?4
              WHERE id = ?1 AND state = 'placed'",
         )?
         .execute(params![attempt, status, polls, millis(now)])?;
         if let (true, Some(status)) = (changed, status) {
-            insert_event(&step, attempt, now, "status", status)?;
+            insert_event(&tx, attempt, now, "status", status)?;
         }
         if let Some(error) = error {
-            insert_event(&step, attempt, now, "error", error)?;
+            insert_event(&tx, attempt, now, "error", error)?;
         }
-        step.commit()
+        tx.commit()
     }
 
     /// A followed call the API no longer knows: the attempt and its contact become `unknown`
-    /// with `reason` (the call may have rung someone, so it still counts).
+    /// with `reason`, in one transaction (the call may have rung someone, so it still counts).
     pub fn record_call_lost(
         &mut self,
         attempt: i64,
@@ -323,11 +289,11 @@ impl Store {
         polls: u32,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        self.record_call_lost_step(attempt, key, reason, polls, now)
-            .map_err(|e| self.abort(e))
+        self.record_call_lost_tx(attempt, key, reason, polls, now)
+            .map_err(|e| self.err(e))
     }
 
-    fn record_call_lost_step(
+    fn record_call_lost_tx(
         &mut self,
         attempt: i64,
         key: &str,
@@ -335,9 +301,9 @@ impl Store {
         polls: u32,
         now: Timestamp,
     ) -> rusqlite::Result<()> {
-        let step = self.step()?;
+        let tx = self.conn.transaction()?;
         let updated = exec(
-            &step,
+            &tx,
             "UPDATE attempts SET state = 'unknown', error = ?2, polls = MAX(polls, ?3),
                 next_poll_at = NULL, updated_at = ?4
              WHERE id = ?1 AND state = 'placed'",
@@ -347,19 +313,33 @@ impl Store {
             return Ok(());
         }
         exec(
-            &step,
+            &tx,
             "UPDATE contacts SET state = 'unknown', reason = ?2, due_at = NULL, wait = NULL,
                 updated_at = ?3
              WHERE key = ?1",
             params![key, reason, millis(now)],
         )?;
-        insert_event(&step, attempt, now, "error", reason)?;
-        step.commit()
+        insert_event(&tx, attempt, now, "error", reason)?;
+        tx.commit()
     }
 
-    /// Records a call's final record and its contact's next state together. Only then is the
-    /// call considered done (committed with the group it joins, if one is open). `polls`: how
-    /// many times the call was polled in all, when the runner knows (the count only grows).
+    /// `synchronous = FULL` (every commit waits for the disk) or `NORMAL` (WAL commits do not).
+    fn set_synchronous(&self, full: bool) -> Result<(), StoreError> {
+        let sql = if full {
+            "PRAGMA synchronous = FULL"
+        } else {
+            "PRAGMA synchronous = NORMAL"
+        };
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut stmt| stmt.execute([]))
+            .map(drop)
+            .map_err(|e| self.err(e))
+    }
+
+    /// Commits a call's final record and its contact's next state, in one transaction. Only then
+    /// is the call considered done. `polls`: how many times the call was polled in all, when the
+    /// runner knows (the count only grows).
     #[allow(clippy::too_many_arguments)]
     pub fn record_finished(
         &mut self,
@@ -372,6 +352,12 @@ impl Store {
         polls: Option<u32>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
         let finish = Finish {
             attempt,
             key,
@@ -381,21 +367,11 @@ impl Store {
             after,
             polls,
         };
-        self.record_finished_step(&finish, now)
-            .map_err(|e| self.abort(e))
-    }
-
-    fn record_finished_step(
-        &mut self,
-        finish: &Finish<'_>,
-        now: Timestamp,
-    ) -> rusqlite::Result<()> {
-        let step = self.step()?;
-        if !finish_in(&step, finish, now)? {
+        if !finish_in(&tx, &finish, now).map_err(sql)? {
             // Already finished (a duplicate report): nothing to do.
             return Ok(());
         }
-        step.commit()
+        tx.commit().map_err(sql)
     }
 
     /// Attempts found `placing` are ambiguous: the process stopped between committing them and

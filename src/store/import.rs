@@ -65,7 +65,6 @@ impl Store {
             path: path.clone(),
             source,
         };
-        self.commit_group()?;
         let tx = self.conn.transaction().map_err(sql)?;
         tx.execute_batch(
             "DELETE FROM skipped_rows; UPDATE contacts SET present = 2 WHERE present = 1;",

@@ -2,19 +2,18 @@
 //!
 //! All SQL lives in this module, behind named methods. The connection has one owner (the
 //! runner's driver task, or a command) and is never shared across threads. Invariants:
-//! - WAL: every commit survives the process being killed. The runner's steps are committed in
-//!   groups (see [`group`]); a group holding a `placing` row is committed, and waits for the
-//!   disk (`synchronous = FULL`), before that POST is sent, so the row also survives a power
-//!   cut. Every other step records something a resumed run learns again if a kill or a power
-//!   cut takes it: a lost call id turns the attempt back into `placing`, which is resolved
-//!   against the API's list of calls; a lost result or poll leaves the call `placed`, and it
-//!   is polled again;
+//! - WAL: every commit survives the process being killed. The `placing` row of an attempt also
+//!   survives a power cut before its POST is sent (`synchronous = FULL` for that commit, see
+//!   `Store::begin_attempt`). Every other commit (`synchronous = NORMAL`) records something a
+//!   resumed run learns again if a power cut takes it: a lost call id turns the attempt back
+//!   into `placing`, which is resolved against the API's list of calls; a lost result or poll
+//!   leaves the call `placed`, and it is polled again. Waiting for the disk only where "never
+//!   twice" depends on it keeps a call to one disk flush;
 //! - the schema moves forward by numbered migrations (`PRAGMA user_version`); a file written by
 //!   a newer version is refused, never "upgraded" down;
 //! - the API key is never stored.
 
 mod attempts;
-mod group;
 mod history;
 pub mod import;
 mod lock;
@@ -116,8 +115,6 @@ pub enum StoreError {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
-    /// When the open group of steps began, if one is open (see [`group`]).
-    group: Option<Timestamp>,
 }
 
 /// Milliseconds since the epoch, the column format of every instant.
@@ -140,7 +137,6 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_owned(),
-            group: None,
         };
         store.configure().and_then(|()| store.migrate())?;
         Ok(store)

@@ -633,25 +633,23 @@ fn sigterm_stops_placing_follows_calls_in_flight_then_a_run_resumes() {
     assert_every_row_has_its_result(&test, ROWS);
 }
 
-/// At 600 calls a minute the runner claims a second of placements (ten) in one commit and sends
-/// them as the pacer allows. Stopped in between, it takes back the claims it has not sent: no
-/// attempt is left `placing` (which the next run would have to look for in the API's list),
-/// and every attempt in the state file is a call the API made.
+/// A second Ctrl-C (here SIGTERM) quits without waiting for the calls in flight, which last
+/// minutes at real time: they stay `placed` in the state file for the next run to follow, and
+/// every call the API made is known to it (or is a POST still `placing`, which the next run
+/// looks for before placing anything).
 #[test]
-fn a_stop_takes_back_claims_not_sent_yet() {
+fn a_second_signal_quits_at_once_and_leaves_the_calls_in_flight_to_the_next_run() {
     const ROWS: usize = 60;
     let test = setup(
         "  calls_per_minute: 600\n  burst: 1\n  max_concurrent: 100",
         &plain_contacts(ROWS),
     );
-    // Real time: calls outlast the test, and placements are 100 ms apart.
     let sandbox = SandboxProcess::spawn(&["--time-scale", "1", "--seed", "5"]);
     let url = sandbox.base_url.clone();
     let mut command = runner(&test, &url);
     command.stdout(Stdio::null()).stderr(Stdio::piped());
     let child = command.spawn().expect("the runner starts");
     until("a few calls placed", || sandbox_calls(&url).len() >= 3);
-    // Twice: stop placing, then quit at once (the calls in flight last minutes).
     for _ in 0..2 {
         let status = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
@@ -662,13 +660,25 @@ fn a_stop_takes_back_claims_not_sent_yet() {
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopped at once"), "{stderr}");
     let attempts = attempts(&state_path(&test));
-    let placing: Vec<_> = attempts.iter().filter(|(s, _)| s == "placing").collect();
-    assert!(placing.is_empty(), "claims left placing: {placing:?}");
+    let placed = attempts.iter().filter(|(s, _)| s == "placed").count();
+    assert!(placed > 0, "calls in flight were left placed: {attempts:?}");
+    let known: HashSet<&str> = attempts
+        .iter()
+        .filter_map(|(_, id)| id.as_deref())
+        .collect();
+    let placing = attempts.iter().filter(|(s, _)| s == "placing").count();
     let calls = sandbox_calls(&url);
-    assert_eq!(attempts.len(), calls.len(), "an attempt per call, no more");
+    let unknown = calls
+        .iter()
+        .filter(|c| !known.contains(c["callId"].as_str().unwrap()))
+        .count();
+    assert!(
+        unknown <= placing,
+        "{unknown} call(s) the state file cannot account for ({placing} placing)"
+    );
     assert!(calls.len() < ROWS, "stopped mid-campaign: {}", calls.len());
-    assert_state_knows_every_call(&test, &calls);
 }
 
 #[test]
