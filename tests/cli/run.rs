@@ -597,19 +597,27 @@ fn mid_campaign(rows: usize, seed: &str) -> (Test, SandboxProcess, Child) {
     (test, sandbox, child)
 }
 
+/// Sends SIGTERM to a runner `times` times, waits for it and checks it exited 130; its stderr.
+fn terminate(child: Child, times: usize) -> String {
+    for _ in 0..times {
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    stderr
+}
+
 #[test]
 fn sigterm_stops_placing_follows_calls_in_flight_then_a_run_resumes() {
     const ROWS: usize = 60;
     let (test, sandbox, child) = mid_campaign(ROWS, "31");
     let url = sandbox.base_url.clone();
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let stderr = terminate(child, 1);
     assert!(stderr.contains("stopping: no new calls"), "{stderr}");
     assert!(
         stderr.contains("calls already placed were followed to their end"),
@@ -650,16 +658,7 @@ fn a_second_signal_quits_at_once_and_leaves_the_calls_in_flight_to_the_next_run(
     command.stdout(Stdio::null()).stderr(Stdio::piped());
     let child = command.spawn().expect("the runner starts");
     until("a few calls placed", || sandbox_calls(&url).len() >= 3);
-    for _ in 0..2 {
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let stderr = terminate(child, 2);
     assert!(stderr.contains("stopped at once"), "{stderr}");
     let attempts = attempts(&state_path(&test));
     let placed = attempts.iter().filter(|(s, _)| s == "placed").count();
