@@ -212,9 +212,10 @@ async fn drive(
         runner = runner.with_webhooks(inbox);
         receiver = Some((stop, task));
     }
-    // The runner is a task of its own, not the future the runtime blocks on: its requests' answers
-    // then wake it without a round trip through the runtime's I/O driver (runner_bench: a sixth
-    // of the runner's CPU).
+    // The runner is a task of its own, not the future the runtime blocks on: an answer to one of
+    // its requests then wakes it through the runtime's task queue rather than the I/O driver's
+    // eventfd. (Most eventfd wake-ups left come from timers: a sleep registered earlier than
+    // the timer driver's next wake unparks it.)
     let mut task = tokio::spawn(async move {
         let result = runner.run(stop_rx).await;
         (runner, result)
