@@ -641,34 +641,33 @@ impl Checker<'_> {
     }
 
     fn percent(&mut self, path: &str, value: Option<i64>, default: u32) -> Option<NonZeroU32> {
+        self.whole(path, value, default, 100, "a percentage from 1 to 100")
+    }
+
+    fn positive(&mut self, path: &str, value: Option<i64>, default: u32) -> Option<NonZeroU32> {
+        self.whole(path, value, default, u32::MAX, "a positive whole number")
+    }
+
+    /// `value` if it is a whole number from 1 to `max`, `default` if absent; else reported as
+    /// not being `what`.
+    fn whole(
+        &mut self,
+        path: &str,
+        value: Option<i64>,
+        default: u32,
+        max: u32,
+        what: &str,
+    ) -> Option<NonZeroU32> {
         let Some(value) = value else {
             return NonZeroU32::new(default);
         };
         let parsed = u32::try_from(value)
             .ok()
-            .filter(|p| (1..=100).contains(p))
+            .filter(|&n| n <= max)
             .and_then(NonZeroU32::new);
         if parsed.is_none() {
-            self.report(
-                path,
-                format!("`{path}` must be a percentage from 1 to 100, not {value}"),
-            )
-            .hint = Some(format!("remove it to use the default, {default}"));
-        }
-        parsed
-    }
-
-    fn positive(&mut self, path: &str, value: Option<i64>, default: u32) -> Option<NonZeroU32> {
-        let Some(value) = value else {
-            return NonZeroU32::new(default);
-        };
-        let parsed = u32::try_from(value).ok().and_then(NonZeroU32::new);
-        if parsed.is_none() {
-            self.report(
-                path,
-                format!("`{path}` must be a positive whole number, not {value}"),
-            )
-            .hint = Some(format!("remove it to use the default, {default}"));
+            self.report(path, format!("`{path}` must be {what}, not {value}"))
+                .hint = Some(format!("remove it to use the default, {default}"));
         }
         parsed
     }

@@ -405,16 +405,21 @@ mod tests {
         assert!((0..100).all(|_| breaker.record(None).is_none()));
     }
 
-    #[test]
-    fn the_window_rolls_across_runs() {
+    /// The guards of a campaign asking for one field, with `limits` (YAML lines) if any.
+    fn one_field_guards(limits: &str) -> Guards {
         let dir = tempfile::tempdir().unwrap();
         let campaign = crate::testing::campaign(
             dir.path(),
             "",
-            "fields:\n  - { name: confirmed, type: boolean }\n",
+            &format!("fields:\n  - {{ name: confirmed, type: boolean }}\n{limits}"),
             "name,phone\nAna,(415) 555-0101\n",
         );
-        let mut guards = Guards::new(&campaign);
+        Guards::new(&campaign)
+    }
+
+    #[test]
+    fn the_window_rolls_across_runs() {
+        let mut guards = one_field_guards("");
         let empty = Some(r#"{"extracted":{"confirmed":null}}"#.to_owned());
         let full = Some(r#"{"extracted":{"confirmed":true}}"#.to_owned());
         // Nine bad calls in earlier runs: 5 failed, 4 completed without the field; and good ones.
@@ -432,14 +437,8 @@ mod tests {
 
     #[test]
     fn the_campaign_sets_the_breakers_window_and_share() {
-        let dir = tempfile::tempdir().unwrap();
-        let campaign = crate::testing::campaign(
-            dir.path(),
-            "",
-            "fields:\n  - { name: confirmed, type: boolean }\nlimits:\n  breaker_window: 40\n  breaker_percent: 25\n",
-            "name,phone\nAna,(415) 555-0101\n",
-        );
-        let mut guards = Guards::new(&campaign);
+        let limits = "limits:\n  breaker_window: 40\n  breaker_percent: 25\n";
+        let mut guards = one_field_guards(limits);
         let failed = CallRecord::from_json(json!({"id": "c", "status": "failed"})).unwrap();
         // 25 % of 40: the tenth failure trips it, however many good calls came between.
         for i in 0..9 {
@@ -448,7 +447,7 @@ mod tests {
         let why = guards.ended(Outcome::Failed, &failed).unwrap();
         assert!(why.starts_with("10 of the last 10 calls"), "{why}");
         // Seeded from the state file with the campaign's window, not the default 20.
-        let mut guards = Guards::new(&campaign);
+        let mut guards = one_field_guards(limits);
         let mut recent = vec![(Outcome::Failed, None); 9];
         recent.extend(vec![(Outcome::NoAnswer, None); 30]);
         guards.seed(&recent);
