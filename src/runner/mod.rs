@@ -51,7 +51,7 @@ pub const MINUTE_CAP_PAUSE: Duration = Duration::from_secs(15 * 60);
 pub const NOT_FOUND_LIMIT: u32 = 5;
 
 /// How many more answers, already waiting, one turn of the driver loop handles.
-const EVENT_BATCH: usize = 15;
+const EVENT_BATCH: usize = 100;
 
 /// How many recent calls one resolution reads (the API's maximum page).
 const LIST_LIMIT: u8 = 100;
@@ -171,6 +171,16 @@ struct Unsettled {
     not_before: Timestamp,
 }
 
+/// A POST in flight.
+struct Posting {
+    key: String,
+    sent: Sent,
+    /// When its attempt was committed.
+    created_at: Timestamp,
+    /// The contact's calls, this one included if it is placed.
+    calls: u32,
+}
+
 /// What resolution matches on, read back from the body as it was sent.
 #[derive(Debug, serde::Deserialize)]
 struct Sent {
@@ -190,8 +200,8 @@ pub struct Runner {
     backoff: BackoffPolicy,
     tx: mpsc::UnboundedSender<Event>,
     rx: mpsc::UnboundedReceiver<Event>,
-    /// POSTs in flight: contact key, what was sent, and when the attempt was committed.
-    placing: HashMap<i64, (String, Sent, Timestamp)>,
+    /// POSTs in flight, by attempt.
+    placing: HashMap<i64, Posting>,
     following: HashMap<i64, Following>,
     polls_due: BinaryHeap<Reverse<(Timestamp, i64)>>,
     polling: HashSet<i64>,
@@ -385,13 +395,7 @@ impl Runner {
             tokio::select! {
                 event = self.rx.recv() => {
                     if let Some(event) = event {
-                        self.handle(event)?;
-                        // Answers that arrived together are handled together: one turn of
-                        // the loop (placing, polling, progress) for all of them.
-                        for _ in 0..EVENT_BATCH {
-                            let Ok(event) = self.rx.try_recv() else { break };
-                            self.handle(event)?;
-                        }
+                        self.handle_together(event)?;
                     }
                 }
                 () = sleep_until(&self.clock, sleep) => {}
@@ -591,7 +595,15 @@ impl Runner {
                 to: request.to.clone(),
                 objective: request.objective.clone(),
             };
-            self.placing.insert(attempt, (due.key.clone(), sent, now));
+            self.placing.insert(
+                attempt,
+                Posting {
+                    key: due.key.clone(),
+                    sent,
+                    created_at: now,
+                    calls: due.calls + 1,
+                },
+            );
             self.summary.placed += 1;
             let client = self.client.clone();
             let tx = self.tx.clone();
@@ -677,6 +689,23 @@ impl Runner {
         self.polls_due.push(Reverse((next, attempt)));
     }
 
+    /// Handles `first` and the answers already waiting behind it (up to [`EVENT_BATCH`]):
+    /// one turn of the loop (placing, polling, progress) and one commit for all of them. The
+    /// commit comes before the loop sends anything they lead to.
+    fn handle_together(&mut self, first: Event) -> Result<(), RunError> {
+        self.store.begin_group()?;
+        let handled = self.handle(first).and_then(|()| {
+            for _ in 0..EVENT_BATCH {
+                let Ok(event) = self.rx.try_recv() else { break };
+                self.handle(event)?;
+            }
+            Ok(())
+        });
+        let committed = self.store.end_group();
+        handled?;
+        Ok(committed?)
+    }
+
     fn handle(&mut self, event: Event) -> Result<(), RunError> {
         let now = self.clock.now();
         match event {
@@ -692,7 +721,13 @@ impl Runner {
         result: Result<Placed, ApiError>,
         now: Timestamp,
     ) -> Result<(), RunError> {
-        let Some((key, sent, created_at)) = self.placing.remove(&attempt) else {
+        let Some(Posting {
+            key,
+            sent,
+            created_at,
+            calls,
+        }) = self.placing.remove(&attempt)
+        else {
             return Ok(());
         };
         let placed = match result {
@@ -713,7 +748,6 @@ impl Runner {
             None,
             now,
         )?;
-        let calls = self.store.contact_calls(&key)?;
         self.follow(attempt, key, placed.call_id, now, 0, calls, now);
         if let Some(following) = self.following.get_mut(&attempt) {
             following.status = Some(status);

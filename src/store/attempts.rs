@@ -3,6 +3,9 @@
 //! Each method is one transaction that moves an attempt and its contact together, with the
 //! states decided by [`crate::state`]. Updates are fenced by the expected current state, so a
 //! step applied twice (or to an attempt that moved on) changes nothing and says so.
+//!
+//! Steps are savepoints: alone, each commits on its own; between [`Store::begin_group`] and
+//! [`Store::end_group`], each is still whole or absent, and the group commits them together.
 
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
@@ -99,6 +102,25 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Opens a group of steps that [`Store::end_group`] commits in one transaction. The runner
+    /// groups the answers it handles together: a commit costs more than the steps in it, and
+    /// nothing those answers lead to leaves the process before the group is committed. A step
+    /// that fails is undone alone; the group keeps the steps before it.
+    pub fn begin_group(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("BEGIN").map_err(|e| self.err(e))
+    }
+
+    /// Commits the group [`Store::begin_group`] opened (rolled back if the commit fails).
+    pub fn end_group(&mut self) -> Result<(), StoreError> {
+        if self.conn.is_autocommit() {
+            return Ok(());
+        }
+        self.conn.execute_batch("COMMIT").map_err(|e| {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.err(e)
+        })
+    }
+
     /// Commits a new attempt as `placing` and its contact as `active`, before the POST is sent.
     /// `None` if the contact is no longer pending (nothing is written then).
     ///
@@ -112,6 +134,8 @@ impl Store {
         request: &str,
         now: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
+        // Inside a group the step would wait for the group's commit, after the POST.
+        debug_assert!(self.conn.is_autocommit(), "begin_attempt inside a group");
         self.set_synchronous(true)?;
         let begun = self.begin_attempt_tx(key, idempotency_key, request, now);
         // Back to NORMAL even when the commit failed: no other step needs the wait.
@@ -131,10 +155,11 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(sql)?;
+        let tx = self.conn.savepoint().map_err(sql)?;
         let claimed = exec(
             &tx,
-            "UPDATE contacts SET state = 'active', wait = NULL, updated_at = ?2 WHERE key = ?1 AND state = 'pending'",
+            "UPDATE contacts SET state = 'active', due_at = NULL, wait = NULL, updated_at = ?2
+             WHERE key = ?1 AND state = 'pending'",
             params![key, millis(now)],
         )
         .map_err(sql)?;
@@ -171,7 +196,7 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(sql)?;
+        let tx = self.conn.savepoint().map_err(sql)?;
         let counts = i64::from(placement.attempt.counts_as_call());
         exec(
             &tx,
@@ -195,24 +220,39 @@ impl Store {
             || placement.contact == ContactState::Unknown)
             .then_some(note)
             .flatten();
-        // A contact put back with a delay waits out a refusal that passes (rate limit, 5xx).
-        let wait = placement.due.is_some().then_some(Wait::Backoff.as_str());
-        exec(
-            &tx,
-            "UPDATE contacts SET state = ?2, due_at = ?3, calls = calls + ?4,
-                reason = COALESCE(?5, reason), wait = ?7, updated_at = ?6
-             WHERE key = ?1",
-            params![
-                key,
-                placement.contact.as_str(),
-                placement.due.map(millis),
-                counts,
-                reason,
-                millis(now),
-                wait
-            ],
-        )
-        .map_err(sql)?;
+        // The usual answer, a call placed, leaves an active contact active: only its count
+        // changes. Setting `state` anyway would rewrite its entry in every index on it.
+        let stays_active = placement.contact == ContactState::Active
+            && placement.due.is_none()
+            && reason.is_none()
+            && exec(
+                &tx,
+                "UPDATE contacts SET calls = calls + ?2, updated_at = ?3
+                 WHERE key = ?1 AND state = 'active'",
+                params![key, counts, millis(now)],
+            )
+            .map_err(sql)?
+                == 1;
+        if !stays_active {
+            // A contact put back with a delay waits out a refusal that passes (rate limit, 5xx).
+            let wait = placement.due.is_some().then_some(Wait::Backoff.as_str());
+            exec(
+                &tx,
+                "UPDATE contacts SET state = ?2, due_at = ?3, calls = calls + ?4,
+                    reason = COALESCE(?5, reason), wait = ?7, updated_at = ?6
+                 WHERE key = ?1",
+                params![
+                    key,
+                    placement.contact.as_str(),
+                    placement.due.map(millis),
+                    counts,
+                    reason,
+                    millis(now),
+                    wait
+                ],
+            )
+            .map_err(sql)?;
+        }
         if let Some(note) = note {
             insert_event(
                 &tx,
@@ -259,7 +299,7 @@ impl Store {
         polls: u32,
         now: Timestamp,
     ) -> rusqlite::Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let changed: bool = tx
             .prepare_cached(
                 "SELECT COALESCE(status, '') != COALESCE(?2, status, '') FROM attempts WHERE id = ?1",
@@ -301,7 +341,7 @@ impl Store {
         polls: u32,
         now: Timestamp,
     ) -> rusqlite::Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.savepoint()?;
         let updated = exec(
             &tx,
             "UPDATE attempts SET state = 'unknown', error = ?2, polls = MAX(polls, ?3),
@@ -357,7 +397,7 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(sql)?;
+        let tx = self.conn.savepoint().map_err(sql)?;
         let finish = Finish {
             attempt,
             key,
@@ -740,6 +780,60 @@ mod tests {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap()
+    }
+
+    #[test]
+    fn a_group_commits_its_steps_together_and_undoes_a_failed_step_alone() {
+        use crate::state::{PlaceResult, after_place};
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = store(dir.path(), "id,name,phone\nA,Ana,(415) 555-0101\n");
+        let now = t("2026-12-07T17:00:00Z");
+        let id = store.begin_attempt("A", "k1", "{}", now).unwrap().unwrap();
+        let other = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
+        let seen = |other: &rusqlite::Connection| -> (String, Option<String>, i64, i64) {
+            other
+                .query_row(
+                    "SELECT a.state, a.status, c.calls, (SELECT COUNT(*) FROM events)
+                     FROM attempts a JOIN contacts c ON c.key = a.contact_key WHERE a.id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .unwrap()
+        };
+
+        store.begin_group().unwrap();
+        store
+            .record_placement(
+                id,
+                "A",
+                after_place(&PlaceResult::Placed, now),
+                Some("c1"),
+                Some("queued"),
+                None,
+                None,
+                now,
+            )
+            .unwrap();
+        // No such attempt: the step fails and leaves nothing; the group goes on.
+        assert!(
+            store
+                .record_poll(id + 1, Some("ringing"), None, 1, now)
+                .is_err()
+        );
+        store
+            .record_poll(id, Some("ringing"), None, 1, now)
+            .unwrap();
+        // A reader (`status` while the run goes on) sees none of it before the commit.
+        assert_eq!(seen(&other), ("placing".into(), None, 0, 0));
+
+        store.end_group().unwrap();
+        assert_eq!(
+            seen(&other),
+            ("placed".into(), Some("ringing".into()), 1, 2)
+        );
+        assert_eq!(wait_of(&store, "A"), ("active".into(), None));
+        // Ending a group that is not open does nothing.
+        store.end_group().unwrap();
     }
 
     #[test]

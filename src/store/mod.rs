@@ -71,6 +71,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_next_due_index.sql"),
     include_str!("migrations/0003_waits_and_zones.sql"),
     include_str!("migrations/0004_webhook_events.sql"),
+    include_str!("migrations/0005_drop_contacts_due.sql"),
 ];
 
 /// Why the state file cannot be used.

@@ -62,7 +62,7 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(sql)?;
+        let tx = self.conn.savepoint().map_err(sql)?;
         let inserted = exec(
             &tx,
             "INSERT INTO webhook_events (event_id, event, call_id, attempt_id, effect, received_at, payload)
@@ -151,7 +151,7 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let tx = self.conn.transaction().map_err(sql)?;
+        let tx = self.conn.savepoint().map_err(sql)?;
         if !finish_in(&tx, finish, now).map_err(sql)? {
             return Ok(false);
         }
