@@ -6,7 +6,8 @@
 //!
 //! Stopping: the first Ctrl-C or SIGTERM stops new placements and follows the calls already
 //! placed to their end (the API cannot cancel a ringing call); a second one exits at once. Either
-//! way the state file is consistent: every step is its own committed transaction.
+//! way the state file is consistent: every step is whole or absent, and each turn of the runner
+//! commits its steps before it sends anything they lead to.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;

@@ -4,11 +4,13 @@
 //!
 //! One driver task owns the state file and makes every decision (through [`crate::state`]);
 //! HTTP requests run in spawned tasks and report back over a channel. The driver never holds
-//! the database across an `.await`. Order of things, each committed before the next:
-//! 1. an attempt is committed `placing`, then its POST is sent;
+//! the database across an `.await` (nor a transaction: groups of steps open and commit within
+//! one turn of the loop). Order of things, each committed before the next:
+//! 1. an attempt is committed `placing` and flushed to disk (with the others of its round),
+//!    then its POST is sent;
 //! 2. the answer is committed (`placed` with its call id, `not_placed`, or `ambiguous`);
 //! 3. polls are committed as they come; the final record is committed before the call counts as
-//!    done.
+//!    done. Answers handled in one turn are committed together, before the turn sends anything.
 //!
 //! On start, attempts left `placing` are ambiguous; every ambiguous attempt is resolved against
 //! the API's list of recent calls before anything new is placed.
@@ -36,7 +38,7 @@ use crate::contacts::Contact;
 use crate::progress::Progress;
 use crate::render;
 use crate::state::{self, AfterCall, AttemptState, ContactState, Evidence, PlaceResult, Placement};
-use crate::store::{Store, StoreError};
+use crate::store::{Due, Store, StoreError};
 use crate::text::escape_control;
 use follow::Lost;
 use guard::Guards;
@@ -296,8 +298,8 @@ impl Runner {
 
     /// Runs until every contact is settled, a cap is reached, the API refuses the run, or `stop`
     /// says so: [`Stop::Gracefully`] places no new call and follows calls in flight to their
-    /// end; [`Stop::AtOnce`] returns `None` at the next step (every step is committed on its
-    /// own, so the state file is consistent between any two).
+    /// end; [`Stop::AtOnce`] returns `None` at the next turn of the loop (each turn commits what
+    /// it did, so the state file is consistent between any two).
     pub async fn run(
         &mut self,
         mut stop: watch::Receiver<Stop>,
@@ -513,7 +515,12 @@ impl Runner {
         Ok(self.guards.refuses(open as u64))
     }
 
-    /// Places as many due calls as the limits allow; returns when to try again, if waiting.
+    /// Places a round of due calls as the limits allow; returns when to try again, if waiting.
+    ///
+    /// A round is what the pacer allows at once (see [`pace::ROUND`]): its attempts are
+    /// committed `placing` in one transaction with one disk flush, and only then are its POSTs
+    /// sent. The flush is what each placement must wait for (a power cut after a POST must not
+    /// take the attempt), and it costs more than all the rest of a call; a round shares it.
     fn place_due(&mut self, now: Timestamp) -> Result<Option<Timestamp>, RunError> {
         if let Some(hold) = self.hold_until {
             if hold > now {
@@ -533,17 +540,74 @@ impl Runner {
             return Ok(None);
         }
         let max = self.campaign.limits.max_concurrent.get() as usize;
-        while self.in_flight() < max {
-            if let Some(why) = self.cap_reached()? {
-                if !self.cap_noted && self.in_flight() > 0 {
-                    self.cap_noted = true;
-                    self.progress.note(&format!(
-                        "stopped placing: {why}; following {} call(s) in flight to their end",
-                        self.in_flight()
-                    ));
-                }
-                return Ok(None);
+        if self.in_flight() >= max {
+            return Ok(None);
+        }
+        if self.stop_placing()? {
+            return Ok(None);
+        }
+        let Some(first) = self.next_callable(now)? else {
+            return Ok(None);
+        };
+        // A round takes no more of the rate than there are contacts to place.
+        let room = max - self.in_flight();
+        let due = self.store.due_count(now, room)?.max(1);
+        let size = match self.pacer.take_round(room.min(due)) {
+            Ok(size) => size as usize,
+            Err(wait) => {
+                let at = later(now, wait);
+                self.pace_until = Some(at);
+                return Ok(Some(at));
             }
+        };
+        self.store.begin_flushed_group()?;
+        let round = match self.claim_round(first, size, now) {
+            Ok(round) => round,
+            Err(err) => {
+                // Commit no attempt whose POST will not be sent: the next run would have to
+                // treat it as possibly placed.
+                self.store.abandon_group();
+                return Err(err);
+            }
+        };
+        self.store.end_group()?;
+        if round.is_empty() {
+            return Ok(None);
+        }
+        for (attempt, request, idempotency_key) in round {
+            let client = self.client.clone();
+            let tx = self.tx.clone();
+            tokio::spawn(async move {
+                let result = client.place_call(&request, &idempotency_key).await;
+                let _ = tx.send(Event::Placed { attempt, result });
+            });
+        }
+        self.posted = true;
+        // The loop yields before waiting: these POSTs go out before the next round is
+        // committed (a burst would otherwise reach the API only after all its commits).
+        // Come back at once for the next round.
+        Ok(Some(now))
+    }
+
+    /// Whether a cap or a guard stops placements now (said once while calls are in flight).
+    fn stop_placing(&mut self) -> Result<bool, RunError> {
+        let Some(why) = self.cap_reached()? else {
+            return Ok(false);
+        };
+        if !self.cap_noted && self.in_flight() > 0 {
+            self.cap_noted = true;
+            self.progress.note(&format!(
+                "stopped placing: {why}; following {} call(s) in flight to their end",
+                self.in_flight()
+            ));
+        }
+        Ok(true)
+    }
+
+    /// The next due contact that may be called now: contacts added to a suppression file
+    /// since the import, or outside their calling window, are set aside on the way.
+    fn next_callable(&mut self, now: Timestamp) -> Result<Option<Due>, RunError> {
+        loop {
             let Some(due) = self.store.next_due(now)? else {
                 return Ok(None);
             };
@@ -560,64 +624,82 @@ impl Runner {
             if self.hold_back(&due, now)? {
                 continue;
             }
-            if let Err(wait) = self.pacer.take() {
-                let at = later(now, wait);
-                self.pace_until = Some(at);
-                return Ok(Some(at));
-            }
-            let contact = Contact {
-                line: due.line,
-                key: due.key.clone(),
-                phone: due.phone.clone(),
-                values: due.cells.clone(),
-                timezone: due.timezone.clone(),
-                tz_source: None,
-            };
-            let mut request = match render::request(&self.campaign, &contact) {
-                Ok(request) => request,
-                Err(err) => {
-                    // The CSV changed shape since import checked it; never place a half-rendered call.
-                    self.store
-                        .set_contact_invalid(&due.key, &err.to_string(), now)?;
-                    continue;
-                }
-            };
-            request.webhook_url = self.webhook_url();
-            let body = serde_json::to_string(&request).expect("a request serializes");
-            let idempotency_key = uuid::Uuid::new_v4().to_string();
-            let Some(attempt) = self
-                .store
-                .begin_attempt(&due.key, &idempotency_key, &body, now)?
-            else {
-                continue;
-            };
-            let sent = Sent {
-                to: request.to.clone(),
-                objective: request.objective.clone(),
-            };
-            self.placing.insert(
-                attempt,
-                Posting {
-                    key: due.key.clone(),
-                    sent,
-                    created_at: now,
-                    calls: due.calls + 1,
-                },
-            );
-            self.summary.placed += 1;
-            let client = self.client.clone();
-            let tx = self.tx.clone();
-            tokio::spawn(async move {
-                let result = client.place_call(&request, &idempotency_key).await;
-                let _ = tx.send(Event::Placed { attempt, result });
-            });
-            self.posted = true;
-            // One placement per turn of the driver loop, which yields before waiting: this POST
-            // goes out before the next placement is committed (a burst would otherwise reach
-            // the API only after all its commits). Come back at once for the next one.
-            return Ok(Some(now));
+            return Ok(Some(due));
         }
-        Ok(None)
+    }
+
+    /// Commits up to `size` attempts `placing`, `first` first, inside the caller's group;
+    /// returns what to send for each. The next contacts are looked up inside the group, so a
+    /// contact claimed here is active for them (two calls to one number are never in flight).
+    fn claim_round(
+        &mut self,
+        first: Due,
+        size: usize,
+        now: Timestamp,
+    ) -> Result<Vec<(i64, render::CallRequest, String)>, RunError> {
+        let max = self.campaign.limits.max_concurrent.get() as usize;
+        let mut round = Vec::with_capacity(size);
+        let mut next = Some(first);
+        while let Some(due) = next.take() {
+            if let Some(claimed) = self.claim(&due, now)? {
+                round.push(claimed);
+            }
+            if round.len() >= size || self.in_flight() >= max || self.cap_reached()?.is_some() {
+                break;
+            }
+            next = self.next_callable(now)?;
+        }
+        Ok(round)
+    }
+
+    /// Renders `due`'s request and commits its attempt `placing`; `None` if it is not to be
+    /// placed after all (its row no longer renders, or it is no longer pending).
+    fn claim(
+        &mut self,
+        due: &Due,
+        now: Timestamp,
+    ) -> Result<Option<(i64, render::CallRequest, String)>, RunError> {
+        let contact = Contact {
+            line: due.line,
+            key: due.key.clone(),
+            phone: due.phone.clone(),
+            values: due.cells.clone(),
+            timezone: due.timezone.clone(),
+            tz_source: None,
+        };
+        let mut request = match render::request(&self.campaign, &contact) {
+            Ok(request) => request,
+            Err(err) => {
+                // The CSV changed shape since import checked it; never place a half-rendered call.
+                self.store
+                    .set_contact_invalid(&due.key, &err.to_string(), now)?;
+                return Ok(None);
+            }
+        };
+        request.webhook_url = self.webhook_url();
+        let body = serde_json::to_string(&request).expect("a request serializes");
+        let idempotency_key = uuid::Uuid::new_v4().to_string();
+        let Some(attempt) = self
+            .store
+            .begin_attempt(&due.key, &idempotency_key, &body, now)?
+        else {
+            return Ok(None);
+        };
+        let sent = Sent {
+            to: request.to.clone(),
+            objective: request.objective.clone(),
+        };
+        self.placing.insert(
+            attempt,
+            Posting {
+                key: due.key.clone(),
+                sent,
+                created_at: now,
+                calls: due.calls + 1,
+            },
+        );
+        self.summary.placed += 1;
+        Ok(Some((attempt, request, idempotency_key)))
     }
 
     fn start_polls(&mut self, now: Timestamp) {
@@ -770,7 +852,11 @@ impl Runner {
                 PlaceResult::Transient { retry_after: wait }
             }
             ErrorClass::Backoff => {
-                self.failures += 1;
+                // The POSTs of a round fail together: one failure deepens the backoff, not
+                // one for each of them.
+                if self.hold_until.is_none_or(|hold| hold <= now) {
+                    self.failures += 1;
+                }
                 let wait = self.backoff.delay_random(self.failures, err.retry_after());
                 self.hold(now, wait);
                 let refusals = if err.token() == Some("placement_failed") {
@@ -787,11 +873,17 @@ impl Runner {
                 }
             }
             ErrorClass::PauseRun => {
+                // Said once for the POSTs of a round that meet the cap together.
+                let paused = self
+                    .hold_until
+                    .is_some_and(|hold| hold >= later(now, MINUTE_CAP_PAUSE / 2));
                 self.hold(now, MINUTE_CAP_PAUSE);
-                self.progress.note(&format!(
-                    "the account's call minutes are used up ({err}); pausing placements for {} min",
-                    MINUTE_CAP_PAUSE.as_secs() / 60
-                ));
+                if !paused {
+                    self.progress.note(&format!(
+                        "the account's call minutes are used up ({err}); pausing placements for {} min",
+                        MINUTE_CAP_PAUSE.as_secs() / 60
+                    ));
+                }
                 PlaceResult::Transient {
                     retry_after: MINUTE_CAP_PAUSE,
                 }

@@ -27,10 +27,16 @@ impl GovernorClock for SimClock {
     }
 }
 
-/// `calls_per_minute` placements per minute, `burst` at once.
+/// Placements the rate allows within this span of each other are placed as one round: their
+/// attempts are committed together with one disk flush, then their POSTs go out together.
+pub const ROUND: Duration = Duration::from_millis(500);
+
+/// `calls_per_minute` placements per minute, `burst` at once, in rounds of up to [`ROUND`].
 pub struct Pacer {
     limiter: RateLimiter<NotKeyed, InMemoryState, SimClock, NoOpMiddleware<Nanos>>,
     clock: SimClock,
+    /// Placements per round: what the rate allows in [`ROUND`], at least 1, at most `burst`.
+    round: NonZeroU32,
 }
 
 impl std::fmt::Debug for Pacer {
@@ -43,17 +49,30 @@ impl Pacer {
     pub fn new(calls_per_minute: NonZeroU32, burst: NonZeroU32, clock: Clock) -> Pacer {
         let clock = SimClock(clock);
         let quota = Quota::per_minute(calls_per_minute).allow_burst(burst);
+        let per_round = u64::from(calls_per_minute.get()) * ROUND.as_millis() as u64 / 60_000;
+        let round = NonZeroU32::new(u32::try_from(per_round).unwrap_or(u32::MAX))
+            .unwrap_or(NonZeroU32::MIN)
+            .min(burst);
         Pacer {
             limiter: RateLimiter::direct_with_clock(quota, clock.clone()),
             clock,
+            round,
         }
     }
 
-    /// Takes one placement if allowed now; otherwise how long (simulated) until one is.
-    pub fn take(&self) -> Result<(), Duration> {
-        self.limiter
-            .check()
-            .map_err(|not_until| not_until.wait_time_from(self.clock.now()))
+    /// Takes the placements of one round, at most `room`, if the rate allows them all now;
+    /// otherwise how long (simulated) until it does. `room` 0 takes nothing.
+    pub fn take_round(&self, room: usize) -> Result<u32, Duration> {
+        let room = u32::try_from(room).unwrap_or(u32::MAX);
+        let Some(n) = NonZeroU32::new(room.min(self.round.get())) else {
+            return Ok(0);
+        };
+        match self.limiter.check_n(n) {
+            Ok(Ok(())) => Ok(n.get()),
+            Ok(Err(not_until)) => Err(not_until.wait_time_from(self.clock.now())),
+            // `n` is at most the burst: never.
+            Err(_) => Err(Duration::from_secs(1)),
+        }
     }
 }
 
@@ -71,15 +90,43 @@ mod tests {
             clock.clock(),
         );
         for _ in 0..5 {
-            assert_eq!(pacer.take(), Ok(()));
+            assert_eq!(pacer.take_round(1), Ok(1));
         }
-        let wait = pacer.take().unwrap_err();
+        let wait = pacer.take_round(1).unwrap_err();
         assert!(
             wait <= Duration::from_secs(3) && wait > Duration::ZERO,
             "{wait:?}"
         );
         clock.advance(Duration::from_secs(3));
-        assert_eq!(pacer.take(), Ok(()));
-        assert!(pacer.take().is_err());
+        assert_eq!(pacer.take_round(1), Ok(1));
+        assert!(pacer.take_round(1).is_err());
+        assert_eq!(pacer.take_round(0), Ok(0));
+    }
+
+    fn pacer(per_minute: u32, burst: u32, clock: &ManualClock) -> Pacer {
+        Pacer::new(
+            NonZeroU32::new(per_minute).unwrap(),
+            NonZeroU32::new(burst).unwrap(),
+            clock.clock(),
+        )
+    }
+
+    #[test]
+    fn a_round_is_what_the_rate_allows_in_half_a_second() {
+        let clock = ManualClock::new("2026-12-07T17:00:00Z".parse().unwrap());
+        // 600/min: 5 placements every half second, within the burst of 10.
+        let fast = pacer(600, 10, &clock);
+        assert_eq!(fast.take_round(100), Ok(5));
+        assert_eq!(fast.take_round(100), Ok(5));
+        let wait = fast.take_round(100).unwrap_err();
+        assert_eq!(wait, Duration::from_millis(500));
+        clock.advance(Duration::from_millis(400));
+        // Four have come back, not five: the round waits for the fifth.
+        assert_eq!(fast.take_round(100), Err(Duration::from_millis(100)));
+        // Less room than a round (the concurrency cap): what fits.
+        assert_eq!(fast.take_round(3), Ok(3));
+        // The burst bounds a round; a slow rate places one at a time.
+        assert_eq!(pacer(600, 2, &clock).take_round(100), Ok(2));
+        assert_eq!(pacer(60, 10, &clock).take_round(100), Ok(1));
     }
 }

@@ -4,7 +4,8 @@
 //! The receiver ([`crate::webhook::receiver`]) verifies each delivery and hands it here with a
 //! oneshot. The driver records it in one transaction — the event row (deduplicated on
 //! `eventId`) and, for the terminal event of a call it follows, the result with the attempt's
-//! finish — and only then answers, so the receiver acknowledges nothing that is not on disk.
+//! finish — and only then answers, so the receiver acknowledges nothing that is not committed
+//! (a power cut may still take the commit's page writes: the call is then polled for its result).
 //! Events of calls the driver does not follow are recorded and ignored; a call whose terminal
 //! event came before the runner knew its id (the POST's answer still on its way, or a lost
 //! placement being resolved) is finished from that record as soon as it is followed.

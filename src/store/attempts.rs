@@ -10,7 +10,7 @@
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreError, instant, millis};
+use super::{Group, Store, StoreError, instant, millis};
 use crate::state::{AfterCall, AttemptState, ContactState, Outcome, Placement, Wait};
 
 /// A contact ready to be called.
@@ -40,13 +40,26 @@ pub struct OpenAttempt {
     pub calls: u32,
 }
 
-/// The query behind [`Store::next_due`]: a never-called contact is due at 0.
-const NEXT_DUE: &str = "SELECT key, phone, line, cells, timezone, calls FROM contacts c
+/// The contacts [`Store::next_due`] may answer: pending, in the CSV, due at `?1`, and not
+/// sharing a number with a contact whose call is in progress (a never-called contact is due at 0).
+macro_rules! from_due {
+    () => {
+        "FROM contacts c
     WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL
       AND COALESCE(due_at, 0) <= ?1
-      AND NOT EXISTS (SELECT 1 FROM contacts a WHERE a.phone = c.phone AND a.state = 'active')
-    ORDER BY COALESCE(due_at, 0), seq
-    LIMIT 1";
+      AND NOT EXISTS (SELECT 1 FROM contacts a WHERE a.phone = c.phone AND a.state = 'active')"
+    };
+}
+
+/// The query behind [`Store::next_due`].
+const NEXT_DUE: &str = concat!(
+    "SELECT key, phone, line, cells, timezone, calls ",
+    from_due!(),
+    " ORDER BY COALESCE(due_at, 0), seq LIMIT 1"
+);
+
+/// The query behind [`Store::due_count`].
+const DUE_COUNT: &str = concat!("SELECT COUNT(*) FROM (SELECT 1 ", from_due!(), " LIMIT ?2)");
 
 impl Store {
     /// The next contact to call at `now`: pending, in the CSV, due, and not sharing a number
@@ -73,6 +86,17 @@ impl Store {
                 })
                 .optional()
             })
+            .map_err(|e| self.err(e))
+    }
+
+    /// How many contacts [`Store::next_due`] could answer at `now`, counting up to `limit`.
+    pub fn due_count(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
+        self.conn
+            .prepare_cached(DUE_COUNT)
+            .and_then(|mut stmt| {
+                stmt.query_row(params![millis(now), limit as i64], |r| r.get::<_, i64>(0))
+            })
+            .map(|n| n as usize)
             .map_err(|e| self.err(e))
     }
 
@@ -105,20 +129,67 @@ impl Store {
     /// Opens a group of steps that [`Store::end_group`] commits in one transaction. The runner
     /// groups the answers it handles together: a commit costs more than the steps in it, and
     /// nothing those answers lead to leaves the process before the group is committed. A step
-    /// that fails is undone alone; the group keeps the steps before it.
+    /// that fails is undone alone and the steps before it stay in the group; should SQLite
+    /// have rolled the whole transaction back (a full disk, an I/O error), `end_group` says so.
     pub fn begin_group(&mut self) -> Result<(), StoreError> {
-        self.conn.execute_batch("BEGIN").map_err(|e| self.err(e))
+        self.open_group(Group::Normal)
+    }
+
+    /// [`Store::begin_group`] for a group whose commit waits for the disk
+    /// (`synchronous = FULL`): [`Store::begin_attempt`] steps are taken only in such a group
+    /// (or alone), which must end before their POSTs are sent.
+    pub fn begin_flushed_group(&mut self) -> Result<(), StoreError> {
+        self.open_group(Group::Flushed)
+    }
+
+    fn open_group(&mut self, group: Group) -> Result<(), StoreError> {
+        if self.group.is_some() {
+            return Err(self.misuse("a group of steps is already open"));
+        }
+        // SQLite changes the safety level only between transactions.
+        self.set_synchronous(group == Group::Flushed)?;
+        self.conn.execute_batch("BEGIN").map_err(|e| self.err(e))?;
+        self.group = Some(group);
+        Ok(())
     }
 
     /// Commits the group [`Store::begin_group`] opened (rolled back if the commit fails).
     pub fn end_group(&mut self) -> Result<(), StoreError> {
-        if self.conn.is_autocommit() {
+        let Some(group) = self.group.take() else {
             return Ok(());
+        };
+        let committed = if self.conn.is_autocommit() {
+            Err(self.misuse("the group's transaction was rolled back by an earlier error"))
+        } else {
+            self.conn.execute_batch("COMMIT").map_err(|e| {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                self.err(e)
+            })
+        };
+        if group == Group::Flushed {
+            // Should this fail, later commits wait for the disk too: slower, never less safe.
+            let _ = self.set_synchronous(false);
         }
-        self.conn.execute_batch("COMMIT").map_err(|e| {
-            let _ = self.conn.execute_batch("ROLLBACK");
-            self.err(e)
-        })
+        committed
+    }
+
+    /// Rolls back the group [`Store::begin_group`] opened: none of its steps happened.
+    pub fn abandon_group(&mut self) {
+        if let Some(group) = self.group.take() {
+            if !self.conn.is_autocommit() {
+                let _ = self.conn.execute_batch("ROLLBACK");
+            }
+            if group == Group::Flushed {
+                let _ = self.set_synchronous(false);
+            }
+        }
+    }
+
+    fn misuse(&self, message: &str) -> StoreError {
+        StoreError::Corrupt {
+            path: self.path.clone(),
+            message: message.to_owned(),
+        }
     }
 
     /// Commits a new attempt as `placing` and its contact as `active`, before the POST is sent.
@@ -126,7 +197,8 @@ impl Store {
     ///
     /// The one commit that waits for the disk (`synchronous = FULL`): were a power cut to take
     /// it after the POST went out, the resumed run would not know to look for the call. Its sync
-    /// also makes every earlier commit durable.
+    /// also makes every earlier commit durable. Inside a group, the group commits it: the group
+    /// must be a [`Store::begin_flushed_group`] one, ended before the POST is sent.
     pub fn begin_attempt(
         &mut self,
         key: &str,
@@ -134,8 +206,17 @@ impl Store {
         request: &str,
         now: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
-        // Inside a group the step would wait for the group's commit, after the POST.
-        debug_assert!(self.conn.is_autocommit(), "begin_attempt inside a group");
+        match self.group {
+            Some(Group::Flushed) => {
+                return self.begin_attempt_tx(key, idempotency_key, request, now);
+            }
+            // Its commit would not wait for the disk: the POST could outlive a power cut that
+            // takes the attempt.
+            Some(Group::Normal) => {
+                return Err(self.misuse("an attempt begun in a group that is not flushed"));
+            }
+            None => {}
+        }
         self.set_synchronous(true)?;
         let begun = self.begin_attempt_tx(key, idempotency_key, request, now);
         // Back to NORMAL even when the commit failed: no other step needs the wait.
@@ -756,10 +837,13 @@ mod tests {
             "id,name,phone\nA,Ana,(415) 555-0101\nB,Wei,(212) 555-0102\nC,Lin,(415) 555-0101\nD,Sam,(312) 555-0103\n",
         );
         let now = "2026-12-07T17:00:00Z";
+        let count = |at: &str, limit| store.due_count(t(at), limit).unwrap();
         assert_eq!(next(&store, now).as_deref(), Some("A"));
+        assert_eq!((count(now, 10), count(now, 2)), (4, 2));
         // A's call is in progress: C shares its number and waits; B is next.
         set(&store, "A", "active", None);
         assert_eq!(next(&store, now).as_deref(), Some("B"));
+        assert_eq!(count(now, 10), 2);
         // B is retried later: not due yet, and due before never-called contacts once it is.
         set(&store, "B", "pending", Some("2026-12-07T18:00:00Z"));
         assert_eq!(next(&store, now).as_deref(), Some("D"));
@@ -823,6 +907,9 @@ mod tests {
         store
             .record_poll(id, Some("ringing"), None, 1, now)
             .unwrap();
+        // Attempts are begun only in a group whose commit waits for the disk.
+        assert!(store.begin_attempt("A", "k2", "{}", now).is_err());
+        assert!(store.begin_flushed_group().is_err(), "a group is open");
         // A reader (`status` while the run goes on) sees none of it before the commit.
         assert_eq!(seen(&other), ("placing".into(), None, 0, 0));
 
@@ -834,6 +921,42 @@ mod tests {
         assert_eq!(wait_of(&store, "A"), ("active".into(), None));
         // Ending a group that is not open does nothing.
         store.end_group().unwrap();
+    }
+
+    #[test]
+    fn a_round_of_attempts_is_committed_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = store(
+            dir.path(),
+            "id,name,phone\nA,Ana,(415) 555-0101\nB,Wei,(212) 555-0102\n",
+        );
+        let now = t("2026-12-07T17:00:00Z");
+        let count = |store: &Store| -> i64 {
+            store
+                .conn
+                .query_row("SELECT COUNT(*) FROM attempts", [], |r| r.get(0))
+                .unwrap()
+        };
+        // A round abandoned (a step failed before its POSTs went out): nothing was placed.
+        store.begin_flushed_group().unwrap();
+        store.begin_attempt("A", "k1", "{}", now).unwrap().unwrap();
+        store.begin_attempt("B", "k2", "{}", now).unwrap().unwrap();
+        store.abandon_group();
+        assert_eq!(count(&store), 0);
+        assert_eq!(wait_of(&store, "A"), ("pending".into(), None));
+        // Committed: both attempts, and the contacts active.
+        store.begin_flushed_group().unwrap();
+        store.begin_attempt("A", "k1", "{}", now).unwrap().unwrap();
+        store.begin_attempt("B", "k2", "{}", now).unwrap().unwrap();
+        store.end_group().unwrap();
+        assert_eq!(count(&store), 2);
+        assert_eq!(wait_of(&store, "B"), ("active".into(), None));
+        // Back to commits that do not wait for the disk.
+        let sync: i64 = store
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 1, "NORMAL");
     }
 
     #[test]

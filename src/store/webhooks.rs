@@ -1,6 +1,7 @@
 //! Webhook events: every verified delivery is kept once per `eventId` (the API reuses it when it
 //! retries), together with what it did, in the same transaction as the step it causes. The
-//! receiver answers 2xx only after this commit, so an acknowledged event is never lost.
+//! receiver answers 2xx only after this commit, so an acknowledged event is never lost to a kill
+//! (to a power cut, its result may be: the call is then polled for it).
 
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};

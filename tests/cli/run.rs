@@ -842,6 +842,63 @@ fn max_calls_places_exactly_that_many_then_stops() {
     assert_nothing_open(&test);
 }
 
+/// Sizes of the rounds the first `first` attempts were placed in: a round's attempts are
+/// committed together, at one instant.
+fn round_sizes(state: &Path, first: usize) -> Vec<usize> {
+    let db = rusqlite::Connection::open(state).expect("state file opens");
+    let mut stmt = db
+        .prepare("SELECT created_at FROM attempts ORDER BY id LIMIT ?1")
+        .unwrap();
+    let created: Vec<i64> = stmt
+        .query_map([first as i64], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    created.chunk_by(|a, b| a == b).map(<[i64]>::len).collect()
+}
+
+#[test]
+fn placements_go_out_in_rounds_of_what_half_a_second_of_the_rate_allows() {
+    // The rounds the first 12 attempts went out in: their first sizes, and the most in one.
+    for (limits, first, most) in [
+        // 600/min: 5 in half a second; the burst of 10 allows two rounds at once.
+        (
+            "  calls_per_minute: 600\n  burst: 10\n  max_concurrent: 50",
+            vec![5, 5, 2],
+            5,
+        ),
+        // The burst bounds a round.
+        (
+            "  calls_per_minute: 600\n  burst: 3\n  max_concurrent: 50",
+            vec![3, 3, 3, 3],
+            3,
+        ),
+        // So does the room under max_concurrent: then a round places what calls ending free.
+        (
+            "  calls_per_minute: 600\n  burst: 10\n  max_concurrent: 4",
+            vec![4],
+            4,
+        ),
+        // Below 120/min, one at a time.
+        (
+            "  calls_per_minute: 60\n  burst: 10\n  max_concurrent: 50",
+            vec![1; 12],
+            1,
+        ),
+    ] {
+        let test = setup(limits, &plain_contacts(12));
+        let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001", "--seed", "5"]);
+        let done = run_to_end(runner(&test, &sandbox.base_url));
+        assert_eq!(done.code, Some(0), "{limits}: {}", done.stderr);
+        let rounds = round_sizes(&state_path(&test), 12);
+        assert!(rounds.starts_with(&first), "{limits}: {rounds:?}");
+        assert!(rounds.iter().all(|&n| n <= most), "{limits}: {rounds:?}");
+        assert_eq!(rounds.iter().sum::<usize>(), 12, "{limits}: {rounds:?}");
+        assert_never_beyond_policy(&sandbox_calls(&sandbox.base_url));
+        assert_nothing_open(&test);
+    }
+}
+
 #[test]
 fn a_caller_id_the_account_does_not_own_stops_the_run() {
     let test = setup("  calls_per_minute: 60", &plain_contacts(3)).file(
