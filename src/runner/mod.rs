@@ -549,8 +549,9 @@ impl Runner {
         let Some(first) = self.next_callable(now)? else {
             return Ok(None);
         };
-        // A round takes no more of the rate than there are contacts to place.
-        let room = max - self.in_flight();
+        // A round takes no more of the rate than there are contacts to place (counted no
+        // further than a round: the count runs before every round).
+        let room = (max - self.in_flight()).min(self.pacer.round());
         let due = self.store.due_count(now, room)?.max(1);
         let size = match self.pacer.take_round(room.min(due)) {
             Ok(size) => size as usize,

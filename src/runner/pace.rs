@@ -60,6 +60,11 @@ impl Pacer {
         }
     }
 
+    /// The most placements a round may have.
+    pub fn round(&self) -> usize {
+        self.round.get() as usize
+    }
+
     /// Takes the placements of one round, at most `room`, if the rate allows them all now;
     /// otherwise how long (simulated) until it does. `room` 0 takes nothing.
     pub fn take_round(&self, room: usize) -> Result<u32, Duration> {
@@ -116,6 +121,7 @@ mod tests {
         let clock = ManualClock::new("2026-12-07T17:00:00Z".parse().unwrap());
         // 600/min: 5 placements every half second, within the burst of 10.
         let fast = pacer(600, 10, &clock);
+        assert_eq!(fast.round(), 5);
         assert_eq!(fast.take_round(100), Ok(5));
         assert_eq!(fast.take_round(100), Ok(5));
         let wait = fast.take_round(100).unwrap_err();
