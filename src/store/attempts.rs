@@ -146,8 +146,10 @@ impl Store {
         if self.group.is_some() {
             return Err(self.misuse("a group of steps is already open"));
         }
-        // SQLite changes the safety level only between transactions.
-        self.set_synchronous(group == Group::Flushed)?;
+        // SQLite changes the safety level only between transactions; NORMAL is the standing one.
+        if group == Group::Flushed {
+            self.set_synchronous(true)?;
+        }
         self.conn.execute_batch("BEGIN").map_err(|e| self.err(e))?;
         self.group = Some(group);
         Ok(())
@@ -1092,16 +1094,25 @@ mod tests {
     fn next_due_scans_an_index_instead_of_sorting_every_pending_contact() {
         let dir = tempfile::tempdir().unwrap();
         let store = store(dir.path(), "id,name,phone\nA,Ana,(415) 555-0101\n");
-        let plan: Vec<String> = store
-            .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {NEXT_DUE}"))
-            .unwrap()
-            .query_map([0], |r| r.get::<_, String>(3))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        let plan = plan.join("\n");
-        assert!(plan.contains("USING INDEX contacts_next"), "{plan}");
-        assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        let plan = |sql: &str| -> String {
+            let plan: Vec<String> = store
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(params![0, 5], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            plan.join("\n")
+        };
+        // Both run before every round of placements.
+        for sql in [
+            NEXT_DUE.replace("LIMIT 1", "LIMIT ?2"),
+            DUE_COUNT.to_owned(),
+        ] {
+            let plan = plan(&sql);
+            assert!(plan.contains("USING INDEX contacts_next"), "{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        }
     }
 }

@@ -176,6 +176,9 @@ impl Store {
     }
 
     fn configure(&self) -> Result<(), StoreError> {
+        // The runner cycles through a score of statements for every call; rusqlite keeps 16 by
+        // default, and one evicted is parsed and planned again at its next use.
+        self.conn.set_prepared_statement_cache_capacity(64);
         self.conn
             .busy_timeout(Duration::from_secs(10))
             .and_then(|()| {
