@@ -638,14 +638,15 @@ impl Runner {
         size: usize,
         now: Timestamp,
     ) -> Result<Vec<(i64, render::CallRequest, String)>, RunError> {
-        let max = self.campaign.limits.max_concurrent.get() as usize;
+        // `size` is within the room under max_concurrent; caps and guards are asked again
+        // after each claim.
         let mut round = Vec::with_capacity(size);
         let mut next = Some(first);
         while let Some(due) = next.take() {
             if let Some(claimed) = self.claim(&due, now)? {
                 round.push(claimed);
             }
-            if round.len() >= size || self.in_flight() >= max || self.cap_reached()?.is_some() {
+            if round.len() >= size || self.cap_reached()?.is_some() {
                 break;
             }
             next = self.next_callable(now)?;

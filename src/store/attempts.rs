@@ -219,11 +219,15 @@ impl Store {
             }
             None => {}
         }
-        self.set_synchronous(true)?;
-        let begun = self.begin_attempt_tx(key, idempotency_key, request, now);
-        // Back to NORMAL even when the commit failed: no other step needs the wait.
-        self.set_synchronous(false)?;
-        begun
+        // Alone: a flushed group of one.
+        self.begin_flushed_group()?;
+        match self.begin_attempt_tx(key, idempotency_key, request, now) {
+            Ok(begun) => self.end_group().map(|()| begun),
+            Err(err) => {
+                self.abandon_group();
+                Err(err)
+            }
+        }
     }
 
     fn begin_attempt_tx(
