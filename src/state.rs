@@ -231,7 +231,8 @@ pub enum PlaceResult {
 pub struct Placement {
     pub attempt: AttemptState,
     pub contact: ContactState,
-    /// For a contact back to `Pending`: not before this instant.
+    /// For a contact back to `Pending`: not before this instant. For an `Unknown` one: until
+    /// this instant its call may still be going on, and its number is not called.
     pub due: Option<Timestamp>,
 }
 

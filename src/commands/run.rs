@@ -174,6 +174,13 @@ async fn drive(
                 "--retry-unknown: {released} contact(s) whose call may have gone out will be called again"
             );
         }
+        if let Some((held, until)) = store.unknown_held(clock.now())? {
+            eprintln!(
+                "--retry-unknown: {held} contact(s) stay unknown: their call may still be going on until {} \
+                 (limits.max_call_minutes after it became unknown); run with --retry-unknown after that",
+                until.round(jiff::Unit::Second).unwrap_or(until)
+            );
+        }
     }
     let pending = store.pending_count()?;
     if sandbox.is_none()

@@ -1054,14 +1054,30 @@ impl Runner {
             "the API no longer knows call {} ({err}, {NOT_FOUND_LIMIT} times in a row); it may have              been placed: not called again unless the run is given --retry-unknown",
             following.call_id
         );
-        self.store
-            .record_call_lost(attempt, &following.key, &reason, following.polls, now)?;
+        let held_until = self.number_held_until(now);
+        self.store.record_call_lost(
+            attempt,
+            &following.key,
+            &reason,
+            following.polls,
+            held_until,
+            now,
+        )?;
         self.guards.unknown_call();
         self.progress.note(&format!(
-            "contact {} is unknown: {reason}",
-            escape_control(&following.key)
+            "contact {} is unknown: {reason}; {}",
+            escape_control(&following.key),
+            held_note(held_until)
         ));
         Ok(())
+    }
+
+    /// Until when a call that may have been placed could still be going on, counted from
+    /// `now` (when it became unknown, at least [`follow::SETTLE`] after it was placed):
+    /// `limits.max_call_minutes`. Until then no other contact with the same number is called.
+    fn number_held_until(&self, now: Timestamp) -> Timestamp {
+        let minutes = u64::from(self.campaign.limits.max_call_minutes.get());
+        later(now, Duration::from_secs(minutes * 60))
     }
 
     /// The guards' hook for every call whose result was just recorded: counts its minutes and
@@ -1127,10 +1143,11 @@ impl Runner {
             };
             let (evidence, call) = follow::find(&probe, &recent, usize::from(LIST_LIMIT), &known);
             let (attempt_state, contact_state) = state::after_resolve(&evidence);
+            let held_until = self.number_held_until(now);
             let placement = Placement {
                 attempt: attempt_state,
                 contact: contact_state,
-                due: None,
+                due: (contact_state == ContactState::Unknown).then_some(held_until),
             };
             match (evidence, call) {
                 (Evidence::Found, Some(call)) => {
@@ -1186,8 +1203,9 @@ impl Runner {
                     )?;
                     self.guards.unknown_call();
                     self.progress.note(&format!(
-                        "contact {} is unknown: its call may or may not have been placed",
-                        lost.key
+                        "contact {} is unknown: its call may or may not have been placed; {}",
+                        escape_control(&lost.key),
+                        held_note(held_until)
                     ));
                 }
             }
@@ -1197,6 +1215,14 @@ impl Runner {
         }
         Ok(())
     }
+}
+
+/// What a contact becoming unknown means for the rows that share its number.
+fn held_note(held_until: Timestamp) -> String {
+    format!(
+        "no row with its number is called before {} (limits.max_call_minutes: its call may be going on until then)",
+        held_until.round(jiff::Unit::Second).unwrap_or(held_until)
+    )
 }
 
 /// When an attempt created at `created_at` whose answer was lost may be judged.

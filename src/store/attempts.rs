@@ -41,13 +41,15 @@ pub struct OpenAttempt {
 }
 
 /// The contacts [`Store::next_due`] may answer: pending, in the CSV, due at `?1`, and not
-/// sharing a number with a contact whose call is in progress (a never-called contact is due at 0).
+/// sharing a number with a contact whose call is in progress or may be (a never-called contact
+/// is due at 0; an `unknown` contact holds its number until its `due_at`).
 macro_rules! from_due {
     () => {
         "FROM contacts c
     WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL
       AND COALESCE(due_at, 0) <= ?1
-      AND NOT EXISTS (SELECT 1 FROM contacts a WHERE a.phone = c.phone AND a.state = 'active')"
+      AND NOT EXISTS (SELECT 1 FROM contacts a WHERE a.phone = c.phone
+            AND a.state IN ('active', 'unknown') AND (a.state = 'active' OR a.due_at > ?1))"
     };
 }
 
@@ -63,7 +65,9 @@ const DUE_COUNT: &str = concat!("SELECT COUNT(*) FROM (SELECT 1 ", from_due!(), 
 
 impl Store {
     /// The next contact to call at `now`: pending, in the CSV, due, and not sharing a number
-    /// with a contact whose call is in progress. In CSV order among equally due contacts.
+    /// with a contact whose call is in progress, or may still be (an `unknown` contact's call
+    /// may be ringing: its number is held until the instant [`Store::record_call_lost`] or
+    /// [`Store::record_placement`] gave). In CSV order among equally due contacts.
     ///
     /// Runs before every placement, so it must not grow with the campaign: the `contacts_next`
     /// index yields pending contacts in this order (a never-called contact is due at 0), and
@@ -100,12 +104,17 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// When the next pending contact becomes due (`None`: no pending contact at all).
-    /// Contacts due already answer `now`-or-earlier instants.
+    /// When the next pending contact becomes due (`None`: no pending contact at all), its
+    /// number's hold included. Contacts due already answer `now`-or-earlier instants.
+    ///
+    /// Asked only when no call is in flight, so no number is held by an `active` contact.
     pub fn next_due_at(&self) -> Result<Option<Option<Timestamp>>, StoreError> {
         self.conn
             .query_row(
-                "SELECT COUNT(*), MIN(COALESCE(due_at, 0)) FROM contacts
+                "SELECT COUNT(*), MIN(MAX(COALESCE(due_at, 0), COALESCE(
+                    (SELECT MAX(a.due_at) FROM contacts a WHERE a.phone = c.phone AND a.state = 'unknown'),
+                    0)))
+                 FROM contacts c
                  WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL",
                 [],
                 |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)),
@@ -321,8 +330,10 @@ impl Store {
             .map_err(sql)?
                 == 1;
         if !stays_active {
-            // A contact put back with a delay waits out a refusal that passes (rate limit, 5xx).
-            let wait = placement.due.is_some().then_some(Wait::Backoff.as_str());
+            // A contact put back with a delay waits out a refusal that passes (rate limit, 5xx);
+            // an unknown contact's `due` is how long it holds its number.
+            let wait = (placement.contact == ContactState::Pending && placement.due.is_some())
+                .then_some(Wait::Backoff.as_str());
             exec(
                 &tx,
                 "UPDATE contacts SET state = ?2, due_at = ?3, calls = calls + ?4,
@@ -408,15 +419,18 @@ impl Store {
 
     /// A followed call the API no longer knows: the attempt and its contact become `unknown`
     /// with `reason`, in one transaction (the call may have rung someone, so it still counts).
+    /// The call may still be going on: until `held_until`, no other contact with the same
+    /// number is called.
     pub fn record_call_lost(
         &mut self,
         attempt: i64,
         key: &str,
         reason: &str,
         polls: u32,
+        held_until: Timestamp,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        self.record_call_lost_tx(attempt, key, reason, polls, now)
+        self.record_call_lost_tx(attempt, key, reason, polls, held_until, now)
             .map_err(|e| self.err(e))
     }
 
@@ -426,6 +440,7 @@ impl Store {
         key: &str,
         reason: &str,
         polls: u32,
+        held_until: Timestamp,
         now: Timestamp,
     ) -> rusqlite::Result<()> {
         let tx = self.conn.savepoint()?;
@@ -441,10 +456,10 @@ impl Store {
         }
         exec(
             &tx,
-            "UPDATE contacts SET state = 'unknown', reason = ?2, due_at = NULL, wait = NULL,
+            "UPDATE contacts SET state = 'unknown', reason = ?2, due_at = ?4, wait = NULL,
                 updated_at = ?3
              WHERE key = ?1",
-            params![key, reason, millis(now)],
+            params![key, reason, millis(now), millis(held_until)],
         )?;
         insert_event(&tx, attempt, now, "error", reason)?;
         tx.commit()
@@ -694,13 +709,29 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// `--retry-unknown`: contacts whose call may have gone out are made pending again.
+    /// `--retry-unknown`: contacts whose call may have gone out are made pending again, once
+    /// that call could no longer be going on (see [`Store::unknown_held`] for the others).
     pub fn release_unknown(&self, now: Timestamp) -> Result<usize, StoreError> {
         self.conn
             .execute(
-                "UPDATE contacts SET state = 'pending', due_at = NULL, wait = NULL, updated_at = ?1 WHERE state = 'unknown'",
+                "UPDATE contacts SET state = 'pending', due_at = NULL, wait = NULL, updated_at = ?1
+                 WHERE state = 'unknown' AND COALESCE(due_at, 0) <= ?1",
                 [millis(now)],
             )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Unknown contacts whose call may still be going on at `now`: how many, and until when.
+    /// `--retry-unknown` leaves them unknown: made pending, they would no longer hold their
+    /// number, and a contact sharing it could be called while that call rings.
+    pub fn unknown_held(&self, now: Timestamp) -> Result<Option<(u64, Timestamp)>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*), MAX(due_at) FROM contacts WHERE state = 'unknown' AND due_at > ?1",
+                [millis(now)],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)),
+            )
+            .map(|(count, until)| until.map(|until| (count as u64, instant(until))))
             .map_err(|e| self.err(e))
     }
 
@@ -859,6 +890,67 @@ mod tests {
         assert_eq!(next(&store, "2026-12-07T18:00:00Z").as_deref(), Some("B"));
         set(&store, "A", "done", None);
         assert_eq!(next(&store, now).as_deref(), Some("C"));
+    }
+
+    #[test]
+    fn an_unknown_contact_holds_its_number_until_its_call_could_have_ended() {
+        use crate::state::{Evidence, PlaceResult, after_place, after_resolve};
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = store(
+            dir.path(),
+            "id,name,phone\nA,Ana,(415) 555-0101\nB,Wei,(212) 555-0102\nC,Lin,(415) 555-0101\nD,Sam,(212) 555-0102\n",
+        );
+        let at = |s: &str| t(&format!("2026-12-07T{s}:00Z"));
+        let next_at = |store: &Store| store.next_due_at().unwrap();
+        // A followed call the API no longer knows, held until 17:11.
+        let a = store
+            .begin_attempt("A", "k1", "{}", at("17:00"))
+            .unwrap()
+            .unwrap();
+        let placed = after_place(&PlaceResult::Placed, at("17:00"));
+        store
+            .record_placement(a, "A", placed, Some("c1"), None, None, None, at("17:00"))
+            .unwrap();
+        store
+            .record_call_lost(a, "A", "gone", 3, at("17:11"), at("17:01"))
+            .unwrap();
+        // A lost placement the list of calls could not settle, held until 17:12.
+        let b = store
+            .begin_attempt("B", "k2", "{}", at("17:00"))
+            .unwrap()
+            .unwrap();
+        let (attempt, contact) = after_resolve(&Evidence::Inconclusive);
+        let unknown = Placement {
+            attempt,
+            contact,
+            due: Some(at("17:12")),
+        };
+        store
+            .record_placement(b, "B", unknown, None, None, None, Some("?"), at("17:02"))
+            .unwrap();
+        assert_eq!(wait_of(&store, "B"), ("unknown".into(), None));
+
+        assert_eq!(next(&store, "2026-12-07T17:05:00Z"), None, "C and D wait");
+        assert_eq!(store.due_count(at("17:05"), 10).unwrap(), 0);
+        assert_eq!(next_at(&store), Some(Some(at("17:11"))));
+        assert_eq!(next(&store, "2026-12-07T17:11:00Z").as_deref(), Some("C"));
+        assert_eq!(store.due_count(at("17:11"), 10).unwrap(), 1);
+        set(&store, "C", "done", None);
+        assert_eq!(next_at(&store), Some(Some(at("17:12"))));
+
+        // --retry-unknown frees only a contact whose call can no longer be going on: made
+        // pending, B would no longer hold the number D shares.
+        assert_eq!(store.release_unknown(at("17:11")).unwrap(), 1);
+        assert_eq!(wait_of(&store, "A"), ("pending".into(), None));
+        assert_eq!(
+            store.unknown_held(at("17:11")).unwrap(),
+            Some((1, at("17:12")))
+        );
+        assert_eq!(next(&store, "2026-12-07T17:11:00Z").as_deref(), Some("A"));
+        assert_eq!(store.release_unknown(at("17:12")).unwrap(), 1);
+        assert_eq!(store.unknown_held(at("17:12")).unwrap(), None);
+        set(&store, "A", "done", None);
+        assert_eq!(next(&store, "2026-12-07T17:12:00Z").as_deref(), Some("B"));
     }
 
     fn wait_of(store: &Store, key: &str) -> (String, Option<String>) {

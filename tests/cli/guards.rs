@@ -74,23 +74,6 @@ fn by_number(calls: &[Value]) -> BTreeMap<String, Vec<&Value>> {
     by
 }
 
-/// The sandbox's simulated time now.
-fn sandbox_now(url: &str) -> Timestamp {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let body: Value = reqwest::get(format!("{url}/sandbox/clock"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body["now"].as_str().unwrap().parse().unwrap()
-    })
-}
-
 fn results_by_name(test: &Test) -> BTreeMap<String, BTreeMap<String, String>> {
     results(test)
         .into_iter()
@@ -299,7 +282,7 @@ fn until_idle_runs_from_cron_exit_75_while_work_remains_and_never_call_twice() {
     assert!(doc["eta"]["latest"].is_string());
 
     // 4: once the retry is due, Wei's second and last call: the campaign is finished.
-    until("the retry to fall due", || sandbox_now(&url) > next);
+    until("the retry to fall due", || sandbox.now() > next);
     let (code, stderr) = cron(&test, &url);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(

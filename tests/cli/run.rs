@@ -1084,6 +1084,61 @@ fn an_unknown_contact_is_called_again_only_with_retry_unknown() {
 }
 
 #[test]
+fn a_number_whose_call_may_be_ringing_is_not_called_before_that_call_could_have_ended() {
+    // Two rows share a number. The first one's last call is unknown: it may have been placed,
+    // and may be ringing now. The second row is called, but only once that call could no longer
+    // be going on (limits.max_call_minutes after it became unknown), and the run waits for that
+    // instant rather than stopping or hanging.
+    let contacts = "id,first_name,phone\na1,Ana,212-555-0101\na2,Wei,212-555-0101\n";
+    let with_key = campaign("  calls_per_minute: 60\n  burst: 10\n  max_call_minutes: 5").replace(
+        "  default_region: US\n",
+        "  default_region: US\n  key_column: id\n",
+    );
+    let test = setup("", contacts).file("campaign.yaml", with_key);
+    // 5 simulated minutes are 3 real seconds: time enough to start the run inside them.
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.01", "--seed", "7"]);
+    let mut import = runner(&test, &sandbox.base_url);
+    import.args(["--max-calls", "0"]);
+    assert_eq!(run_to_end(import).code, Some(0));
+    let held_until = sandbox.now() + jiff::SignedDuration::from_mins(5);
+    let conn = rusqlite::Connection::open(state_path(&test)).unwrap();
+    conn.execute(
+        "UPDATE contacts SET state = 'unknown', calls = 1, due_at = ?1 WHERE key = 'a1'",
+        [held_until.as_millisecond()],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO attempts (contact_key, state, idempotency_key, request, created_at, updated_at)
+         VALUES ('a1', 'unknown', 'lost-1', '{\"to\":\"+12125550101\",\"objective\":\"x\"}', 0, 0)",
+        [],
+    )
+    .unwrap();
+    drop(conn);
+
+    let mut again = runner(&test, &sandbox.base_url);
+    again.arg("--retry-unknown");
+    let done = run_to_end(again);
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert!(
+        done.stderr.contains(
+            "--retry-unknown: 1 contact(s) stay unknown: their call may still be going on until"
+        ),
+        "{}",
+        done.stderr
+    );
+    let calls = sandbox_calls(&sandbox.base_url);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert!(
+        ts(&calls[0], "createdAt") >= held_until,
+        "called at {} while the unknown call could still be going on (until {held_until})",
+        calls[0]["createdAt"]
+    );
+    let rows = results(&test);
+    assert_eq!(rows[0]["status"], "unknown");
+    assert_eq!(rows[1]["call_id"], calls[0]["id"].as_str().unwrap());
+}
+
+#[test]
 fn a_rehearsal_needs_no_key_and_writes_results() {
     // The README quickstart: the built-in sandbox, in-process, on its own fast clock.
     let test = setup("  calls_per_minute: 60\n  burst: 10", &plain_contacts(5)).args(&[

@@ -189,6 +189,23 @@ impl SandboxProcess {
         );
         SandboxProcess { child, base_url }
     }
+
+    /// The sandbox's simulated time now.
+    pub fn now(&self) -> Timestamp {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let body: Value = reqwest::get(format!("{}/sandbox/clock", self.base_url))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["now"].as_str().unwrap().parse().unwrap()
+        })
+    }
 }
 
 impl Drop for SandboxProcess {
