@@ -60,8 +60,10 @@ const NEXT_DUE: &str = concat!(
     " ORDER BY COALESCE(due_at, 0), seq LIMIT 1"
 );
 
-/// The query behind [`Store::due_count`].
-const DUE_COUNT: &str = concat!("SELECT COUNT(*) FROM (SELECT 1 ", from_due!(), " LIMIT ?2)");
+/// The query behind [`Store::due_count`], which stops reading its rows at its limit. Not a
+/// `LIMIT ?2`: SQLite plans a LIMIT with the value bound to it, so every new limit would make
+/// it parse and plan the statement again.
+const DUE_COUNT: &str = concat!("SELECT 1 ", from_due!());
 
 impl Store {
     /// The next contact to call at `now`: pending, in the CSV, due, and not sharing a number
@@ -98,9 +100,13 @@ impl Store {
         self.conn
             .prepare_cached(DUE_COUNT)
             .and_then(|mut stmt| {
-                stmt.query_row(params![millis(now), limit as i64], |r| r.get::<_, i64>(0))
+                let mut rows = stmt.query([millis(now)])?;
+                let mut count = 0;
+                while count < limit && rows.next()?.is_some() {
+                    count += 1;
+                }
+                Ok(count)
             })
-            .map(|n| n as usize)
             .map_err(|e| self.err(e))
     }
 
@@ -1195,20 +1201,42 @@ mod tests {
                 .conn
                 .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                 .unwrap()
-                .query_map(params![0, 5], |r| r.get::<_, String>(3))
+                .query_map([0], |r| r.get::<_, String>(3))
                 .unwrap()
                 .collect::<Result<_, _>>()
                 .unwrap();
             plan.join("\n")
         };
         // Both run before every round of placements.
-        for sql in [
-            NEXT_DUE.replace("LIMIT 1", "LIMIT ?2"),
-            DUE_COUNT.to_owned(),
-        ] {
-            let plan = plan(&sql);
+        for sql in [NEXT_DUE, DUE_COUNT] {
+            let plan = plan(sql);
             assert!(plan.contains("USING INDEX contacts_next"), "{plan}");
             assert!(!plan.contains("TEMP B-TREE"), "{plan}");
+        }
+    }
+
+    #[test]
+    fn the_queries_before_every_round_are_planned_once() {
+        use rusqlite::StatementStatus;
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(
+            dir.path(),
+            "id,name,phone\nA,Ana,(415) 555-0101\nB,Wei,(212) 555-0102\nC,Lin,(312) 555-0103\n",
+        );
+        for (at, limit) in [("17:00", 5), ("17:01", 2), ("17:02", 1), ("17:03", 10)] {
+            let now = t(&format!("2026-12-07T{at}:00Z"));
+            assert_eq!(store.due_count(now, limit).unwrap(), limit.min(3));
+            assert_eq!(
+                store.next_due(now).unwrap().map(|d| d.key).as_deref(),
+                Some("A")
+            );
+        }
+        // A statement whose plan depends on a bound value is planned again whenever that
+        // value changes: four rounds would have meant four plans.
+        for sql in [NEXT_DUE, DUE_COUNT] {
+            let stmt = store.conn.prepare_cached(sql).unwrap();
+            assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0, "{sql}");
+            assert_eq!(stmt.get_status(StatementStatus::Run), 4, "{sql}");
         }
     }
 }
