@@ -3,14 +3,16 @@
 //! anyone twice.
 //!
 //! One driver task owns the state file and makes every decision (through [`crate::state`]);
-//! HTTP requests run in spawned tasks and report back over a channel. The driver never holds
-//! the database across an `.await` (nor a transaction: groups of steps open and commit within
-//! one turn of the loop). Order of things, each committed before the next:
-//! 1. an attempt is committed `placing` and flushed to disk (with the others of its round),
-//!    then its POST is sent;
+//! HTTP requests run in spawned tasks and report back over a channel. The driver never shares
+//! the database. Its steps go into a group (one transaction) that stays open across turns of
+//! the loop until the next round of placements commits it, or [`GROUP_LINGER`] has passed.
+//! Order of things, each committed before the next:
+//! 1. an attempt is committed `placing` and flushed to disk (with the others of its round and
+//!    the answers handled since the last commit), then its POST is sent;
 //! 2. the answer is committed (`placed` with its call id, `not_placed`, or `ambiguous`);
 //! 3. polls are committed as they come; the final record is committed before the call counts as
-//!    done. Answers handled in one turn are committed together, before the turn sends anything.
+//!    done. A kill takes at most the answers of the open group: the next run asks again (a lost
+//!    call id makes its attempt `placing`, resolved against the list of calls).
 //!
 //! On start, attempts left `placing` are ambiguous; every ambiguous attempt is resolved against
 //! the API's list of recent calls before anything new is placed.
@@ -54,6 +56,11 @@ pub const NOT_FOUND_LIMIT: u32 = 5;
 
 /// How many more answers, already waiting, one turn of the driver loop handles.
 const EVENT_BATCH: usize = 100;
+
+/// How long (real time) answers may wait in the open group of steps before it is committed
+/// when no round of placements commits it first. A kill loses at most this much of what the
+/// API said, and the next run asks again; `status` lags the run by as much.
+const GROUP_LINGER: Duration = Duration::from_secs(1);
 
 /// How many recent calls one resolution reads (the API's maximum page).
 const LIST_LIMIT: u8 = 100;
@@ -224,6 +231,9 @@ pub struct Runner {
     summary: Summary,
     /// A POST was spawned in this turn of the driver loop.
     posted: bool,
+    /// Since when the state file's group of steps has been open, if it is (see
+    /// [`Runner::open_group`]).
+    group_since: Option<tokio::time::Instant>,
     /// Calls placed, or possibly placed, for the campaign before this run (`limits.max_calls`).
     placed_before: u64,
     /// Webhook mode (see [`push`]): `None` polls every call on the usual schedule.
@@ -280,6 +290,7 @@ impl Runner {
             refusals: HashMap::new(),
             stopping: None,
             posted: false,
+            group_since: None,
             placed_before: 0,
             summary: Summary {
                 ending: Ending::Finished,
@@ -298,9 +309,19 @@ impl Runner {
 
     /// Runs until every contact is settled, a cap is reached, the API refuses the run, or `stop`
     /// says so: [`Stop::Gracefully`] places no new call and follows calls in flight to their
-    /// end; [`Stop::AtOnce`] returns `None` at the next turn of the loop (each turn commits what
-    /// it did, so the state file is consistent between any two).
-    pub async fn run(
+    /// end; [`Stop::AtOnce`] returns `None` at the next turn of the loop. However the run ends,
+    /// the open group of steps is committed first (each step is whole, so the state file is
+    /// consistent after any of them).
+    pub async fn run(&mut self, stop: watch::Receiver<Stop>) -> Result<Option<Summary>, RunError> {
+        let ran = self.drive(stop).await;
+        // Whatever ended the run, the steps taken so far are kept (each one whole).
+        let committed = self.commit_group();
+        let summary = ran?;
+        committed?;
+        Ok(summary)
+    }
+
+    async fn drive(
         &mut self,
         mut stop: watch::Receiver<Stop>,
     ) -> Result<Option<Summary>, RunError> {
@@ -402,6 +423,7 @@ impl Runner {
                 }
                 () = sleep_until(&self.clock, sleep) => {}
                 inbound = push::next(self.push.as_mut()) => self.inbound(inbound)?,
+                () = linger(self.group_since), if self.group_since.is_some() => self.commit_group()?,
                 changed = stop.changed(), if !stop_gone => {
                     if changed.is_err() {
                         // The sender is gone: treat as a stop request.
@@ -561,17 +583,19 @@ impl Runner {
                 return Ok(Some(at));
             }
         };
-        self.store.begin_flushed_group()?;
+        self.open_group()?;
         let round = match self.claim_round(first, size, now) {
             Ok(round) => round,
             Err(err) => {
                 // Commit no attempt whose POST will not be sent: the next run would have to
-                // treat it as possibly placed.
+                // treat it as possibly placed. The answers grouped before the round go with
+                // it: the run stops on this error, and the next one asks for them again.
+                self.group_since = None;
                 self.store.abandon_group();
                 return Err(err);
             }
         };
-        self.store.end_group()?;
+        self.commit_group()?;
         if round.is_empty() {
             return Ok(None);
         }
@@ -773,21 +797,38 @@ impl Runner {
         self.polls_due.push(Reverse((next, attempt)));
     }
 
-    /// Handles `first` and the answers already waiting behind it (up to [`EVENT_BATCH`]):
-    /// one turn of the loop (placing, polling, progress) and one commit for all of them. The
-    /// commit comes before the loop sends anything they lead to.
+    /// Handles `first` and the answers already waiting behind it (up to [`EVENT_BATCH`]), in
+    /// the open group of steps (see [`Runner::open_group`]).
     fn handle_together(&mut self, first: Event) -> Result<(), RunError> {
-        self.store.begin_group()?;
-        let handled = self.handle(first).and_then(|()| {
-            for _ in 0..EVENT_BATCH {
-                let Ok(event) = self.rx.try_recv() else { break };
-                self.handle(event)?;
-            }
-            Ok(())
-        });
-        let committed = self.store.end_group();
-        handled?;
-        Ok(committed?)
+        self.open_group()?;
+        self.handle(first)?;
+        for _ in 0..EVENT_BATCH {
+            let Ok(event) = self.rx.try_recv() else { break };
+            self.handle(event)?;
+        }
+        Ok(())
+    }
+
+    /// Opens a group of steps, unless one is open: the answers the run handles, then the next
+    /// round of placements, are committed together. A commit costs more than the steps in it,
+    /// and most of it is the disk flush a round must wait for anyway (so the group is a
+    /// flushed one). What answers lead to that leaves the process is a round's POSTs, sent
+    /// only after the round commits the group; with no round to commit it, the group is
+    /// committed [`GROUP_LINGER`] after it opened, and when the run ends.
+    fn open_group(&mut self) -> Result<(), RunError> {
+        if self.group_since.is_none() {
+            self.store.begin_group()?;
+            self.group_since = Some(tokio::time::Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Commits the open group of steps, if any.
+    fn commit_group(&mut self) -> Result<(), RunError> {
+        if self.group_since.take().is_some() {
+            self.store.end_group()?;
+        }
+        Ok(())
     }
 
     fn handle(&mut self, event: Event) -> Result<(), RunError> {
@@ -1239,6 +1280,14 @@ fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
+    }
+}
+
+/// Until the group of steps open since `since` is to be committed.
+async fn linger(since: Option<tokio::time::Instant>) {
+    match since {
+        Some(since) => tokio::time::sleep_until(since + GROUP_LINGER).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -143,6 +143,9 @@ impl Runner {
                 Ok(())
             }
             Some(Inbound::Event { event, committed }) => {
+                // The receiver answers 2xx once the event is committed: it is not left in
+                // the open group, which a kill could take.
+                self.commit_group()?;
                 let recorded = self.record_event(&event);
                 // The receiver answers 2xx only on Ok; a failed commit also ends the run.
                 let _ = committed.send(recorded.as_ref().map(drop).map_err(drop));

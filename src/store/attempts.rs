@@ -10,7 +10,7 @@
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
-use super::{Group, Store, StoreError, instant, millis};
+use super::{Store, StoreError, instant, millis};
 use crate::state::{AfterCall, AttemptState, ContactState, Outcome, Placement, Wait};
 
 /// A contact ready to be called.
@@ -141,40 +141,31 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Opens a group of steps that [`Store::end_group`] commits in one transaction. The runner
-    /// groups the answers it handles together: a commit costs more than the steps in it, and
-    /// nothing those answers lead to leaves the process before the group is committed. A step
-    /// that fails is undone alone and the steps before it stay in the group; should SQLite
-    /// have rolled the whole transaction back (a full disk, an I/O error), `end_group` says so.
+    /// Opens a group of steps that [`Store::end_group`] commits in one transaction, waiting
+    /// for the disk (`synchronous = FULL`). The runner groups the answers it handles and the
+    /// round of placements that follows them: a commit costs more than the steps in it, most
+    /// of all the disk flush a round of attempts must wait for. A step that fails is undone
+    /// alone and the steps before it stay in the group; should SQLite have rolled the whole
+    /// transaction back (a full disk, an I/O error), `end_group` says so.
     pub fn begin_group(&mut self) -> Result<(), StoreError> {
-        self.open_group(Group::Normal)
-    }
-
-    /// [`Store::begin_group`] for a group whose commit waits for the disk
-    /// (`synchronous = FULL`): [`Store::begin_attempt`] steps are taken only in such a group
-    /// (or alone), which must end before their POSTs are sent.
-    pub fn begin_flushed_group(&mut self) -> Result<(), StoreError> {
-        self.open_group(Group::Flushed)
-    }
-
-    fn open_group(&mut self, group: Group) -> Result<(), StoreError> {
-        if self.group.is_some() {
+        if self.group {
             return Err(self.misuse("a group of steps is already open"));
         }
         // SQLite changes the safety level only between transactions; NORMAL is the standing one.
-        if group == Group::Flushed {
-            self.set_synchronous(true)?;
+        self.set_synchronous(true)?;
+        if let Err(err) = self.conn.execute_batch("BEGIN") {
+            let _ = self.set_synchronous(false);
+            return Err(self.err(err));
         }
-        self.conn.execute_batch("BEGIN").map_err(|e| self.err(e))?;
-        self.group = Some(group);
+        self.group = true;
         Ok(())
     }
 
     /// Commits the group [`Store::begin_group`] opened (rolled back if the commit fails).
     pub fn end_group(&mut self) -> Result<(), StoreError> {
-        let Some(group) = self.group.take() else {
+        if !std::mem::take(&mut self.group) {
             return Ok(());
-        };
+        }
         let committed = if self.conn.is_autocommit() {
             Err(self.misuse("the group's transaction was rolled back by an earlier error"))
         } else {
@@ -183,26 +174,22 @@ impl Store {
                 self.err(e)
             })
         };
-        if group == Group::Flushed {
-            // Should this fail, later commits wait for the disk too: slower, never less safe.
-            let _ = self.set_synchronous(false);
-        }
+        // Should this fail, later commits wait for the disk too: slower, never less safe.
+        let _ = self.set_synchronous(false);
         committed
     }
 
     /// Rolls back the group [`Store::begin_group`] opened: none of its steps happened.
     pub fn abandon_group(&mut self) {
-        if let Some(group) = self.group.take() {
+        if std::mem::take(&mut self.group) {
             if !self.conn.is_autocommit() {
                 let _ = self.conn.execute_batch("ROLLBACK");
             }
-            if group == Group::Flushed {
-                let _ = self.set_synchronous(false);
-            }
+            let _ = self.set_synchronous(false);
         }
     }
 
-    fn misuse(&self, message: &str) -> StoreError {
+    pub(super) fn misuse(&self, message: &str) -> StoreError {
         StoreError::Corrupt {
             path: self.path.clone(),
             message: message.to_owned(),
@@ -212,10 +199,10 @@ impl Store {
     /// Commits a new attempt as `placing` and its contact as `active`, before the POST is sent.
     /// `None` if the contact is no longer pending (nothing is written then).
     ///
-    /// The one commit that waits for the disk (`synchronous = FULL`): were a power cut to take
-    /// it after the POST went out, the resumed run would not know to look for the call. Its sync
-    /// also makes every earlier commit durable. Inside a group, the group commits it: the group
-    /// must be a [`Store::begin_flushed_group`] one, ended before the POST is sent.
+    /// Its commit waits for the disk (`synchronous = FULL`): were a power cut to take it after
+    /// the POST went out, the resumed run would not know to look for the call. The sync also
+    /// makes every earlier commit durable. Inside a group, the group commits it, and must end
+    /// before the POST is sent.
     pub fn begin_attempt(
         &mut self,
         key: &str,
@@ -223,19 +210,11 @@ impl Store {
         request: &str,
         now: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
-        match self.group {
-            Some(Group::Flushed) => {
-                return self.begin_attempt_tx(key, idempotency_key, request, now);
-            }
-            // Its commit would not wait for the disk: the POST could outlive a power cut that
-            // takes the attempt.
-            Some(Group::Normal) => {
-                return Err(self.misuse("an attempt begun in a group that is not flushed"));
-            }
-            None => {}
+        if self.group {
+            return self.begin_attempt_tx(key, idempotency_key, request, now);
         }
-        // Alone: a flushed group of one.
-        self.begin_flushed_group()?;
+        // Alone: a group of one.
+        self.begin_group()?;
         match self.begin_attempt_tx(key, idempotency_key, request, now) {
             Ok(begun) => self.end_group().map(|()| begun),
             Err(err) => {
@@ -1011,9 +990,7 @@ mod tests {
         store
             .record_poll(id, Some("ringing"), None, 1, now)
             .unwrap();
-        // Attempts are begun only in a group whose commit waits for the disk.
-        assert!(store.begin_attempt("A", "k2", "{}", now).is_err());
-        assert!(store.begin_flushed_group().is_err(), "a group is open");
+        assert!(store.begin_group().is_err(), "a group is open");
         // A reader (`status` while the run goes on) sees none of it before the commit.
         assert_eq!(seen(&other), ("placing".into(), None, 0, 0));
 
@@ -1042,14 +1019,14 @@ mod tests {
                 .unwrap()
         };
         // A round abandoned (a step failed before its POSTs went out): nothing was placed.
-        store.begin_flushed_group().unwrap();
+        store.begin_group().unwrap();
         store.begin_attempt("A", "k1", "{}", now).unwrap().unwrap();
         store.begin_attempt("B", "k2", "{}", now).unwrap().unwrap();
         store.abandon_group();
         assert_eq!(count(&store), 0);
         assert_eq!(wait_of(&store, "A"), ("pending".into(), None));
         // Committed: both attempts, and the contacts active.
-        store.begin_flushed_group().unwrap();
+        store.begin_group().unwrap();
         store.begin_attempt("A", "k1", "{}", now).unwrap().unwrap();
         store.begin_attempt("B", "k2", "{}", now).unwrap().unwrap();
         store.end_group().unwrap();

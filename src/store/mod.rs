@@ -3,12 +3,12 @@
 //! All SQL lives in this module, behind named methods. The connection has one owner (the
 //! runner's driver task, or a command) and is never shared across threads. Invariants:
 //! - WAL: every commit survives the process being killed. The `placing` row of an attempt also
-//!   survives a power cut before its POST is sent (`synchronous = FULL` for the commit of its
-//!   round, see `Store::begin_flushed_group`). Every other commit (`synchronous = NORMAL`) records something a
-//!   resumed run learns again if a power cut takes it: a lost call id turns the attempt back
-//!   into `placing`, which is resolved against the API's list of calls; a lost result or poll
-//!   leaves the call `placed`, and it is polled again. Waiting for the disk only where "never
-//!   twice" depends on it keeps a round of placements to one disk flush;
+//!   survives a power cut before its POST is sent (`synchronous = FULL` for the runner's
+//!   groups of steps, which commit each round of attempts, see `Store::begin_group`). Every
+//!   other commit (`synchronous = NORMAL`) records something a resumed run learns again if a
+//!   power cut takes it: a lost call id turns the attempt back into `placing`, which is
+//!   resolved against the API's list of calls; a lost result or poll leaves the call
+//!   `placed`, and it is polled again;
 //! - the schema moves forward by numbered migrations (`PRAGMA user_version`); a file written by
 //!   a newer version is refused, never "upgraded" down;
 //! - the API key is never stored.
@@ -116,15 +116,8 @@ pub enum StoreError {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
-    /// The group of steps open, if any (see `Store::begin_group`).
-    group: Option<Group>,
-}
-
-/// An open group of steps, and whether its commit waits for the disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Group {
-    Normal,
-    Flushed,
+    /// Whether a group of steps is open (see `Store::begin_group`).
+    group: bool,
 }
 
 /// Milliseconds since the epoch, the column format of every instant.
@@ -147,7 +140,7 @@ impl Store {
         let mut store = Store {
             conn,
             path: path.to_owned(),
-            group: None,
+            group: false,
         };
         store.configure().and_then(|()| store.migrate())?;
         Ok(store)

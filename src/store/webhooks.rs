@@ -52,12 +52,18 @@ impl Store {
     /// (a terminal event of a call being followed). A non-terminal event updates the status of
     /// its attempt while that is `placed`; anything else is recorded and ignored. A repeated
     /// `eventId` writes nothing and answers [`Effect::Duplicate`].
+    ///
+    /// Committed on its own, never in a group: the sender is told the event arrived once this
+    /// returns, and will not send it again.
     pub fn record_pushed(
         &mut self,
         pushed: &Pushed<'_>,
         finish: Option<&Finish<'_>>,
         now: Timestamp,
     ) -> Result<Effect, StoreError> {
+        if self.group {
+            return Err(self.misuse("a webhook event recorded in a group of steps"));
+        }
         let path = self.path.clone();
         let sql = |source| StoreError::Sqlite {
             path: path.clone(),
@@ -318,5 +324,25 @@ mod tests {
             Some(("e9".to_owned(), r#"{"callId":"c9"}"#.to_owned()))
         );
         assert_eq!(store.pushed_terminal("c1").unwrap(), None);
+    }
+
+    #[test]
+    fn an_event_is_committed_on_its_own_never_in_a_group() {
+        let (dir, mut store) = placed();
+        let now = t("2026-12-07T17:01:00Z");
+        store.begin_group().unwrap();
+        let answered = event("e1", "call.in_progress", "in_progress");
+        assert!(store.record_pushed(&answered, None, now).is_err());
+        store.end_group().unwrap();
+        assert_eq!(
+            store.record_pushed(&answered, None, now).unwrap(),
+            Effect::Status
+        );
+        // Another connection (the next run) sees it at once.
+        let other = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
+        let seen: i64 = other
+            .query_row("SELECT COUNT(*) FROM webhook_events", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(seen, 1);
     }
 }

@@ -984,6 +984,60 @@ b3,F,415-555-0198
 }
 
 #[test]
+fn a_result_reaches_the_state_file_within_a_second_when_no_placement_follows_it() {
+    // Answers wait in an open group of steps until the next round of placements commits them,
+    // but never longer than a second: here the next placement (the retry) is 18 real seconds
+    // away, and `status` from another process sees the result long before it.
+    let test = setup("  calls_per_minute: 60\n  burst: 10", &plain_contacts(1)).file(
+        "campaign.yaml",
+        campaign("  calls_per_minute: 60\n  burst: 10").replace(
+            "no_answer: { attempts: 2, after: 1m }",
+            "no_answer: { attempts: 2, after: 30m }",
+        ),
+    );
+    let sandbox = SandboxProcess::spawn(&[
+        "--time-scale",
+        "0.01",
+        "--outcomes",
+        "no_answer=1",
+        "--seed",
+        "5",
+    ]);
+    let mut command = runner(&test, &sandbox.base_url);
+    command.stdout(Stdio::null()).stderr(Stdio::piped());
+    let child = command.spawn().expect("the runner starts");
+    until("the call to end", || {
+        sandbox_calls(&sandbox.base_url)
+            .first()
+            .is_some_and(|call| call["status"] == "no_answer")
+    });
+    let ended = Instant::now();
+    let finished = || -> u64 {
+        let run = Test::new()
+            .current_dir(test.path().to_owned())
+            .args(&["status", "campaign.yaml", "--json"])
+            .run();
+        assert_eq!(run.code, 0, "{}", run.transcript());
+        let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+        doc["attempts"]["finished"].as_u64().unwrap_or(0)
+    };
+    while finished() == 0 {
+        assert!(
+            ended.elapsed() < Duration::from_secs(5),
+            "the result of a call that ended was not committed within 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        sandbox_calls(&sandbox.base_url).len(),
+        1,
+        "the retry is not due yet"
+    );
+    let stderr = terminate(child, 1);
+    assert!(stderr.contains("stopping: no new calls"), "{stderr}");
+}
+
+#[test]
 fn a_second_sigterm_exits_at_once_and_the_next_run_finishes_the_campaign() {
     const ROWS: usize = 30;
     let (test, sandbox, mut child) = mid_campaign(ROWS, "51");
