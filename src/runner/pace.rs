@@ -29,7 +29,7 @@ impl GovernorClock for SimClock {
 
 /// Placements the rate allows within this span of each other are placed as one round: their
 /// attempts are committed together with one disk flush, then their POSTs go out together.
-pub const ROUND: Duration = Duration::from_millis(500);
+pub const ROUND: Duration = Duration::from_secs(1);
 
 /// `calls_per_minute` placements per minute, `burst` at once, in rounds of up to [`ROUND`].
 pub struct Pacer {
@@ -117,22 +117,23 @@ mod tests {
     }
 
     #[test]
-    fn a_round_is_what_the_rate_allows_in_half_a_second() {
+    fn a_round_is_what_the_rate_allows_in_a_second() {
         let clock = ManualClock::new("2026-12-07T17:00:00Z".parse().unwrap());
-        // 600/min: 5 placements every half second, within the burst of 10.
+        // 600/min: 10 placements every second, the whole burst of 10.
         let fast = pacer(600, 10, &clock);
-        assert_eq!(fast.round(), 5);
-        assert_eq!(fast.take_round(100), Ok(5));
-        assert_eq!(fast.take_round(100), Ok(5));
+        assert_eq!(fast.round(), 10);
+        assert_eq!(fast.take_round(100), Ok(10));
         let wait = fast.take_round(100).unwrap_err();
-        assert_eq!(wait, Duration::from_millis(500));
-        clock.advance(Duration::from_millis(400));
-        // Four have come back, not five: the round waits for the fifth.
+        assert_eq!(wait, Duration::from_secs(1));
+        clock.advance(Duration::from_millis(900));
+        // Nine have come back, not ten: the round waits for the tenth.
         assert_eq!(fast.take_round(100), Err(Duration::from_millis(100)));
         // Less room than a round (the concurrency cap): what fits.
         assert_eq!(fast.take_round(3), Ok(3));
-        // The burst bounds a round; a slow rate places one at a time.
-        assert_eq!(pacer(600, 2, &clock).take_round(100), Ok(2));
+        // The burst bounds a round; below 120/min, one at a time.
+        assert_eq!(pacer(600, 2, &clock).round(), 2);
+        assert_eq!(pacer(120, 10, &clock).round(), 2);
+        assert_eq!(pacer(119, 10, &clock).round(), 1);
         assert_eq!(pacer(60, 10, &clock).take_round(100), Ok(1));
     }
 }

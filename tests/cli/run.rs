@@ -858,14 +858,14 @@ fn round_sizes(state: &Path, first: usize) -> Vec<usize> {
 }
 
 #[test]
-fn placements_go_out_in_rounds_of_what_half_a_second_of_the_rate_allows() {
+fn placements_go_out_in_rounds_of_what_a_second_of_the_rate_allows() {
     // The rounds the first 12 attempts went out in: their first sizes, and the most in one.
     for (limits, first, most) in [
-        // 600/min: 5 in half a second; the burst of 10 allows two rounds at once.
+        // 600/min: 10 in a second, the whole burst.
         (
             "  calls_per_minute: 600\n  burst: 10\n  max_concurrent: 50",
-            vec![5, 5, 2],
-            5,
+            vec![10, 2],
+            10,
         ),
         // The burst bounds a round.
         (
