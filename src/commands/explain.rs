@@ -131,9 +131,17 @@ pub fn next_step(campaign: &Campaign, h: &History, now: Timestamp) -> String {
             }
             None => format!("never again: the API refused it ({reason})"),
         },
-        ContactState::Unknown => format!(
-            "never, unless a run is given --retry-unknown: a call may have gone out ({reason})"
-        ),
+        ContactState::Unknown => match h.due_at.filter(|&d| d > now) {
+            Some(held) => format!(
+                "never, unless a run is given --retry-unknown after {} (until then its call may \
+                 still be going on, and no row with its number is called): a call may have gone \
+                 out ({reason})",
+                second(held)
+            ),
+            None => format!(
+                "never, unless a run is given --retry-unknown: a call may have gone out ({reason})"
+            ),
+        },
         ContactState::Invalid if !h.attempts.is_empty() => {
             format!("never: the API refused the number ({reason})")
         }

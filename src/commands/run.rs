@@ -6,8 +6,8 @@
 //!
 //! Stopping: the first Ctrl-C or SIGTERM stops new placements and follows the calls already
 //! placed to their end (the API cannot cancel a ringing call); a second one exits at once. Either
-//! way the state file is consistent: every step is whole or absent, and each turn of the runner
-//! commits its steps before it sends anything they lead to.
+//! way the state file is consistent: every step is whole or absent, and the runner commits its
+//! steps before any POST they lead to is sent (see `runner`).
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;

@@ -22,8 +22,8 @@ pub const POLL_LONG_CALL: Duration = Duration::from_secs(60);
 pub const LONG_CALL: Duration = Duration::from_secs(600);
 
 /// Polls fall on whole ticks of the clock: calls placed a fraction of a second apart are polled
-/// together, their answers arrive together, and the runner handles and commits them in one
-/// turn instead of one each. Rounding to the nearest tick moves a poll by half a tick at most
+/// together, their answers arrive together, and the runner handles them in one turn instead of
+/// one each. Rounding to the nearest tick moves a poll by half a tick at most
 /// and adds no delay on average.
 pub const POLL_TICK: Duration = Duration::from_secs(1);
 

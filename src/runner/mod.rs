@@ -6,13 +6,17 @@
 //! HTTP requests run in spawned tasks and report back over a channel. The driver never shares
 //! the database. Its steps go into a group (one transaction) that stays open across turns of
 //! the loop until the next round of placements commits it, or [`GROUP_LINGER`] has passed.
-//! Order of things, each committed before the next:
+//! Order of things:
 //! 1. an attempt is committed `placing` and flushed to disk (with the others of its round and
-//!    the answers handled since the last commit), then its POST is sent;
-//! 2. the answer is committed (`placed` with its call id, `not_placed`, or `ambiguous`);
-//! 3. polls are committed as they come; the final record is committed before the call counts as
-//!    done. A kill takes at most the answers of the open group: the next run asks again (a lost
-//!    call id makes its attempt `placing`, resolved against the list of calls).
+//!    the answers handled since the last commit), and only then is its POST sent;
+//! 2. the answer is recorded (`placed` with its call id, `not_placed`, or `ambiguous`);
+//! 3. statuses and the final record are recorded as polls answer them.
+//!
+//! Recorded steps are committed with the next round, [`GROUP_LINGER`] after the group opened,
+//! at once when the run starts stopping (a tripped breaker must survive a kill), and when the
+//! run ends. A kill takes at most the answers of the open group, which the next run learns
+//! again: a lost call id makes its attempt `placing`, resolved against the list of calls; a lost
+//! result leaves the call `placed`, and it is polled again.
 //!
 //! On start, attempts left `placing` are ambiguous; every ambiguous attempt is resolved against
 //! the API's list of recent calls before anything new is placed.
@@ -463,6 +467,9 @@ impl Runner {
                 "it tripped {tripped}, and stays open until a run is given --reset-breaker"
             )));
         }
+        // State files of earlier versions did not hold the number of an unknown contact.
+        self.store
+            .hold_unknown_numbers(self.number_held_until(now))?;
         let interrupted = self.store.mark_interrupted_placements(now)?;
         if interrupted > 0 {
             self.progress.note(&format!(
@@ -584,17 +591,23 @@ impl Runner {
             }
         };
         self.open_group()?;
+        self.store.begin_round()?;
         let round = match self.claim_round(first, size, now) {
             Ok(round) => round,
             Err(err) => {
                 // Commit no attempt whose POST will not be sent: the next run would have to
-                // treat it as possibly placed. The answers grouped before the round go with
-                // it: the run stops on this error, and the next one asks for them again.
-                self.group_since = None;
-                self.store.abandon_group();
+                // treat it as possibly placed. The answers grouped before the round are kept
+                // (the run stops on this error); all is dropped if the round cannot be undone.
+                if self.store.undo_round().is_ok() {
+                    let _ = self.commit_group();
+                } else {
+                    self.group_since = None;
+                    self.store.abandon_group();
+                }
                 return Err(err);
             }
         };
+        self.store.end_round()?;
         self.commit_group()?;
         if round.is_empty() {
             return Ok(None);
@@ -805,6 +818,11 @@ impl Runner {
         for _ in 0..EVENT_BATCH {
             let Ok(event) = self.rx.try_recv() else { break };
             self.handle(event)?;
+        }
+        // No round will come to commit the group; and what stopped the run (a tripped breaker
+        // above all) must not be lost to a kill, or the next run would place calls again.
+        if self.stopping.is_some() {
+            self.commit_group()?;
         }
         Ok(())
     }
@@ -1092,7 +1110,8 @@ impl Runner {
             return Ok(());
         };
         let reason = format!(
-            "the API no longer knows call {} ({err}, {NOT_FOUND_LIMIT} times in a row); it may have              been placed: not called again unless the run is given --retry-unknown",
+            "the API no longer knows call {} ({err}, {NOT_FOUND_LIMIT} times in a row); it may have \
+             been placed: not called again unless the run is given --retry-unknown",
             following.call_id
         );
         let held_until = self.number_held_until(now);

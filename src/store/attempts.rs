@@ -189,6 +189,31 @@ impl Store {
         }
     }
 
+    /// Marks the start of a round of attempts in the open group, so that [`Store::undo_round`]
+    /// can take the round back alone, keeping the steps grouped before it.
+    pub fn begin_round(&mut self) -> Result<(), StoreError> {
+        if !self.group {
+            return Err(self.misuse("a round begun outside a group of steps"));
+        }
+        self.conn
+            .execute_batch("SAVEPOINT round")
+            .map_err(|e| self.err(e))
+    }
+
+    /// Keeps the round [`Store::begin_round`] started in the group (committed with it).
+    pub fn end_round(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("RELEASE round")
+            .map_err(|e| self.err(e))
+    }
+
+    /// Takes back the round [`Store::begin_round`] started: none of its attempts happened.
+    pub fn undo_round(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("ROLLBACK TO round; RELEASE round")
+            .map_err(|e| self.err(e))
+    }
+
     pub(super) fn misuse(&self, message: &str) -> StoreError {
         StoreError::Corrupt {
             path: self.path.clone(),
@@ -706,6 +731,17 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Unknown contacts recorded before their number was held (state files of earlier
+    /// versions) hold it until `until`. Returns how many.
+    pub fn hold_unknown_numbers(&self, until: Timestamp) -> Result<usize, StoreError> {
+        self.conn
+            .execute(
+                "UPDATE contacts SET due_at = ?1 WHERE state = 'unknown' AND due_at IS NULL",
+                [millis(until)],
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// Unknown contacts whose call may still be going on at `now`: how many, and until when.
     /// `--retry-unknown` leaves them unknown: made pending, they would no longer hold their
     /// number, and a contact sharing it could be called while that call rings.
@@ -938,6 +974,28 @@ mod tests {
         assert_eq!(next(&store, "2026-12-07T17:12:00Z").as_deref(), Some("B"));
     }
 
+    #[test]
+    fn an_unknown_contact_of_an_earlier_version_holds_its_number_from_the_next_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(
+            dir.path(),
+            "id,name,phone\nA,Ana,(415) 555-0101\nB,Lin,(415) 555-0101\n",
+        );
+        set(&store, "A", "unknown", None);
+        assert_eq!(next(&store, "2026-12-07T17:05:00Z").as_deref(), Some("B"));
+        let until = t("2026-12-07T17:10:00Z");
+        assert_eq!(store.hold_unknown_numbers(until).unwrap(), 1);
+        assert_eq!(next(&store, "2026-12-07T17:05:00Z"), None);
+        assert_eq!(next(&store, "2026-12-07T17:10:00Z").as_deref(), Some("B"));
+        // A hold already set is kept.
+        assert_eq!(
+            store
+                .hold_unknown_numbers(t("2026-12-07T18:00:00Z"))
+                .unwrap(),
+            0
+        );
+    }
+
     fn wait_of(store: &Store, key: &str) -> (String, Option<String>) {
         store
             .conn
@@ -1038,6 +1096,50 @@ mod tests {
             .query_row("PRAGMA synchronous", [], |r| r.get(0))
             .unwrap();
         assert_eq!(sync, 1, "NORMAL");
+    }
+
+    #[test]
+    fn a_round_undone_keeps_the_steps_grouped_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = store(
+            dir.path(),
+            "id,name,phone\nA,Ana,(415) 555-0101\nB,Wei,(212) 555-0102\nC,Lin,(312) 555-0103\n",
+        );
+        let now = t("2026-12-07T17:00:00Z");
+        let a = store.begin_attempt("A", "k1", "{}", now).unwrap().unwrap();
+        assert!(store.begin_round().is_err(), "only inside a group");
+        store.begin_group().unwrap();
+        let placed = crate::state::after_place(&crate::state::PlaceResult::Placed, now);
+        store
+            .record_placement(a, "A", placed, Some("c1"), Some("ringing"), None, None, now)
+            .unwrap();
+        store.begin_round().unwrap();
+        store.begin_attempt("B", "k2", "{}", now).unwrap().unwrap();
+        store.undo_round().unwrap();
+        // A round kept is committed with the group.
+        store.begin_round().unwrap();
+        store.begin_attempt("C", "k3", "{}", now).unwrap().unwrap();
+        store.end_round().unwrap();
+        store.end_group().unwrap();
+        let other = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
+        let seen: Vec<(String, String, Option<String>)> = other
+            .prepare(
+                "SELECT c.key, c.state, a.status FROM contacts c
+                 LEFT JOIN attempts a ON a.contact_key = c.key ORDER BY c.key",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            seen,
+            vec![
+                ("A".into(), "active".into(), Some("ringing".into())),
+                ("B".into(), "pending".into(), None),
+                ("C".into(), "active".into(), None),
+            ]
+        );
     }
 
     #[test]

@@ -46,6 +46,29 @@ fn why_contacts_are_never_called_again() {
 }
 
 #[test]
+fn an_unknown_contact_whose_call_may_still_be_going_on_says_until_when() {
+    let test = midway();
+    let conn = rusqlite::Connection::open(test.path().join("demo.state.db")).unwrap();
+    let held = "2099-01-01T12:00:00Z".parse::<jiff::Timestamp>().unwrap();
+    conn.execute(
+        "UPDATE contacts SET due_at = ?1 WHERE key = '2'",
+        [held.as_millisecond()],
+    )
+    .unwrap();
+    drop(conn);
+    let run = explain(&test, "2");
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(
+        run.stdout.contains(
+            "Next: never, unless a run is given --retry-unknown after 2099-01-01T12:00:00Z \
+             (until then its call may still be going on, and no row with its number is called)"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
 fn an_unknown_key_is_named_with_close_keys() {
     let test = midway();
     let run = explain(&test, "11");

@@ -1089,13 +1089,13 @@ fn an_unknown_contact_is_called_again_only_with_retry_unknown() {
     let test = setup("  calls_per_minute: 60\n  burst: 10", &plain_contacts(2));
     let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001", "--seed", "7"]);
     // Import only, then make the first contact's earlier call unresolvable, as a lost POST whose
-    // call could not be found would leave it.
+    // call could not be found would leave it (long ago: the hold on its number is over).
     let mut import = runner(&test, &sandbox.base_url);
     import.args(["--max-calls", "0"]);
     assert_eq!(run_to_end(import).code, Some(0));
     let conn = rusqlite::Connection::open(state_path(&test)).unwrap();
     conn.execute_batch(
-        "UPDATE contacts SET state = 'unknown', calls = 1 WHERE key = '+12125550101';
+        "UPDATE contacts SET state = 'unknown', calls = 1, due_at = 0 WHERE key = '+12125550101';
          INSERT INTO attempts (contact_key, state, idempotency_key, request, created_at, updated_at)
          VALUES ('+12125550101', 'unknown', 'lost-1', '{\"to\":\"+12125550101\",\"objective\":\"x\"}', 0, 0);",
     )
