@@ -67,6 +67,9 @@ fn describe(config: &SandboxConfig) -> String {
     if f.drop_after_create > 0.0 {
         parts.push(format!("drop after create {}", f.drop_after_create));
     }
+    if let Some(m) = f.stuck_minutes {
+        parts.push(format!("555-0195 ends after {m} min"));
+    }
     if f.webhook_fail_rate > 0.0 {
         parts.push(format!("webhook fail rate {}", f.webhook_fail_rate));
     }

@@ -33,6 +33,9 @@ pub struct Faults {
     /// Probability that a completed call obtains none of the requested fields (every extracted
     /// value `null`), as when the objective or the fields are badly written.
     pub empty_rate: f64,
+    /// Calls to 555-0195 stay `in_progress` this many simulated minutes, then complete (a
+    /// hang-up the carrier reports late); `None`: they never end.
+    pub stuck_minutes: Option<u32>,
 }
 
 /// Parses a `--rate-limit` value: `N/min` or a bare `N` (per minute).

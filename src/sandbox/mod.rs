@@ -150,6 +150,11 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "P")]
     pub empty_rate: Option<f64>,
 
+    /// Calls to 555-0195 (which never end by default) stay in_progress M simulated minutes,
+    /// then end `completed`: a result that comes long after the call should have ended.
+    #[arg(long, value_name = "M")]
+    pub stuck_minutes: Option<u32>,
+
     /// Append every placed call to FILE as a JSON line (the /sandbox/calls record).
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,
@@ -319,6 +324,7 @@ impl SandboxConfig {
                 f.webhook_fail_rate,
             )?,
             empty_rate: probability("--empty-rate", args.empty_rate, f.empty_rate)?,
+            stuck_minutes: args.stuck_minutes.or(f.stuck_minutes),
         };
         Ok(SandboxConfig {
             bind: SocketAddr::new(args.bind, args.port),

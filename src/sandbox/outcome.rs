@@ -197,6 +197,19 @@ impl Plan {
     }
 }
 
+/// `plan` with `--stuck-minutes`: a call that would never end (0195) ends `completed` after
+/// `minutes` simulated minutes in progress; any other plan is unchanged.
+pub fn unstick(plan: Plan, minutes: Option<u32>) -> Plan {
+    match (plan.end, minutes) {
+        (End::Never, Some(minutes)) => Plan {
+            end: End::Terminal(Outcome::Completed),
+            talk_secs: Some(minutes.saturating_mul(60)),
+            ..plan
+        },
+        _ => plan,
+    }
+}
+
 /// The generator for one (seed, number, nth call) triple.
 pub(crate) fn rng_for(seed: u64, to: &str, nth: u64) -> Xoshiro256PlusPlus {
     let mut hash = Sha256::new();
@@ -256,6 +269,23 @@ pub fn draw(seed: u64, to: &str, nth: u64, distribution: &Distribution) -> Plan 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stuck_minutes_ends_only_the_call_that_never_ends() {
+        let d = Distribution::default();
+        let stuck = draw(3, "+14155550195", 0, &d);
+        assert_eq!(stuck.end, End::Never);
+        assert_eq!(unstick(stuck, None), stuck);
+        let late = unstick(stuck, Some(30));
+        assert_eq!(late.end, End::Terminal(Outcome::Completed));
+        assert_eq!(late.talk_secs, Some(1800));
+        assert_eq!(
+            (late.queued_secs, late.ring_secs),
+            (stuck.queued_secs, stuck.ring_secs)
+        );
+        let plain = draw(3, "+14155550123", 0, &d);
+        assert_eq!(unstick(plain, Some(30)), plain);
+    }
 
     #[test]
     fn magic_table() {

@@ -16,6 +16,7 @@
 //!   drop_after_create: 0.01
 //!   webhook_fail_rate: 0.1
 //!   empty_rate: 0.02
+//!   stuck_minutes: 30
 //! ledger: sandbox-ledger.jsonl
 //! ```
 
@@ -53,6 +54,7 @@ pub struct ScenarioFaults {
     pub drop_after_create: Option<f64>,
     pub webhook_fail_rate: Option<f64>,
     pub empty_rate: Option<f64>,
+    pub stuck_minutes: Option<u32>,
 }
 
 /// A rate written either as `60/min` or as `60`.

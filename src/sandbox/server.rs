@@ -252,7 +252,10 @@ async fn place_call(
     let call = {
         let mut store = shared.store.lock().expect("store lock");
         let nth = store.counts(&req.to).placed;
-        let plan = outcome::draw(shared.config.seed, &req.to, nth, &shared.config.outcomes);
+        let plan = outcome::unstick(
+            outcome::draw(shared.config.seed, &req.to, nth, &shared.config.outcomes),
+            shared.config.faults.stuck_minutes,
+        );
         let raw = String::from_utf8_lossy(&body).into_owned();
         let mut call = Call::new(
             new_uuid().to_string(),
