@@ -237,6 +237,12 @@ pub struct RunArgs {
     #[arg(long)]
     pub raw: bool,
 
+    /// After the first Ctrl-C or SIGTERM, follow the calls already placed for at most this
+    /// long (real time, e.g. 30s, 5m), then write the results and exit 130; the next run
+    /// follows the calls still going on. Under systemd keep it below TimeoutStopSec.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub stop_grace: std::time::Duration,
+
     /// Webhook mode: the address the receiver binds (overrides `webhook.listen`; turns webhook
     /// mode on without a `webhook` section). Results are pushed to it; polling becomes rare.
     #[arg(long, value_name = "ADDR:PORT")]
@@ -304,6 +310,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Export(args) => commands::export::run(&args),
         Command::Sandbox(args) => commands::sandbox::run(&args),
     }
+}
+
+/// A duration as the campaign file writes them: `90s`, `5m`, `1h30m`.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    crate::campaign::duration::parse(text)
+        .ok_or_else(|| format!("`{text}` is not a duration such as 30s, 5m or 1h30m"))
 }
 
 #[cfg(test)]

@@ -145,6 +145,21 @@ pub enum ErrorClass {
     Ambiguous,
 }
 
+impl ErrorClass {
+    /// Whether the error says the API is not serving requests now (down, overloaded, out of
+    /// minutes, unreachable) rather than anything about this request: the errors that, all
+    /// day long, would keep a run waiting and retrying forever.
+    pub fn is_outage(self) -> bool {
+        matches!(
+            self,
+            ErrorClass::RetryAfter(_)
+                | ErrorClass::Backoff
+                | ErrorClass::PauseRun
+                | ErrorClass::Ambiguous
+        )
+    }
+}
+
 impl ApiError {
     pub fn operation(&self) -> Operation {
         match self {

@@ -11,6 +11,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use jiff::Timestamp;
@@ -203,6 +204,7 @@ async fn drive(
         until_idle: args.until_idle,
         // Only the built-in sandbox shares this process's clock; a sandbox elsewhere keeps its own.
         skip_idle: sandbox.is_some(),
+        stop_grace: args.stop_grace,
     };
     let canary_after = store.last_attempt_id()?;
     let run_cap = options.max_calls;
@@ -266,6 +268,21 @@ async fn drive(
         "this run: {} call(s) placed, {} result(s) recorded, {} poll(s)",
         summary.placed, summary.finished, summary.polls
     );
+    if summary.left_in_flight > 0 {
+        eprintln!(
+            "left to the next run: {} call(s) still in flight; it follows them (a call not seen \
+             to end {} after limits.max_call_minutes is given up as unknown)",
+            summary.left_in_flight,
+            crate::campaign::duration::format(runner::follow::GIVE_UP_GRACE)
+        );
+    }
+    if summary.left_unsettled > 0 {
+        eprintln!(
+            "left to the next run: {} placement(s) whose answer was lost; it checks the API's \
+             list of calls for them before placing anything",
+            summary.left_unsettled
+        );
+    }
     let tally: Vec<String> = store
         .tally()?
         .into_iter()
@@ -333,11 +350,27 @@ async fn drive(
             );
             Exit::Breaker
         }
+        Ending::Interrupted if summary.left_in_flight + summary.left_unsettled > 0 => {
+            eprintln!(
+                "interrupted: --stop-grace ({}) ran out before every call in flight ended; run \
+                 again to resume",
+                crate::campaign::duration::format(args.stop_grace)
+            );
+            Exit::Interrupted
+        }
         Ending::Interrupted => {
             eprintln!(
                 "interrupted; calls already placed were followed to their end; run again to resume"
             );
             Exit::Interrupted
+        }
+        Ending::Unreachable(why) => {
+            eprintln!(
+                "error: {why}. No new calls were placed after that.\n  hint: run again later (a \
+                 cron run with --until-idle goes on where this one stopped); `bys-campaign \
+                 status` shows the errors"
+            );
+            Exit::TempFail
         }
         Ending::Refused(why) => {
             eprintln!("error: the API refused the run: {why}");
@@ -377,7 +410,7 @@ fn api(args: &RunArgs) -> Api<'_> {
 }
 
 /// How long the receiver may take to finish its open requests once the run is over.
-const RECEIVER_DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
+const RECEIVER_DRAIN: Duration = Duration::from_secs(5);
 
 /// Binds the webhook receiver and serves it until the returned sender fires (or is dropped);
 /// the task ends once open requests are answered.
@@ -524,9 +557,9 @@ fn plan_summary(
 /// sent meanwhile.
 async fn signals(stop: watch::Sender<Stop>, mut listener: Signals) {
     listener.recv().await;
-    eprintln!(
-        "\nstopping: no new calls; waiting for calls in flight (Ctrl-C again to quit at once)"
-    );
+    // The runner says what it does now (it knows the calls in flight); this only leaves the
+    // line a terminal's ^C is on.
+    eprintln!();
     let _ = stop.send(Stop::Gracefully);
     listener.recv().await;
     let _ = stop.send(Stop::AtOnce);

@@ -32,7 +32,9 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<Exit> {
     let campaign = Campaign::load(&args.campaign)?;
     let store = super::open_state(&campaign, &args.state)?;
     let now = store.reading_time()?;
-    let summary = store.status_summary(now, LIST_LIMIT)?;
+    let mut summary = store.status_summary(now, LIST_LIMIT)?;
+    // Written by a run that was killed while it stopped, if its deadline has passed.
+    summary.stopping = summary.stopping.filter(|s| s.until > Timestamp::now());
     let eta = eta::estimate(&eta_input(&campaign, &summary, now));
     let state_file = store.path().display().to_string();
     if args.json {
@@ -224,6 +226,16 @@ pub fn human(name: &str, state_file: &str, s: &StatusSummary) -> String {
     let mut out = String::new();
     let w = &mut out;
     let _ = writeln!(w, "Campaign {name} (state file {state_file})");
+    if let Some(stopping) = &s.stopping {
+        let _ = writeln!(
+            w,
+            "\nRun: stopping since {} (Ctrl-C or SIGTERM): no new calls; following {} in \
+             flight until {} at the latest, then it exits and the next run follows the rest",
+            second(stopping.since),
+            plural(s.in_flight, "call", "calls"),
+            second(stopping.until)
+        );
+    }
 
     let in_csv: u64 = s.contacts.values().sum();
     let _ = writeln!(w, "\nContacts: {in_csv} in the CSV");

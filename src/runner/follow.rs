@@ -4,6 +4,10 @@
 //! ended (an unanswered call rings for half a minute), then polls every 15 s, which keeps the
 //! delay from a call's end to its result under ~8 s on average while costing a fraction of the
 //! SDK's 3-second loop. Calls still running after 10 minutes are polled once a minute.
+//!
+//! Every call is followed for a bounded time (see [`Deadlines`]): one that has not ended
+//! [`GIVE_UP_GRACE`] past `limits.max_call_minutes` is given up as unknown, so that a stuck call
+//! (a lost hang-up, a carrier fault) or a status that cannot be read never keeps a run going.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -20,6 +24,59 @@ pub const POLL_EVERY: Duration = Duration::from_secs(15);
 /// Between polls of a call that has run for longer than [`LONG_CALL`].
 pub const POLL_LONG_CALL: Duration = Duration::from_secs(60);
 pub const LONG_CALL: Duration = Duration::from_secs(600);
+
+/// How long past `limits.max_call_minutes` a call that has not ended is still followed before
+/// it is given up as unknown: room for a call slightly longer than planned, and for its last
+/// poll, before a stuck status is believed.
+pub const GIVE_UP_GRACE: Duration = Duration::from_secs(5 * 60);
+
+/// How long a followed call may take, counted from when it was placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadlines {
+    /// `limits.max_call_minutes` after placement: a call still running is overdue, and a run
+    /// with `--until-idle` leaves it to the next run rather than wait for it.
+    pub overdue: Timestamp,
+    /// [`GIVE_UP_GRACE`] later: a call not seen to end by then is given up as unknown at its
+    /// next poll (which falls at this instant at the latest).
+    pub give_up: Timestamp,
+}
+
+impl Deadlines {
+    pub fn new(placed_at: Timestamp, max_call: Duration) -> Deadlines {
+        let overdue = later(placed_at, max_call);
+        Deadlines {
+            overdue,
+            give_up: later(overdue, GIVE_UP_GRACE),
+        }
+    }
+
+    /// `next`, but never after the give-up instant: the call is looked at then.
+    pub fn clamp(&self, next: Timestamp) -> Timestamp {
+        next.min(self.give_up)
+    }
+}
+
+/// Why a call past its give-up instant is unknown: its last `status`, or the `error` its last
+/// poll met; the text the contact keeps (status, explain, results).
+pub fn given_up_reason(
+    seen: Result<&str, &str>,
+    placed_at: Timestamp,
+    now: Timestamp,
+    max_call: Duration,
+) -> String {
+    let since = now.duration_since(placed_at).as_secs().max(0) as u64;
+    let since = crate::campaign::duration::format(Duration::from_secs(since));
+    let what = match seen {
+        Ok(status) => format!("still {status} {since} after it was placed"),
+        Err(error) => format!("its status could not be read {since} after it was placed ({error})"),
+    };
+    format!(
+        "{what} (limits.max_call_minutes {} + {} grace); not called again unless a run is given \
+         --retry-unknown; a later result is still recorded",
+        crate::campaign::duration::format(max_call),
+        crate::campaign::duration::format(GIVE_UP_GRACE)
+    )
+}
 
 /// Polls fall on whole ticks of the clock: calls placed a fraction of a second apart are polled
 /// together, their answers arrive together, and the runner handles them in one turn instead of
@@ -155,6 +212,38 @@ mod tests {
         assert_eq!(
             next_poll(placed, t("2026-12-07T18:00:00Z"), 0),
             t("2026-12-07T18:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_call_is_overdue_after_max_call_minutes_and_given_up_after_the_grace() {
+        let placed = t("2026-12-07T17:00:00Z");
+        let d = Deadlines::new(placed, Duration::from_secs(600));
+        assert_eq!(d.overdue, t("2026-12-07T17:10:00Z"));
+        assert_eq!(d.give_up, t("2026-12-07T17:15:00Z"));
+        // A poll that would fall after the give-up instant falls on it.
+        assert_eq!(d.clamp(t("2026-12-07T17:15:40Z")), d.give_up);
+        assert_eq!(
+            d.clamp(t("2026-12-07T17:14:00Z")),
+            t("2026-12-07T17:14:00Z")
+        );
+    }
+
+    #[test]
+    fn a_given_up_call_says_what_was_seen_and_how_long_it_ran() {
+        let placed = t("2026-12-07T17:00:00Z");
+        let now = t("2026-12-07T17:15:20Z");
+        let ten = Duration::from_secs(600);
+        assert_eq!(
+            given_up_reason(Ok("in_progress"), placed, now, ten),
+            "still in_progress 15m20s after it was placed (limits.max_call_minutes 10m + 5m \
+             grace); not called again unless a run is given --retry-unknown; a later result is \
+             still recorded"
+        );
+        assert!(
+            given_up_reason(Err("503 store_error"), placed, now, ten).starts_with(
+                "its status could not be read 15m20s after it was placed (503 store_error) (limits"
+            )
         );
     }
 

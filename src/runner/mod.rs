@@ -19,7 +19,17 @@
 //! result leaves the call `placed`, and it is polled again.
 //!
 //! On start, attempts left `placing` are ambiguous; every ambiguous attempt is resolved against
-//! the API's list of recent calls before anything new is placed.
+//! the API's list of recent calls before anything new is placed. Calls given up as unknown in
+//! the last [`LATE_WINDOW`] are asked for once more: a result that comes late is still recorded.
+//!
+//! Every run ends in bounded time, whatever the API does:
+//! - a call not seen to end [`follow::GIVE_UP_GRACE`] after `limits.max_call_minutes` is given
+//!   up as unknown (see [`follow::Deadlines`]); `--until-idle` does not even wait for that, and
+//!   leaves a call past `max_call_minutes` to the next run;
+//! - when every answer has been an outage error ([`ErrorClass::is_outage`]) for [`OUTAGE_LIMIT`],
+//!   placements stop and lost placements are left to the next run ([`Ending::Unreachable`]);
+//! - a graceful stop follows the calls in flight for `--stop-grace` at most, then leaves them
+//!   to the next run.
 
 pub mod canary;
 pub mod eta;
@@ -44,7 +54,7 @@ use crate::contacts::Contact;
 use crate::progress::Progress;
 use crate::render;
 use crate::state::{self, AfterCall, AttemptState, ContactState, Evidence, PlaceResult, Placement};
-use crate::store::{Due, Store, StoreError};
+use crate::store::{Due, LateCall, Store, StoreError};
 use crate::text::escape_control;
 use follow::Lost;
 use guard::Guards;
@@ -72,10 +82,35 @@ const LIST_LIMIT: u8 = 100;
 /// How many `placement_failed` answers one contact may get in one run before it is given up.
 /// The API says no call was created, so retrying is safe; but a number the carrier always
 /// refuses would otherwise be retried forever and the run would never finish. Ten in a row is
-/// far beyond what a passing outage (or a 30 % error rate: 0.3^10 ≈ 6·10⁻⁶) produces.
+/// far beyond what a passing outage (or a 30 % error rate: 0.3^10 ≈ 6·10⁻⁶) produces. Only
+/// refusals while nothing else fails count: in an outage every placement fails, and the run
+/// stops after [`OUTAGE_LIMIT`] with every contact kept.
 pub const MAX_PLACEMENT_FAILURES: u32 = 10;
 
-#[derive(Debug, Clone, Default)]
+/// How long the API may answer nothing but outage errors (5xx, 429, timeouts, the minute cap)
+/// before the run stops placing and leaves what it cannot settle to a later run: long enough
+/// for a passing incident and one retry after the minute cap's pause, short enough that a cron
+/// run does not sit through an outage.
+pub const OUTAGE_LIMIT: Duration = Duration::from_secs(15 * 60);
+
+/// Calls given up as unknown this long ago or less are asked for once more at the start of a
+/// run (and a webhook may still bring their result at any time).
+pub const LATE_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// At most this many of them, the most recently given up first, per run.
+pub const LATE_CHECKS: u32 = 100;
+
+/// How many of those requests are out at once.
+const LATE_CONCURRENCY: usize = 4;
+
+/// How long a graceful stop follows the calls in flight by default (`--stop-grace`).
+pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(60);
+
+/// The `meta` entry a run writes while it stops gracefully: `<since> <until>` (real time), so
+/// that `status` can say what it waits for.
+pub const STOPPING: &str = "run_stopping";
+
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Cap on placements in this run (`--max-calls`, `--canary`).
     pub max_calls: Option<u64>,
@@ -85,6 +120,20 @@ pub struct Options {
     /// A rehearsal on a clock of its own (`run --sandbox`): when nothing is in flight, skip the
     /// simulated wait for the next due contact instead of sleeping through it.
     pub skip_idle: bool,
+    /// After a stop signal, how long (real time) calls in flight are followed before they are
+    /// left to the next run.
+    pub stop_grace: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_calls: None,
+            until_idle: false,
+            skip_idle: false,
+            stop_grace: DEFAULT_STOP_GRACE,
+        }
+    }
 }
 
 /// Skips shorter than this are slept through quietly; longer ones are noted.
@@ -112,6 +161,9 @@ pub enum Ending {
     /// `schedule.not_after` has passed (or comes before every remaining contact's next
     /// window): `left` contacts stay pending, not called unless the campaign is extended.
     ScheduleOver { not_after: Timestamp, left: u64 },
+    /// The API answered nothing but outage errors for [`OUTAGE_LIMIT`]: placements stopped;
+    /// the message says what it answered.
+    Unreachable(String),
 }
 
 /// What the user asked of a run in progress (Ctrl-C, SIGTERM).
@@ -120,7 +172,8 @@ pub enum Stop {
     /// Keep going.
     #[default]
     No,
-    /// Place nothing new; follow the calls in flight to their end.
+    /// Place nothing new; follow the calls in flight to their end, for
+    /// [`Options::stop_grace`] at most.
     Gracefully,
     /// Return at once: calls in flight are left to a later run (their state is consistent).
     AtOnce,
@@ -134,6 +187,12 @@ pub struct Summary {
     /// Calls whose result was recorded in this run.
     pub finished: u64,
     pub polls: u64,
+    /// Calls (or POSTs) still in flight when the run ended, left to the next run: the stop's
+    /// grace ran out, or `--until-idle` did not wait for calls past `limits.max_call_minutes`.
+    pub left_in_flight: u64,
+    /// Lost placements not yet settled when the run ended (the API's list of calls could not
+    /// be read); the next run settles them before placing anything.
+    pub left_unsettled: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +229,20 @@ struct Following {
     not_found: u32,
     /// The contact's calls, this one included.
     calls: u32,
+    /// When it is overdue, and when it is given up.
+    deadlines: follow::Deadlines,
+    /// The API has answered a poll of it in this run.
+    answered: bool,
+}
+
+/// Since when every answer of the API has been an outage error.
+struct Trouble {
+    since: Timestamp,
+    /// Declared an outage ([`OUTAGE_LIMIT`] passed): lost placements no longer hold the run.
+    declared: bool,
+    /// The contact whose placements are all that failed since then, if only one's did: a
+    /// refusal of its number rather than an outage (see [`MAX_PLACEMENT_FAILURES`]).
+    only: Option<String>,
 }
 
 /// A POST whose answer was lost, waiting to be resolved.
@@ -242,6 +315,12 @@ pub struct Runner {
     placed_before: u64,
     /// Webhook mode (see [`push`]): `None` polls every call on the usual schedule.
     push: Option<push::Inbox>,
+    /// Calls given up as unknown that this run asks about once more, by attempt.
+    late: HashMap<i64, LateCall>,
+    /// Set when the run was asked to stop: when the grace for calls in flight runs out.
+    grace_until: Option<tokio::time::Instant>,
+    /// `None` while the API answers.
+    trouble: Option<Trouble>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -301,8 +380,13 @@ impl Runner {
                 placed: 0,
                 finished: 0,
                 polls: 0,
+                left_in_flight: 0,
+                left_unsettled: 0,
             },
             push: None,
+            late: HashMap::new(),
+            grace_until: None,
+            trouble: None,
         }
     }
 
@@ -322,6 +406,9 @@ impl Runner {
         let committed = self.commit_group();
         let summary = ran?;
         committed?;
+        if self.grace_until.is_some() {
+            self.store.clear_meta(STOPPING)?;
+        }
         Ok(summary)
     }
 
@@ -331,6 +418,7 @@ impl Runner {
     ) -> Result<Option<Summary>, RunError> {
         self.recover()?;
         self.release_holds()?;
+        self.start_late_checks();
         let mut stop_gone = false;
         loop {
             let now = self.clock.now();
@@ -338,12 +426,16 @@ impl Runner {
             if asked == Stop::AtOnce {
                 return Ok(None);
             }
-            if asked == Stop::Gracefully && self.stopping.is_none() {
-                self.stopping = Some(Ending::Interrupted);
-                self.progress.note(&format!(
-                    "stopping: no new calls; following {} call(s) already placed to their end",
-                    self.in_flight()
-                ));
+            if asked == Stop::Gracefully && self.grace_until.is_none() {
+                self.begin_stop()?;
+            }
+            if self
+                .grace_until
+                .is_some_and(|until| tokio::time::Instant::now() >= until)
+            {
+                self.summary.ending = self.stopping.clone().unwrap_or(Ending::Interrupted);
+                self.leave_the_rest();
+                break;
             }
             self.start_resolution(now);
             let mut wake: Option<Timestamp> = None;
@@ -358,9 +450,10 @@ impl Runner {
                 wake = earliest(wake, self.resolve_at);
             }
             self.progress.update(self.in_flight());
-            if self.in_flight() == 0 && self.unsettled.is_empty() {
+            if self.waited_on(now) == 0 {
                 if let Some(ending) = self.stopping.clone() {
                     self.summary.ending = ending;
+                    self.leave_the_rest();
                     break;
                 }
                 let next = self.store.next_due_at()?;
@@ -368,14 +461,24 @@ impl Runner {
                     && let Some(ending) = self.schedule_over(now, due)?
                 {
                     self.summary.ending = ending;
+                    self.leave_the_rest();
                     break;
                 }
+                // `--until-idle` with only overdue calls in flight: they are the next run's.
+                let overdue = self.following.values().map(|f| f.deadlines.give_up).min();
+                let full = self.in_flight() >= self.campaign.limits.max_concurrent.get() as usize;
+                let next = match (next, overdue) {
+                    (None, Some(at)) => Some(Some(at)),
+                    (Some(due), Some(at)) if full => Some(Some(due.map_or(at, |d| d.max(at)))),
+                    (next, _) => next,
+                };
                 let Some(due) = next else {
                     self.summary.ending = Ending::Finished;
                     break;
                 };
                 if let Some(reason) = self.cap_reached()? {
                     self.summary.ending = Ending::CapReached(reason);
+                    self.leave_the_rest();
                     break;
                 }
                 // A pause of the whole run (the account's minutes used up, a Retry-After)
@@ -386,14 +489,19 @@ impl Runner {
                     (None, hold) => hold,
                 };
                 match next {
-                    Some(next) if self.options.until_idle && next > later(now, IDLE_WAIT) => {
+                    Some(next)
+                        if self.options.until_idle
+                            && (next > later(now, IDLE_WAIT) || overdue.is_some() && full) =>
+                    {
                         self.summary.ending = Ending::Idle(next);
+                        self.leave_the_rest();
                         break;
                     }
                     Some(next) if next > now => wake = earliest(wake, Some(next)),
                     _ => {}
                 }
                 if self.options.skip_idle
+                    && self.in_flight() == 0
                     && self.listing.is_none()
                     && let Some(at) = wake
                     && self.clock.skip_to(at)
@@ -428,6 +536,7 @@ impl Runner {
                 () = sleep_until(&self.clock, sleep) => {}
                 inbound = push::next(self.push.as_mut()) => self.inbound(inbound)?,
                 () = linger(self.group_since), if self.group_since.is_some() => self.commit_group()?,
+                () = until_instant(self.grace_until), if self.grace_until.is_some() => {}
                 changed = stop.changed(), if !stop_gone => {
                     if changed.is_err() {
                         // The sender is gone: treat as a stop request.
@@ -444,6 +553,166 @@ impl Runner {
 
     fn in_flight(&self) -> usize {
         self.placing.len() + self.following.len()
+    }
+
+    /// What the run still waits for before it may end: calls in flight (but, with
+    /// `--until-idle`, those past `limits.max_call_minutes` whose status this run has seen),
+    /// lost placements being settled (unless the API is down), and late checks.
+    fn waited_on(&self, now: Timestamp) -> usize {
+        let overdue = if self.options.until_idle {
+            self.following
+                .values()
+                .filter(|f| f.answered && now >= f.deadlines.overdue)
+                .count()
+        } else {
+            0
+        };
+        let unsettled = if self.trouble.as_ref().is_some_and(|t| t.declared) {
+            0
+        } else {
+            self.unsettled.len()
+        };
+        self.in_flight() - overdue + unsettled + self.late.len()
+    }
+
+    /// Counts what the run leaves to the next one as it ends (see [`Summary`]).
+    fn leave_the_rest(&mut self) {
+        self.summary.left_in_flight = self.in_flight() as u64;
+        self.summary.left_unsettled = self.unsettled.len() as u64;
+    }
+
+    /// The first stop signal: no new calls, and a deadline (real time) for those in flight,
+    /// written to the state file for `status`.
+    fn begin_stop(&mut self) -> Result<(), RunError> {
+        let grace = self.options.stop_grace;
+        self.grace_until = Some(tokio::time::Instant::now() + grace);
+        if self.stopping.is_none() {
+            self.stopping = Some(Ending::Interrupted);
+        }
+        let since = Timestamp::now();
+        let second = |t: Timestamp| t.round(jiff::Unit::Second).unwrap_or(t);
+        self.store.set_meta(
+            STOPPING,
+            &format!("{} {}", second(since), second(later(since, grace))),
+        )?;
+        self.commit_group()?;
+        self.progress.note(&format!(
+            "stopping: no new calls; following {} call(s) already placed to their end, for {} at \
+             most (--stop-grace; Ctrl-C again to quit at once)",
+            self.in_flight(),
+            crate::campaign::duration::format(grace)
+        ));
+        Ok(())
+    }
+
+    /// The API answered (anything but an outage error).
+    fn api_answered(&mut self) {
+        self.trouble = None;
+    }
+
+    /// The API answered `err` to a request (to place `contact`'s call, if `Some`); an outage
+    /// that has lasted [`OUTAGE_LIMIT`] stops placements.
+    fn api_failed(&mut self, err: &ApiError, contact: Option<&str>, now: Timestamp) {
+        if !err.class().is_outage() {
+            self.api_answered();
+            return;
+        }
+        let trouble = self.trouble.get_or_insert_with(|| Trouble {
+            since: now,
+            declared: false,
+            only: contact.map(str::to_owned),
+        });
+        if trouble.only.as_deref() != contact {
+            trouble.only = None;
+        }
+        let lasted = now.duration_since(trouble.since);
+        if trouble.declared
+            || lasted < SignedDuration::try_from(OUTAGE_LIMIT).unwrap_or(SignedDuration::MAX)
+        {
+            return;
+        }
+        trouble.declared = true;
+        let lasted = Duration::try_from(lasted).unwrap_or(OUTAGE_LIMIT);
+        let why = format!(
+            "the API has answered nothing but errors for {} (the last: {err})",
+            crate::campaign::duration::format(Duration::from_secs(lasted.as_secs()))
+        );
+        self.progress.note(&format!(
+            "{why}; no new calls; following {} call(s) in flight, lost placements are left to the \
+             next run",
+            self.in_flight()
+        ));
+        if self.stopping.is_none() {
+            self.stopping = Some(Ending::Unreachable(why));
+        }
+    }
+
+    /// Asks once more about calls given up as unknown recently (see [`LATE_WINDOW`]), a few
+    /// at a time; their answers come back as polls.
+    fn start_late_checks(&mut self) {
+        let permits = Arc::new(tokio::sync::Semaphore::new(LATE_CONCURRENCY));
+        for (&attempt, late) in &self.late {
+            let client = self.client.clone();
+            let tx = self.tx.clone();
+            let call_id = late.call_id.clone();
+            let permits = permits.clone();
+            tokio::spawn(async move {
+                let _permit = permits.acquire_owned().await;
+                let result = client.get_call(&call_id).await;
+                let _ = tx.send(Event::Polled {
+                    attempt,
+                    result: Box::new(result),
+                });
+            });
+        }
+    }
+
+    /// The answer about a call given up as unknown: its result is recorded if it has one.
+    fn late_checked(
+        &mut self,
+        late: &LateCall,
+        result: Result<CallRecord, ApiError>,
+        now: Timestamp,
+    ) -> Result<(), RunError> {
+        self.store.count_late_poll(late.attempt)?;
+        let record = match result {
+            Ok(record) => {
+                self.api_answered();
+                record
+            }
+            Err(err) => {
+                self.api_failed(&err, None, now);
+                return Ok(());
+            }
+        };
+        let Some(outcome) = record.outcome() else {
+            return Ok(());
+        };
+        let ended = record.ended_at.unwrap_or(now);
+        let after = state::after_call(outcome, late.calls, &self.campaign.retry, ended);
+        let raw = serde_json::to_string(&record.raw).expect("JSON serializes");
+        self.store.record_finished(
+            late.attempt,
+            &late.key,
+            outcome,
+            &raw,
+            record.ended_at,
+            after,
+            None,
+            now,
+        )?;
+        self.late_result(&late.key, outcome);
+        Ok(())
+    }
+
+    /// A result recorded for a call given up as unknown.
+    fn late_result(&mut self, key: &str, outcome: state::Outcome) {
+        self.summary.finished += 1;
+        self.progress.note(&format!(
+            "contact {}: the call given up as unknown ended after all ({outcome}); its result is \
+             recorded",
+            escape_control(key)
+        ));
     }
 
     /// Attempts left open by an earlier run: `placing` ones become ambiguous and are resolved
@@ -514,6 +783,17 @@ impl Runner {
             }
         }
         self.resolve_at = self.unsettled.iter().map(|u| u.not_before).min();
+        let since = now
+            .checked_sub(SignedDuration::try_from(LATE_WINDOW).unwrap_or(SignedDuration::MAX))
+            .unwrap_or(Timestamp::MIN);
+        self.late = self
+            .store
+            .late_calls(since, LATE_CHECKS)?
+            .into_iter()
+            .map(|late| (late.attempt, late))
+            .collect();
+        // Left by a run killed while it stopped: nobody is stopping now.
+        self.store.clear_meta(STOPPING)?;
         Ok(())
     }
 
@@ -794,7 +1074,8 @@ impl Runner {
         calls: u32,
         now: Timestamp,
     ) {
-        let next = self.next_poll(placed_at, now, polls);
+        let deadlines = follow::Deadlines::new(placed_at, self.max_call());
+        let next = deadlines.clamp(self.next_poll(placed_at, now, polls));
         self.following.insert(
             attempt,
             Following {
@@ -805,6 +1086,8 @@ impl Runner {
                 status: None,
                 not_found: 0,
                 calls,
+                deadlines,
+                answered: false,
             },
         );
         self.polls_due.push(Reverse((next, attempt)));
@@ -875,8 +1158,12 @@ impl Runner {
         };
         let placed = match result {
             Ok(placed) => placed,
-            Err(err) => return self.place_failed(attempt, key, &sent, created_at, &err, now),
+            Err(err) => {
+                self.api_failed(&err, Some(&key), now);
+                return self.place_failed(attempt, key, &sent, created_at, &err, now);
+            }
         };
+        self.api_answered();
         self.failures = 0;
         let placement = state::after_place(&PlaceResult::Placed, now);
         let next = self.next_poll(now, now, 0);
@@ -920,7 +1207,13 @@ impl Runner {
                 }
                 let wait = self.backoff.delay_random(self.failures, err.retry_after());
                 self.hold(now, wait);
-                let refusals = if err.token() == Some("placement_failed") {
+                // A refusal of this number, not one of an outage: nothing else failed since the
+                // API last answered (else a carrier outage would give up every contact).
+                let alone = self
+                    .trouble
+                    .as_ref()
+                    .is_some_and(|t| t.only.as_deref() == Some(key.as_str()));
+                let refusals = if err.token() == Some("placement_failed") && alone {
                     let n = self.refusals.entry(key.clone()).or_default();
                     *n += 1;
                     *n
@@ -1021,10 +1314,18 @@ impl Runner {
     ) -> Result<(), RunError> {
         self.polling.remove(&attempt);
         self.summary.polls += 1;
+        if let Some(late) = self.late.remove(&attempt) {
+            return self.late_checked(&late, result, now);
+        }
+        match &result {
+            Ok(_) => self.api_answered(),
+            Err(err) => self.api_failed(err, None, now),
+        }
         let webhooks = self.push.is_some();
         let Some(following) = self.following.get_mut(&attempt) else {
             return Ok(());
         };
+        following.answered = true;
         match result {
             Ok(record) => {
                 if let Some(outcome) = record.outcome() {
@@ -1061,6 +1362,10 @@ impl Runner {
                         )?;
                         following.status = Some(status.to_owned());
                     }
+                    if now >= following.deadlines.give_up {
+                        return self.give_up(attempt, Ok(status), now);
+                    }
+                    let next = following.deadlines.clamp(next);
                     self.polls_due.push(Reverse((next, attempt)));
                 }
             }
@@ -1087,18 +1392,34 @@ impl Runner {
                         .delay_random(following.polls.min(6), err.retry_after())
                         .max(follow::POLL_EVERY),
                 };
-                let next = later(now, wait);
-                self.store.record_poll(
-                    attempt,
-                    None,
-                    Some(&err.to_string()),
-                    following.polls,
-                    now,
-                )?;
+                let next = following.deadlines.clamp(later(now, wait));
+                let give_up = now >= following.deadlines.give_up;
+                let error = err.to_string();
+                self.store
+                    .record_poll(attempt, None, Some(&error), following.polls, now)?;
+                if give_up {
+                    return self.give_up(attempt, Err(&error), now);
+                }
                 self.polls_due.push(Reverse((next, attempt)));
             }
         }
         Ok(())
+    }
+
+    /// A followed call not seen to end by its give-up instant (see [`follow::Deadlines`]):
+    /// stuck at the provider, or its status unreadable. `seen` is its last status, or the
+    /// error of the last poll.
+    fn give_up(
+        &mut self,
+        attempt: i64,
+        seen: Result<&str, &str>,
+        now: Timestamp,
+    ) -> Result<(), RunError> {
+        let Some(following) = self.following.get(&attempt) else {
+            return Ok(());
+        };
+        let reason = follow::given_up_reason(seen, following.placed_at, now, self.max_call());
+        self.unknown(attempt, &reason, now)
     }
 
     /// A followed call the API keeps saying it does not know: the account changed under the
@@ -1106,7 +1427,7 @@ impl Runner {
     /// have rung someone, so the contact becomes `unknown`, never placed again unless the user
     /// says so (`--retry-unknown`).
     fn call_lost(&mut self, attempt: i64, err: &ApiError, now: Timestamp) -> Result<(), RunError> {
-        let Some(following) = self.following.remove(&attempt) else {
+        let Some(following) = self.following.get(&attempt) else {
             return Ok(());
         };
         let reason = format!(
@@ -1114,11 +1435,20 @@ impl Runner {
              been placed: not called again unless the run is given --retry-unknown",
             following.call_id
         );
+        self.unknown(attempt, &reason, now)
+    }
+
+    /// A followed call whose fate this run gives up learning becomes `unknown` with `reason`,
+    /// and holds its number (see [`Runner::number_held_until`]).
+    fn unknown(&mut self, attempt: i64, reason: &str, now: Timestamp) -> Result<(), RunError> {
+        let Some(following) = self.following.remove(&attempt) else {
+            return Ok(());
+        };
         let held_until = self.number_held_until(now);
-        self.store.record_call_lost(
+        self.store.record_call_unknown(
             attempt,
             &following.key,
-            &reason,
+            reason,
             following.polls,
             held_until,
             now,
@@ -1136,8 +1466,12 @@ impl Runner {
     /// `now` (when it became unknown, at least [`follow::SETTLE`] after it was placed):
     /// `limits.max_call_minutes`. Until then no other contact with the same number is called.
     fn number_held_until(&self, now: Timestamp) -> Timestamp {
-        let minutes = u64::from(self.campaign.limits.max_call_minutes.get());
-        later(now, Duration::from_secs(minutes * 60))
+        later(now, self.max_call())
+    }
+
+    /// `limits.max_call_minutes`.
+    fn max_call(&self) -> Duration {
+        Duration::from_secs(u64::from(self.campaign.limits.max_call_minutes.get()) * 60)
     }
 
     /// The guards' hook for every call whose result was just recorded: counts its minutes and
@@ -1174,6 +1508,10 @@ impl Runner {
         // handled: an attempt that settled in between may have created a call the list cannot
         // show, so it waits for the next list.
         let asked_at = self.listing.take().unwrap_or(now);
+        match &result {
+            Ok(_) => self.api_answered(),
+            Err(err) => self.api_failed(err, None, now),
+        }
         let recent = match result {
             Ok(recent) => recent,
             Err(err) => {
@@ -1304,8 +1642,13 @@ fn earliest(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
 
 /// Until the group of steps open since `since` is to be committed.
 async fn linger(since: Option<tokio::time::Instant>) {
-    match since {
-        Some(since) => tokio::time::sleep_until(since + GROUP_LINGER).await,
+    until_instant(since.map(|since| since + GROUP_LINGER)).await;
+}
+
+/// Until `at`; never without one.
+async fn until_instant(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
 }

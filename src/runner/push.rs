@@ -6,9 +6,11 @@
 //! `eventId`) and, for the terminal event of a call it follows, the result with the attempt's
 //! finish — and only then answers, so the receiver acknowledges nothing that is not committed
 //! (a power cut may still take the commit's page writes: the call is then polled for its result).
-//! Events of calls the driver does not follow are recorded and ignored; a call whose terminal
-//! event came before the runner knew its id (the POST's answer still on its way, or a lost
-//! placement being resolved) is finished from that record as soon as it is followed.
+//! Events of calls the driver does not follow are recorded and ignored, but for two kinds: a
+//! call whose terminal event came before the runner knew its id (the POST's answer still on its
+//! way, or a lost placement being resolved) is finished from that record as soon as it is
+//! followed; and a call given up as unknown (see [`super::follow::Deadlines`]) is finished by
+//! its late terminal event, which also moves its contact on.
 //!
 //! Safety net: a followed call is first polled [`FIRST_POLL`] after placement — after the
 //! longest plausible call and the sender's retries — then every [`POLL_EVERY`]. A lost webhook
@@ -23,7 +25,7 @@ use tokio::sync::mpsc;
 use super::{RunError, Runner, later};
 use crate::api::CallRecord;
 use crate::state::{self, AfterCall, Outcome};
-use crate::store::{Effect, Finish, Pushed};
+use crate::store::{Effect, Finish, LateCall, Pushed};
 use crate::webhook::receiver::{Event, Inbound};
 
 /// First poll of a call in webhook mode: the sandbox's calls last under five minutes, and a
@@ -171,10 +173,17 @@ impl Runner {
             payload: &event.body,
         };
         let record = CallRecord::from_json(event.json.clone()).ok();
-        let effect = match (followed, record) {
-            (Some(attempt), Some(record)) if record.outcome().is_some() => {
+        let late = match (followed, event.call_id.as_deref(), &record) {
+            (None, Some(id), Some(record)) if record.outcome().is_some() => {
+                self.store.late_call(id)?
+            }
+            _ => None,
+        };
+        let effect = match (followed, record, late) {
+            (Some(attempt), Some(record), _) if record.outcome().is_some() => {
                 self.finish_pushed(attempt, &pushed, &record, now)?
             }
+            (None, Some(record), Some(late)) => self.finish_late(&late, &pushed, &record, now)?,
             _ => self.store.record_pushed(&pushed, None, now)?,
         };
         let tally = &mut self.push.as_mut().expect("webhook mode").tally;
@@ -208,6 +217,32 @@ impl Runner {
         let effect = self.store.record_pushed(pushed, Some(&finish), now)?;
         if effect == Effect::Result {
             self.done_by_push(attempt, record, after, now)?;
+        }
+        Ok(effect)
+    }
+
+    /// Commits the result a terminal event carries for a call given up as unknown.
+    fn finish_late(
+        &mut self,
+        late: &LateCall,
+        pushed: &Pushed<'_>,
+        record: &CallRecord,
+        now: Timestamp,
+    ) -> Result<Effect, RunError> {
+        let outcome = record.outcome().expect("a terminal record");
+        let ended = record.ended_at.unwrap_or(now);
+        let finish = Finish {
+            attempt: late.attempt,
+            key: &late.key,
+            outcome,
+            record: pushed.payload,
+            ended_at: record.ended_at,
+            after: state::after_call(outcome, late.calls, &self.campaign.retry, ended),
+            polls: None,
+        };
+        let effect = self.store.record_pushed(pushed, Some(&finish), now)?;
+        if effect == Effect::Result {
+            self.late_result(&late.key, outcome);
         }
         Ok(effect)
     }

@@ -40,6 +40,17 @@ pub struct OpenAttempt {
     pub calls: u32,
 }
 
+/// A call given up as unknown whose result may still come: a later run asks the API for it
+/// once more (see [`Store::late_calls`]), and a webhook may bring it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LateCall {
+    pub attempt: i64,
+    pub key: String,
+    pub call_id: String,
+    /// The contact's calls, this one included.
+    pub calls: u32,
+}
+
 /// The contacts [`Store::next_due`] may answer: pending, in the CSV, due at `?1`, and not
 /// sharing a number with a contact whose call is in progress or may be (a never-called contact
 /// is due at 0; an `unknown` contact holds its number until its `due_at`).
@@ -68,7 +79,7 @@ const DUE_COUNT: &str = concat!("SELECT 1 ", from_due!());
 impl Store {
     /// The next contact to call at `now`: pending, in the CSV, due, and not sharing a number
     /// with a contact whose call is in progress, or may still be (an `unknown` contact's call
-    /// may be ringing: its number is held until the instant [`Store::record_call_lost`] or
+    /// may be ringing: its number is held until the instant [`Store::record_call_unknown`] or
     /// [`Store::record_placement`] gave). In CSV order among equally due contacts.
     ///
     /// Runs before every placement, so it must not grow with the campaign: the `contacts_next`
@@ -427,11 +438,13 @@ impl Store {
         tx.commit()
     }
 
-    /// A followed call the API no longer knows: the attempt and its contact become `unknown`
-    /// with `reason`, in one transaction (the call may have rung someone, so it still counts).
+    /// A followed call whose fate the runner gives up learning (the API no longer knows it, or
+    /// it has not ended long past `limits.max_call_minutes`): the attempt and its contact become
+    /// `unknown` with `reason`, in one transaction (the call may have rung someone, so it still
+    /// counts). A result that comes later still finishes the attempt (see [`finish_in`]).
     /// The call may still be going on: until `held_until`, no other contact with the same
     /// number is called.
-    pub fn record_call_lost(
+    pub fn record_call_unknown(
         &mut self,
         attempt: i64,
         key: &str,
@@ -440,11 +453,11 @@ impl Store {
         held_until: Timestamp,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        self.record_call_lost_tx(attempt, key, reason, polls, held_until, now)
+        self.record_call_unknown_tx(attempt, key, reason, polls, held_until, now)
             .map_err(|e| self.err(e))
     }
 
-    fn record_call_lost_tx(
+    fn record_call_unknown_tx(
         &mut self,
         attempt: i64,
         key: &str,
@@ -473,6 +486,46 @@ impl Store {
         )?;
         insert_event(&tx, attempt, now, "error", reason)?;
         tx.commit()
+    }
+
+    /// Calls given up as unknown at or after `since`, most recently given up first, at most
+    /// `limit` of them.
+    pub fn late_calls(&self, since: Timestamp, limit: u32) -> Result<Vec<LateCall>, StoreError> {
+        self.conn
+            .prepare(
+                "SELECT a.id, a.contact_key, a.call_id, c.calls
+                 FROM attempts a JOIN contacts c ON c.key = a.contact_key
+                 WHERE a.state = 'unknown' AND a.call_id IS NOT NULL AND a.updated_at >= ?1
+                 ORDER BY a.updated_at DESC, a.id DESC LIMIT ?2",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map(params![millis(since), limit], late_call_row)?
+                    .collect()
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// The call given up as unknown that `call_id` names, if there is one.
+    pub fn late_call(&self, call_id: &str) -> Result<Option<LateCall>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT a.id, a.contact_key, a.call_id, c.calls
+                 FROM attempts a JOIN contacts c ON c.key = a.contact_key
+                 WHERE a.call_id = ?1 AND a.state = 'unknown'",
+            )
+            .and_then(|mut stmt| stmt.query_row([call_id], late_call_row).optional())
+            .map_err(|e| self.err(e))
+    }
+
+    /// A poll of a call given up as unknown that brought no result: counted, nothing else.
+    pub fn count_late_poll(&self, attempt: i64) -> Result<(), StoreError> {
+        exec(
+            &self.conn,
+            "UPDATE attempts SET polls = polls + 1 WHERE id = ?1 AND state = 'unknown'",
+            [attempt],
+        )
+        .map(drop)
+        .map_err(|e| self.err(e))
     }
 
     /// `synchronous = FULL` (every commit waits for the disk) or `NORMAL` (WAL commits do not).
@@ -786,7 +839,12 @@ pub struct Finish<'a> {
 }
 
 /// Moves a `placed` attempt to `finished` and its contact on, inside the caller's transaction.
-/// `false` (and nothing written) if the attempt is not `placed`: a duplicate or late report.
+/// `false` (and nothing written) if the attempt is not `placed`: a duplicate report.
+///
+/// An `unknown` attempt (a call given up, see [`Store::record_call_unknown`]) is finished too:
+/// its result came late, and nothing received is dropped. Its contact moves on only if no call
+/// was placed for it since (a contact released by `--retry-unknown` and called again keeps the
+/// newer call's state); a late result also releases the number the contact held.
 pub(super) fn finish_in(
     conn: &rusqlite::Connection,
     f: &Finish<'_>,
@@ -796,7 +854,7 @@ pub(super) fn finish_in(
         conn,
         "UPDATE attempts SET state = 'finished', status = ?2, outcome = ?2, record = ?3, ended_at = ?4,
             finished_at = ?5, polls = MAX(polls, COALESCE(?6, 0)), next_poll_at = NULL, updated_at = ?5
-         WHERE id = ?1 AND state = 'placed'",
+         WHERE id = ?1 AND state IN ('placed', 'unknown')",
         params![
             f.attempt,
             f.outcome.as_str(),
@@ -819,18 +877,31 @@ pub(super) fn finish_in(
     };
     exec(
         conn,
-        "UPDATE contacts SET state = ?2, outcome = ?3, due_at = ?4, wait = ?6, updated_at = ?5 WHERE key = ?1",
+        "UPDATE contacts SET state = ?2, outcome = ?3, due_at = ?4, wait = ?6, reason = NULL, updated_at = ?5
+         WHERE key = ?1 AND state IN ('active', 'unknown', 'pending')
+           AND NOT EXISTS (SELECT 1 FROM attempts n
+                 WHERE n.contact_key = ?1 AND n.id > ?7 AND n.state != 'not_placed')",
         params![
             f.key,
             state.as_str(),
             f.outcome.as_str(),
             due,
             millis(now),
-            wait
+            wait,
+            f.attempt
         ],
     )?;
     insert_event(conn, f.attempt, now, "status", f.outcome.as_str())?;
     Ok(true)
+}
+
+fn late_call_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LateCall> {
+    Ok(LateCall {
+        attempt: r.get(0)?,
+        key: r.get(1)?,
+        call_id: r.get(2)?,
+        calls: r.get::<_, i64>(3)? as u32,
+    })
 }
 
 /// Executes `sql` through the connection's statement cache: the runner repeats the same few
@@ -933,7 +1004,7 @@ mod tests {
             .record_placement(a, "A", placed, Some("c1"), None, None, None, at("17:00"))
             .unwrap();
         store
-            .record_call_lost(a, "A", "gone", 3, at("17:11"), at("17:01"))
+            .record_call_unknown(a, "A", "gone", 3, at("17:11"), at("17:01"))
             .unwrap();
         // A lost placement the list of calls could not settle, held until 17:12.
         let b = store
@@ -994,6 +1065,86 @@ mod tests {
                 .unwrap(),
             0
         );
+    }
+
+    #[test]
+    fn a_late_result_finishes_a_given_up_call_and_moves_its_contact_only_if_not_called_since() {
+        use crate::state::{PlaceResult, after_place};
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = store(
+            dir.path(),
+            "id,name,phone\nA,Ana,(415) 555-0101\nB,Wei,(212) 555-0102\n",
+        );
+        let at = |s: &str| t(&format!("2026-12-07T{s}:00Z"));
+        let given_up = |store: &mut Store, key: &str, call: &str| {
+            let id = store
+                .begin_attempt(key, &format!("k-{call}"), "{}", at("17:00"))
+                .unwrap()
+                .unwrap();
+            let placed = after_place(&PlaceResult::Placed, at("17:00"));
+            store
+                .record_placement(id, key, placed, Some(call), None, None, None, at("17:00"))
+                .unwrap();
+            store
+                .record_call_unknown(id, key, "still in_progress", 40, at("17:25"), at("17:15"))
+                .unwrap();
+            id
+        };
+        let finish = |store: &mut Store, attempt: i64, key: &str| {
+            store
+                .record_finished(
+                    attempt,
+                    key,
+                    Outcome::Completed,
+                    "{}",
+                    Some(at("17:40")),
+                    AfterCall::Done,
+                    None,
+                    at("17:41"),
+                )
+                .unwrap();
+        };
+        let contact = |store: &Store, key: &str| -> (String, Option<String>, Option<i64>) {
+            store
+                .conn
+                .query_row(
+                    "SELECT state, reason, due_at FROM contacts WHERE key = ?1",
+                    [key],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .unwrap()
+        };
+        let attempt_state = |store: &Store, id: i64| -> String {
+            store
+                .conn
+                .query_row("SELECT state FROM attempts WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })
+                .unwrap()
+        };
+
+        // A's call comes back completed after all: the contact is done, its number free.
+        let a = given_up(&mut store, "A", "c1");
+        assert_eq!(store.late_call("c1").unwrap().map(|l| l.attempt), Some(a));
+        assert_eq!(store.late_calls(at("17:00"), 10).unwrap().len(), 1);
+        assert!(store.late_calls(at("17:16"), 10).unwrap().is_empty());
+        finish(&mut store, a, "A");
+        assert_eq!(attempt_state(&store, a), "finished");
+        assert_eq!(contact(&store, "A"), ("done".into(), None, None));
+        assert_eq!(store.late_call("c1").unwrap(), None);
+
+        // B was released with --retry-unknown and called again before its late result came:
+        // the old attempt gets its result, the contact keeps following the new call.
+        let b = given_up(&mut store, "B", "c2");
+        assert_eq!(store.release_unknown(at("17:30")).unwrap(), 1);
+        let again = store
+            .begin_attempt("B", "k-again", "{}", at("17:31"))
+            .unwrap()
+            .unwrap();
+        finish(&mut store, b, "B");
+        assert_eq!(attempt_state(&store, b), "finished");
+        assert_eq!(attempt_state(&store, again), "placing");
+        assert_eq!(contact(&store, "B").0, "active");
     }
 
     fn wait_of(store: &Store, key: &str) -> (String, Option<String>) {

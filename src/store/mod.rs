@@ -30,14 +30,14 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub use attempts::{Due, Finish, OpenAttempt};
+pub use attempts::{Due, Finish, LateCall, OpenAttempt};
 pub use history::{AttemptHistory, History};
 pub use import::{ImportSummary, Imported};
 pub use lock::{Lock, LockError};
 pub use preview::Upcoming;
 pub use results::{
-    Attention, CallAttempt, ErrorEntry, PlacedCall, ResultRow, StatusSummary, WAIT_REASONS,
-    WaitGroup,
+    Attention, CallAttempt, ErrorEntry, PlacedCall, ResultRow, StatusSummary, Stopping,
+    WAIT_REASONS, WaitGroup,
 };
 pub use webhooks::{Effect, Pushed};
 

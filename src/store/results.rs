@@ -246,6 +246,10 @@ impl Store {
         let mut s = StatusSummary {
             campaign: self.meta("campaign")?,
             breaker: self.meta(crate::runner::guard::BREAKER_TRIPPED)?,
+            stopping: self
+                .meta(crate::runner::STOPPING)?
+                .as_deref()
+                .and_then(Stopping::parse),
             ..StatusSummary::default()
         };
         for (state, present, n) in
@@ -500,6 +504,9 @@ pub struct StatusSummary {
     pub campaign: Option<String>,
     /// When and why the circuit breaker tripped, while it is open (`None`: closed).
     pub breaker: Option<String>,
+    /// A run stopping after Ctrl-C or SIGTERM, as it last said (it may have been killed since:
+    /// past `until`, it is stale).
+    pub stopping: Option<Stopping>,
     /// Contacts still in the CSV, by state.
     pub contacts: BTreeMap<&'static str, u64>,
     /// Contacts no longer in the CSV (never called again).
@@ -533,6 +540,25 @@ pub struct StatusSummary {
     /// Newest first.
     pub errors: Vec<ErrorEntry>,
     pub errors_total: u64,
+}
+
+/// A run's graceful stop, in real time: since the signal, and until when at the latest it
+/// follows the calls in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Stopping {
+    pub since: Timestamp,
+    pub until: Timestamp,
+}
+
+impl Stopping {
+    /// Reads the runner's `<since> <until>`.
+    fn parse(text: &str) -> Option<Stopping> {
+        let (since, until) = text.split_once(' ')?;
+        Some(Stopping {
+            since: since.parse().ok()?,
+            until: until.parse().ok()?,
+        })
+    }
 }
 
 /// Why contacts wait, in the order `status` lists them:

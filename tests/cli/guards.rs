@@ -212,22 +212,65 @@ Lee,917-555-0190
         &["--minute-cap", "1"],
     );
     // Bounded: without the fix the run pauses, retries and pauses again forever.
-    let mut child = runner(&test, &sandbox.base_url)
-        .arg("--until-idle")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = crate::run::wait_for(&mut child, std::time::Duration::from_secs(120));
-    if status.is_none() {
-        child.kill().unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(75), "{stderr}");
+    let mut command = runner(&test, &sandbox.base_url);
+    command.arg("--until-idle");
+    let Done { code, stderr } =
+        crate::run::run_within(command, std::time::Duration::from_secs(120));
+    assert_eq!(code, Some(75), "{stderr}");
     assert!(stderr.contains("idle: nothing more is due now"), "{stderr}");
     assert!(stderr.contains("minutes are used up"), "{stderr}");
     let placed = sandbox_calls(&sandbox.base_url).len();
     assert!(placed < 6, "the pause let {placed} calls out");
+}
+
+#[test]
+fn until_idle_leaves_a_call_past_max_call_minutes_to_the_next_cron_run() {
+    // 555-0195 never ends. A cron run does not wait for it once it is past
+    // limits.max_call_minutes: it exits 75 with the call still followed, and a later cron run,
+    // past the give-up instant, settles it as unknown.
+    let (test, sandbox) = start(
+        "  max_concurrent: 5\n  max_call_minutes: 1",
+        "  no_answer: { attempts: 1 }",
+        "first_name,phone\nAna,415-555-0191\nWei,415-555-0195\n",
+        &["--seed", "4"],
+    );
+    let url = sandbox.base_url.clone();
+    let state = test.path().join("guards.state.db");
+    let attempt_state = || -> String {
+        let db = rusqlite::Connection::open(&state).unwrap();
+        db.query_row(
+            "SELECT state FROM attempts WHERE contact_key = '+14155550195'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+
+    let (code, stderr) = cron(&test, &url);
+    assert_eq!(code, Some(75), "{stderr}");
+    assert!(
+        stderr.contains("left to the next run: 1 call(s) still in flight"),
+        "{stderr}"
+    );
+    assert_eq!(attempt_state(), "placed", "not waited for, not given up");
+    let call = sandbox_calls(&url)
+        .into_iter()
+        .find(|c| c["to"] == "+14155550195")
+        .unwrap();
+
+    let give_up = ts(&call, "createdAt") + SignedDuration::from_mins(6);
+    until("the give-up instant", || sandbox.now() > give_up);
+    let (code, stderr) = cron(&test, &url);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("finished: every contact is settled"),
+        "{stderr}"
+    );
+    assert_eq!(attempt_state(), "unknown");
+    let rows = results_by_name(&test);
+    assert_eq!(rows["Wei"]["status"], "unknown");
+    assert_eq!(rows["Ana"]["status"], "no_answer");
+    assert_eq!(by_number(&sandbox_calls(&url))["+14155550195"].len(), 1);
 }
 
 #[test]

@@ -5,6 +5,7 @@
 mod support;
 
 mod api;
+mod ending;
 mod explain;
 mod export;
 mod guards;

@@ -591,6 +591,56 @@ fn with_every_delivery_lost_the_polling_safety_net_finishes_the_run() {
 }
 
 #[test]
+fn a_late_terminal_event_finishes_a_call_given_up_as_unknown() {
+    // 555-0195 ends after 10 simulated minutes here; the run gives it up after 1 + 5 (its
+    // safety-net poll falls on the give-up instant). The run is still going (0191's retry is
+    // due at 20 minutes) when the terminal event comes: it is recorded, and the row moves on.
+    let yaml = campaign(SECTION)
+        .replace(
+            "  max_concurrent: 20\n",
+            "  max_concurrent: 20\n  max_call_minutes: 1\n",
+        )
+        .replace(
+            "no_answer: { attempts: 2, after: 1m }",
+            "no_answer: { attempts: 2, after: 20m }",
+        );
+    let test = Test::new()
+        .file("campaign.yaml", yaml)
+        .file("contacts.csv", contacts(0, &["0195", "0191"]));
+    let (sandbox, stderr) =
+        finished_run(&test, &["--time-scale", "0.001", "--stuck-minutes", "10"]);
+    assert!(
+        stderr.contains("contact +16465550195 is unknown: still in_progress "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "contact +16465550195: the call given up as unknown ended after all (completed)"
+        ),
+        "{stderr}"
+    );
+    let rows: BTreeMap<String, BTreeMap<String, String>> = crate::run::results(&test)
+        .into_iter()
+        .map(|r| (r["first_name"].clone(), r))
+        .collect();
+    assert_eq!(rows["M0195"]["status"], "completed", "{rows:?}");
+    let state = state_path(&test);
+    assert_eq!(
+        count(
+            &state,
+            "SELECT COUNT(*) FROM webhook_events e JOIN attempts a ON a.call_id = e.call_id
+             WHERE e.event = 'call.completed' AND e.effect = 'result' AND a.state = 'finished'"
+        ),
+        1
+    );
+    let to_stuck = sandbox_calls(&sandbox.base_url)
+        .into_iter()
+        .filter(|c| c["to"] == "+16465550195")
+        .count();
+    assert_eq!(to_stuck, 1);
+}
+
+#[test]
 fn a_rehearsal_with_a_webhook_section_gets_its_results_pushed() {
     let test = Test::new()
         .file(
