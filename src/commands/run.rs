@@ -301,7 +301,8 @@ async fn drive(
         let calls = store.calls_since(canary_after)?;
         print!("{}", runner::canary::table(campaign, &calls));
     }
-    Ok(match summary.ending {
+    let left = summary.left_in_flight + summary.left_unsettled;
+    let exit = match summary.ending {
         Ending::Finished => {
             eprintln!("finished: every contact is settled");
             Exit::Ok
@@ -344,13 +345,17 @@ async fn drive(
         Ending::Breaker(why) => {
             eprintln!(
                 "error: circuit breaker: {why}. No new calls were placed after it tripped; calls \
-                 in flight were followed to their end.\n  hint: look at the results (or \
-                 `bys-campaign explain` a contact), fix the campaign, then run again with \
-                 --reset-breaker"
+                 in flight were {}.\n  hint: look at the results (or `bys-campaign explain` a \
+                 contact), fix the campaign, then run again with --reset-breaker",
+                if left > 0 {
+                    "followed, those still going on are left to the next run"
+                } else {
+                    "followed to their end"
+                }
             );
             Exit::Breaker
         }
-        Ending::Interrupted if summary.left_in_flight + summary.left_unsettled > 0 => {
+        Ending::Interrupted if summary.grace_ran_out => {
             eprintln!(
                 "interrupted: --stop-grace ({}) ran out before every call in flight ended; run \
                  again to resume",
@@ -360,7 +365,12 @@ async fn drive(
         }
         Ending::Interrupted => {
             eprintln!(
-                "interrupted; calls already placed were followed to their end; run again to resume"
+                "interrupted; calls already placed were followed {}; run again to resume",
+                if left > 0 {
+                    "as far as they could be"
+                } else {
+                    "to their end"
+                }
             );
             Exit::Interrupted
         }
@@ -383,6 +393,13 @@ async fn drive(
             );
             Exit::Ok
         }
+    };
+    // Whatever ended this run, what it left in flight is the next run's: not done yet.
+    Ok(if exit == Exit::Ok && left > 0 {
+        eprintln!("work remains for the next run (above)");
+        Exit::TempFail
+    } else {
+        exit
     })
 }
 

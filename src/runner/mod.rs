@@ -83,8 +83,8 @@ const LIST_LIMIT: u8 = 100;
 /// The API says no call was created, so retrying is safe; but a number the carrier always
 /// refuses would otherwise be retried forever and the run would never finish. Ten in a row is
 /// far beyond what a passing outage (or a 30 % error rate: 0.3^10 ≈ 6·10⁻⁶) produces. Only
-/// refusals while nothing else fails count: in an outage every placement fails, and the run
-/// stops after [`OUTAGE_LIMIT`] with every contact kept.
+/// refusals while little else fails count (see [`Trouble::refuses`]): in an outage every
+/// request fails, and the run stops after [`OUTAGE_LIMIT`] with every contact kept.
 pub const MAX_PLACEMENT_FAILURES: u32 = 10;
 
 /// How long the API may answer nothing but outage errors (5xx, 429, timeouts, the minute cap)
@@ -148,7 +148,8 @@ pub const IDLE_WAIT: Duration = Duration::from_secs(60);
 pub enum Ending {
     /// Nothing left to do: every contact is settled.
     Finished,
-    /// Stopped by a signal; calls already placed were followed to their end.
+    /// Stopped by a signal: calls already placed were followed to their end, or for
+    /// `--stop-grace` at most (see [`Summary::grace_ran_out`]).
     Interrupted,
     /// A placement cap was reached; contacts remain for a later run.
     CapReached(String),
@@ -193,6 +194,8 @@ pub struct Summary {
     /// Lost placements not yet settled when the run ended (the API's list of calls could not
     /// be read); the next run settles them before placing anything.
     pub left_unsettled: u64,
+    /// The stop's `--stop-grace` ran out before every call in flight had ended.
+    pub grace_ran_out: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -231,8 +234,8 @@ struct Following {
     calls: u32,
     /// When it is overdue, and when it is given up.
     deadlines: follow::Deadlines,
-    /// The API has answered a poll of it in this run.
-    answered: bool,
+    /// It has been polled in this run (and the answer handled).
+    polled: bool,
 }
 
 /// Since when every answer of the API has been an outage error.
@@ -240,10 +243,28 @@ struct Trouble {
     since: Timestamp,
     /// Declared an outage ([`OUTAGE_LIMIT`] passed): lost placements no longer hold the run.
     declared: bool,
-    /// The contact whose placements are all that failed since then, if only one's did: a
-    /// refusal of its number rather than an outage (see [`MAX_PLACEMENT_FAILURES`]).
-    only: Option<String>,
+    /// The contacts whose placements were refused (`placement_failed`) since then.
+    placements: HashSet<String>,
+    /// Anything else failed since then: a poll, a list, a placement with another error.
+    others: bool,
 }
+
+impl Trouble {
+    /// Whether a `placement_failed` answer for `contact` is a refusal of its number rather than
+    /// an outage: since the API last answered, nothing failed but the placements of a few
+    /// contacts (at most [`REFUSED_TOGETHER`]), each refused. In an outage, polls fail too, or
+    /// the placements of many contacts, or with other errors (`store_error`, timeouts).
+    fn refuses(&self, contact: &str) -> bool {
+        !self.others
+            && self.placements.len() <= REFUSED_TOGETHER
+            && self.placements.contains(contact)
+    }
+}
+
+/// How many numbers refused together still count as refusals of those numbers (see
+/// [`Trouble::refuses`]): the few rows left at a campaign's end may all be numbers the carrier
+/// never connects.
+const REFUSED_TOGETHER: usize = 3;
 
 /// A POST whose answer was lost, waiting to be resolved.
 struct Unsettled {
@@ -382,6 +403,7 @@ impl Runner {
                 polls: 0,
                 left_in_flight: 0,
                 left_unsettled: 0,
+                grace_ran_out: false,
             },
             push: None,
             late: HashMap::new(),
@@ -433,7 +455,9 @@ impl Runner {
                 .grace_until
                 .is_some_and(|until| tokio::time::Instant::now() >= until)
             {
-                self.summary.ending = self.stopping.clone().unwrap_or(Ending::Interrupted);
+                // Whatever else stopped placements, the run ends because it was told to.
+                self.summary.ending = Ending::Interrupted;
+                self.summary.grace_ran_out = true;
                 self.leave_the_rest();
                 break;
             }
@@ -562,16 +586,15 @@ impl Runner {
         let overdue = if self.options.until_idle {
             self.following
                 .values()
-                .filter(|f| f.answered && now >= f.deadlines.overdue)
+                .filter(|f| f.polled && now >= f.deadlines.overdue)
                 .count()
         } else {
             0
         };
-        let unsettled = if self.trouble.as_ref().is_some_and(|t| t.declared) {
-            0
-        } else {
-            self.unsettled.len()
-        };
+        // Nothing will settle them while the API is down or refuses the run's key.
+        let hopeless = self.trouble.as_ref().is_some_and(|t| t.declared)
+            || matches!(self.stopping, Some(Ending::Refused(_)));
+        let unsettled = if hopeless { 0 } else { self.unsettled.len() };
         self.in_flight() - overdue + unsettled + self.late.len()
     }
 
@@ -613,17 +636,28 @@ impl Runner {
     /// The API answered `err` to a request (to place `contact`'s call, if `Some`); an outage
     /// that has lasted [`OUTAGE_LIMIT`] stops placements.
     fn api_failed(&mut self, err: &ApiError, contact: Option<&str>, now: Timestamp) {
-        if !err.class().is_outage() {
+        if err.class().is_outage() {
+            self.trouble(err, contact, now);
+        } else {
             self.api_answered();
-            return;
         }
+    }
+
+    /// Counts `err` towards an outage (see [`OUTAGE_LIMIT`]).
+    fn trouble(&mut self, err: &ApiError, contact: Option<&str>, now: Timestamp) {
         let trouble = self.trouble.get_or_insert_with(|| Trouble {
             since: now,
             declared: false,
-            only: contact.map(str::to_owned),
+            placements: HashSet::new(),
+            others: false,
         });
-        if trouble.only.as_deref() != contact {
-            trouble.only = None;
+        match contact {
+            Some(key) if err.token() == Some("placement_failed") => {
+                if !trouble.placements.contains(key) {
+                    trouble.placements.insert(key.to_owned());
+                }
+            }
+            _ => trouble.others = true,
         }
         let lasted = now.duration_since(trouble.since);
         if trouble.declared
@@ -686,6 +720,18 @@ impl Runner {
             }
         };
         let Some(outcome) = record.outcome() else {
+            // Still going on: its number stays held (and a contact released by
+            // --retry-unknown is not called while it rings).
+            let until = self.number_held_until(now);
+            if self.store.hold_late(late.attempt, &late.key, until, now)? {
+                self.progress.note(&format!(
+                    "contact {}: the call given up as unknown is still {}; not called again \
+                     before {}",
+                    escape_control(&late.key),
+                    escape_control(record.status.as_str()),
+                    until.round(jiff::Unit::Second).unwrap_or(until)
+                ));
+            }
             return Ok(());
         };
         let ended = record.ended_at.unwrap_or(now);
@@ -797,9 +843,11 @@ impl Runner {
         Ok(())
     }
 
-    /// Whether placing may start: ambiguous attempts found at start must be settled first.
+    /// Whether placing may start: ambiguous attempts found at start must be settled first, and
+    /// calls given up as unknown asked about (one may have ended, or still ring, before its
+    /// contact, released by `--retry-unknown`, is called again).
     fn unsettled_at_start_done(&self) -> bool {
-        self.unsettled.is_empty() || self.summary.placed > 0
+        (self.unsettled.is_empty() && self.late.is_empty()) || self.summary.placed > 0
     }
 
     fn cap_reached(&self) -> Result<Option<String>, RunError> {
@@ -1087,7 +1135,7 @@ impl Runner {
                 not_found: 0,
                 calls,
                 deadlines,
-                answered: false,
+                polled: false,
             },
         );
         self.polls_due.push(Reverse((next, attempt)));
@@ -1207,13 +1255,10 @@ impl Runner {
                 }
                 let wait = self.backoff.delay_random(self.failures, err.retry_after());
                 self.hold(now, wait);
-                // A refusal of this number, not one of an outage: nothing else failed since the
-                // API last answered (else a carrier outage would give up every contact).
-                let alone = self
-                    .trouble
-                    .as_ref()
-                    .is_some_and(|t| t.only.as_deref() == Some(key.as_str()));
-                let refusals = if err.token() == Some("placement_failed") && alone {
+                // A refusal of this number, not an outage (which would otherwise give up every
+                // contact it meets); `placed` counted this answer as trouble first.
+                let refused = self.trouble.as_ref().is_some_and(|t| t.refuses(&key));
+                let refusals = if err.token() == Some("placement_failed") && refused {
                     let n = self.refusals.entry(key.clone()).or_default();
                     *n += 1;
                     *n
@@ -1325,7 +1370,7 @@ impl Runner {
         let Some(following) = self.following.get_mut(&attempt) else {
             return Ok(());
         };
-        following.answered = true;
+        following.polled = true;
         match result {
             Ok(record) => {
                 if let Some(outcome) = record.outcome() {
@@ -1510,7 +1555,9 @@ impl Runner {
         let asked_at = self.listing.take().unwrap_or(now);
         match &result {
             Ok(_) => self.api_answered(),
-            Err(err) => self.api_failed(err, None, now),
+            // Resolution needs the list: whatever keeps it from being read (a 4xx too) must
+            // not hold the run for ever.
+            Err(err) => self.trouble(err, None, now),
         }
         let recent = match result {
             Ok(recent) => recent,

@@ -242,6 +242,8 @@ impl Runner {
         };
         let effect = self.store.record_pushed(pushed, Some(&finish), now)?;
         if effect == Effect::Result {
+            // Its late check, if still out, has nothing left to record.
+            self.late.remove(&late.attempt);
             self.late_result(&late.key, outcome);
         }
         Ok(effect)

@@ -517,6 +517,29 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// A call given up as unknown is still going on: its contact (made pending by
+    /// `--retry-unknown`, or still unknown) is unknown and holds its number until `until`,
+    /// unless a call was placed for it since. Whether it changed anything.
+    pub fn hold_late(
+        &self,
+        attempt: i64,
+        key: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        exec(
+            &self.conn,
+            "UPDATE contacts SET state = 'unknown', due_at = MAX(COALESCE(due_at, 0), ?3),
+                wait = NULL, updated_at = ?4
+             WHERE key = ?1 AND state IN ('unknown', 'pending')
+               AND NOT EXISTS (SELECT 1 FROM attempts n
+                     WHERE n.contact_key = ?1 AND n.id > ?2 AND n.state != 'not_placed')",
+            params![key, attempt, millis(until), millis(now)],
+        )
+        .map(|n| n > 0)
+        .map_err(|e| self.err(e))
+    }
+
     /// A poll of a call given up as unknown that brought no result: counted, nothing else.
     pub fn count_late_poll(&self, attempt: i64) -> Result<(), StoreError> {
         exec(

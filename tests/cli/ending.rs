@@ -319,3 +319,71 @@ fn an_api_that_answers_only_errors_ends_the_run_with_75_and_keeps_every_contact(
         );
     }
 }
+
+#[test]
+fn a_given_up_call_still_ringing_keeps_its_contact_even_with_retry_unknown() {
+    // The call was given up, its number's hold has passed, and the user asks for unknown
+    // contacts to be called again. But the API still says the call is in progress: the run
+    // asks before it places anything, and the contact stays unknown, held for another
+    // max_call_minutes. Without that check it would be called while its first call rings.
+    let test = setup(
+        "  max_call_minutes: 1",
+        "id,first_name,phone\nA,Ana,415-555-0190\nB,Wei,415-555-0195\n",
+    );
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001"]);
+    let url = sandbox.base_url.clone();
+    let first = run_to_end(runner(&test, &url));
+    assert_eq!(first.code, Some(0), "{}", first.stderr);
+    let call = calls_to(&url, "0195").remove(0);
+    // Given up 6 minutes after it was placed, held 1 more: past that, --retry-unknown frees it.
+    let free = ts(&call, "createdAt") + jiff::SignedDuration::from_mins(8);
+    until("the hold to pass", || sandbox.now() > free);
+    let mut again = runner(&test, &url);
+    again.arg("--retry-unknown");
+    let second = run_to_end(again);
+    assert_eq!(second.code, Some(0), "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("--retry-unknown: 1 contact(s) whose call may have gone out"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stderr.contains(
+            "contact B: the call given up as unknown is still in_progress; not called again before "
+        ),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(
+        calls_to(&url, "0195").len(),
+        1,
+        "called while its call rang"
+    );
+    assert_eq!(row(&results(&test), "B")["status"], "unknown");
+}
+
+#[test]
+fn numbers_the_carrier_always_refuses_are_given_up_even_when_they_are_all_that_is_left() {
+    // Only refusals of a few numbers fail: not an outage. Each is given up after ten, and the
+    // campaign finishes (it once stopped with 75 when two were left, run after run).
+    let test = setup(
+        "  max_concurrent: 10",
+        "id,first_name,phone\nA,Ana,415-555-0190\nB,Wei,415-555-0196\nC,Lin,212-555-0196\nD,Sam,312-555-0196\n",
+    );
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001"]);
+    let Done { code, stderr } =
+        run_within(runner(&test, &sandbox.base_url), Duration::from_secs(120));
+    assert_eq!(code, Some(0), "{stderr}");
+    let rows = results(&test);
+    for id in ["B", "C", "D"] {
+        let refused = row(&rows, id);
+        assert_eq!(refused["status"], "invalid", "{refused:?}");
+        assert!(
+            refused["error"].contains("10 times in a row"),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(row(&rows, "A")["status"], "completed");
+}
