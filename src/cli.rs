@@ -80,8 +80,10 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Status(StatusArgs),
 
-    /// Explain one contact: every attempt, the request sent, each status seen, the result and
-    /// the errors, and why and when it will be called next, or why never.
+    /// Explain one contact: its calls, their results and errors, and when it is called next.
+    ///
+    /// Every attempt, the request sent, each status seen, the result and the errors, and why and
+    /// when the contact will be called next, or why never.
     ///
     /// Reads the state file only; works while a run is going on.
     ///
@@ -108,6 +110,38 @@ pub enum Command {
     ///   bys-campaign sandbox --port 8080 --time-scale 0.01
     #[command(verbatim_doc_comment)]
     Sandbox(Box<crate::sandbox::SandboxArgs>),
+
+    /// Print a shell completion script for bys-campaign.
+    ///
+    /// Examples:
+    ///   bys-campaign completions bash > ~/.local/share/bash-completion/completions/bys-campaign
+    ///   bys-campaign completions zsh > ~/.zfunc/_bys-campaign       # with fpath+=~/.zfunc
+    ///   bys-campaign completions fish > ~/.config/fish/completions/bys-campaign.fish
+    #[command(verbatim_doc_comment)]
+    Completions(CompletionsArgs),
+
+    /// Print the man page (roff), or write one page per command into a folder.
+    ///
+    /// Examples:
+    ///   bys-campaign man | man -l -
+    ///   bys-campaign man --dir ~/.local/share/man/man1
+    #[command(verbatim_doc_comment)]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write bys-campaign.1 and one bys-campaign-COMMAND.1 per command into this folder instead
+    /// of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -309,6 +343,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Explain(args) => commands::explain::run(&args),
         Command::Export(args) => commands::export::run(&args),
         Command::Sandbox(args) => commands::sandbox::run(&args),
+        Command::Completions(args) => commands::manual::completions(&args),
+        Command::Man(args) => commands::manual::man(&args),
     }
 }
 

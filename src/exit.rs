@@ -64,6 +64,9 @@ impl From<Exit> for ExitCode {
 /// The exit code for an error that ended a command: the first error in the chain that knows
 /// its own code wins; anything else is a plain failure.
 pub fn code_for(err: &anyhow::Error) -> Exit {
+    if is_broken_pipe(err) {
+        return Exit::Ok;
+    }
     for cause in err.chain() {
         if let Some(load) = cause.downcast_ref::<LoadError>() {
             return load.exit();
@@ -94,6 +97,14 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         }
     }
     Exit::Failure
+}
+
+/// Whether the command ended because whoever read its standard output went away
+/// (`bys-campaign status … | head`): nothing to report, like any program cut off by its pipe.
+/// Only an error of stdout itself ([`crate::out!`]), never one from deeper down (a socket).
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<crate::out::StdoutError>()
+        .is_some_and(|e| e.0.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// The text printed after `error: ` for an error that ended a command.
@@ -147,6 +158,21 @@ mod tests {
             render_error(&err),
             "validating c.yaml: cannot read x.csv: gone"
         );
+    }
+
+    #[test]
+    fn a_closed_stdout_ends_quietly_but_a_broken_socket_does_not() {
+        let pipe = || std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let closed = anyhow::Error::new(crate::out::StdoutError(pipe()));
+        assert!(is_broken_pipe(&closed));
+        assert_eq!(code_for(&closed), Exit::Ok);
+        let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        assert!(!is_broken_pipe(&anyhow::Error::new(
+            crate::out::StdoutError(full)
+        )));
+        let deeper = anyhow::Error::new(pipe()).context("sending a request");
+        assert!(!is_broken_pipe(&deeper));
+        assert_eq!(code_for(&deeper), Exit::Failure);
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod contacts;
 pub mod exit;
 pub mod export;
 pub mod logging;
+pub mod out;
 pub mod progress;
 pub mod render;
 pub mod report;

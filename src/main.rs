@@ -11,7 +11,9 @@ fn main() -> ExitCode {
     match bys_campaign::cli::run(cli) {
         Ok(code) => code.into(),
         Err(err) => {
-            eprintln!("error: {}", bys_campaign::exit::render_error(&err));
+            if !bys_campaign::exit::is_broken_pipe(&err) {
+                eprintln!("error: {}", bys_campaign::exit::render_error(&err));
+            }
             bys_campaign::exit::code_for(&err).into()
         }
     }

@@ -29,7 +29,15 @@ pub struct UnknownKey {
 
 pub fn run(args: &ExplainArgs) -> anyhow::Result<Exit> {
     let campaign = Campaign::load(&args.campaign)?;
-    let store = super::open_state(&campaign, &args.state)?;
+    let store = super::open_state(
+        &campaign,
+        &args.state,
+        format!(
+            "explain {} {}",
+            super::shell_word(&args.campaign.to_string_lossy()),
+            super::shell_word(&args.key)
+        ),
+    )?;
     let mut history = store.history(&args.key)?;
     if history.is_none() && campaign.input.key_column.is_none() {
         // Without a key column the key is the number in E.164; accept it as written in the CSV.
@@ -48,7 +56,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<Exit> {
         }
         .into());
     };
-    print!("{}", explain(&campaign, &history, store.reading_time()?));
+    crate::out!("{}", explain(&campaign, &history, store.reading_time()?))?;
     Ok(Exit::Ok)
 }
 

@@ -12,13 +12,20 @@ use crate::export::{self, ExportOptions};
 
 pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
     let campaign = Campaign::load(&args.campaign)?;
-    let store = super::open_state(&campaign, &args.state)?;
+    let store = super::open_state(
+        &campaign,
+        &args.state,
+        format!(
+            "export {}",
+            super::shell_word(&args.campaign.to_string_lossy())
+        ),
+    )?;
     let default = campaign.results_path(args.state.rehearsal);
     let path = args.output.as_ref().unwrap_or(&default);
     let options = ExportOptions { raw: args.raw };
     let summary = export::write(&store, &campaign, path, options)
         .with_context(|| format!("exporting {}", args.campaign.display()))?;
-    println!("{}", summary.path.display());
+    crate::outln!("{}", summary.path.display())?;
     eprintln!(
         "exported {} to {}{}",
         match summary.rows {

@@ -3,6 +3,7 @@
 
 pub mod explain;
 pub mod export;
+pub mod manual;
 pub mod plan;
 pub mod run;
 pub mod sandbox;
@@ -14,30 +15,73 @@ use std::path::PathBuf;
 use crate::campaign::Campaign;
 use crate::store::Store;
 
-/// `status` or `export` before any `run` created the state file.
+/// `status`, `explain` or `export` before any `run` created the state file they read.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "no run has started for {campaign}: its state file {state} does not exist\n  \
-     hint: start one with `bys-campaign run {campaign}` (or `--sandbox` to rehearse), or name \
-     another state file with --state"
-)]
 pub struct NotStarted {
     pub campaign: PathBuf,
     pub state: PathBuf,
+    /// The arguments that were given after `bys-campaign`, for the hint.
+    pub command: String,
+    /// The rehearsal's state file, when it exists and the live one was asked for: the user
+    /// most likely rehearsed with `run --sandbox` and forgot `--rehearsal`.
+    pub rehearsal: Option<PathBuf>,
+}
+
+impl std::fmt::Display for NotStarted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (campaign, state) = (self.campaign.display(), self.state.display());
+        match &self.rehearsal {
+            Some(rehearsal) => write!(
+                f,
+                "no live run has started for {campaign}: its state file {state} does not exist\n  \
+                 hint: a rehearsal has ({}): add --rehearsal to read it: `bys-campaign {} \
+                 --rehearsal`",
+                rehearsal.display(),
+                self.command
+            ),
+            None => write!(
+                f,
+                "no run has started for {campaign}: its state file {state} does not exist\n  \
+                 hint: start one with `bys-campaign run {campaign}` (or `--sandbox` to rehearse), \
+                 or name another state file with --state"
+            ),
+        }
+    }
 }
 
 /// Opens the campaign's state file for reading, without taking the runner's lock (a run may be
 /// going on), and checks that it belongs to this campaign.
-fn open_state(campaign: &Campaign, given: &crate::cli::ReadStateArg) -> anyhow::Result<Store> {
+fn open_state(
+    campaign: &Campaign,
+    given: &crate::cli::ReadStateArg,
+    command: String,
+) -> anyhow::Result<Store> {
     let state = campaign.state_path(given.state.as_deref(), given.rehearsal);
     if !state.exists() {
+        let rehearsal = Some(campaign.state_path(None, true))
+            .filter(|r| given.state.is_none() && !given.rehearsal && r.exists());
         return Err(NotStarted {
             campaign: campaign.file.clone(),
             state,
+            command,
+            rehearsal,
         }
         .into());
     }
     let store = Store::open_existing(&state)?;
     store.check_campaign(&campaign.name)?;
     Ok(store)
+}
+
+/// `text` as one word of a shell command a hint suggests: quoted when it has to be.
+pub fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./+:=,@".contains(c));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
 }

@@ -55,32 +55,34 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Exit> {
             report: &report,
             estimate,
         };
-        println!("{}", serde_json::to_string_pretty(&plan)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&plan)?)?;
         return Ok(Exit::Ok);
     }
-    print!("{}", report::human(&campaign, &report));
+    crate::out!("{}", report::human(&campaign, &report))?;
     match &report.selected {
         Some(Selected::Callable(planned)) => {
-            println!("\nRequest, sent as POST /v1/agent/calls");
+            crate::outln!("\nRequest, sent as POST /v1/agent/calls")?;
             print_request(planned)?;
         }
         Some(Selected::Invalid { line, reason }) => {
-            println!(
+            crate::outln!(
                 "\nRow {:?} (line {line}) will not be called: {reason}",
                 args.row.as_deref().unwrap_or_default()
-            );
+            )?;
         }
         Some(Selected::Duplicate { line, first_line }) => {
-            println!("\nRow on line {line} will not be called: same number as line {first_line}");
+            crate::outln!(
+                "\nRow on line {line} will not be called: same number as line {first_line}"
+            )?;
         }
         Some(Selected::Suppressed { line }) => {
-            println!(
+            crate::outln!(
                 "\nRow on line {line} will not be called: its number is on a suppression list"
-            );
+            )?;
         }
         None => print_requests(&report.requests, report.to_call)?,
     }
-    print_estimate(&estimate);
+    print_estimate(&estimate)?;
     Ok(Exit::Ok)
 }
 
@@ -88,10 +90,10 @@ fn print_requests(requests: &[Planned], total: u64) -> anyhow::Result<()> {
     if requests.is_empty() {
         return Ok(());
     }
-    println!(
+    crate::outln!(
         "\nRequests ({} of {total}), each sent as POST /v1/agent/calls",
         requests.len()
-    );
+    )?;
     requests.iter().try_for_each(print_request)
 }
 
@@ -107,26 +109,25 @@ fn print_request(planned: &Planned) -> anyhow::Result<()> {
         ),
         _ => String::new(),
     };
-    println!(
+    crate::outln!(
         "\n  line {}, key {}{zone}:",
         planned.line,
         crate::text::escape_control(&planned.key)
-    );
+    )?;
     let body = serde_json::to_string_pretty(&planned.body)?;
     for line in body.lines() {
         // serde_json escapes control characters inside strings, so this is terminal-safe.
-        println!("  {line}");
+        crate::outln!("  {line}")?;
     }
     Ok(())
 }
 
-fn print_estimate(estimate: &Estimate) {
-    println!("\nEstimate");
+fn print_estimate(estimate: &Estimate) -> Result<(), crate::out::StdoutError> {
+    crate::outln!("\nEstimate")?;
     if estimate.calls == 0 {
-        println!("  nothing to call");
-        return;
+        return crate::outln!("  nothing to call");
     }
-    println!(
+    crate::outln!(
         "  {} at {}/min (burst {}), at most {} at once",
         if estimate.calls == 1 {
             "1 call".to_owned()
@@ -136,23 +137,24 @@ fn print_estimate(estimate: &Estimate) {
         estimate.calls_per_minute,
         estimate.burst,
         estimate.max_concurrent,
-    );
+    )?;
     if estimate.sustained_calls_per_minute < f64::from(estimate.calls_per_minute) {
-        println!(
+        crate::outln!(
             "  the concurrency cap binds first: about {}/min with calls of ~{} min",
             estimate.sustained_calls_per_minute,
             estimate.assumed_call_seconds / 60,
-        );
+        )?;
     }
-    println!(
+    crate::outln!(
         "  first attempts take about {}, assuming calls of ~{} min; retries come on top",
         report::human_minutes(estimate.minutes),
         estimate.assumed_call_seconds / 60,
-    );
+    )?;
     if estimate.windows_apply {
-        println!(
+        crate::outln!(
             "  this ignores calling windows: calls go out only inside each contact's local windows,\n  \
              which can spread the campaign over days (rehearse it: run --sandbox --start ... --time-scale ...)"
-        );
+        )?;
     }
+    Ok(())
 }

@@ -299,7 +299,7 @@ async fn drive(
     );
     if args.canary.is_some() {
         let calls = store.calls_since(canary_after)?;
-        print!("{}", runner::canary::table(campaign, &calls));
+        crate::out!("{}", runner::canary::table(campaign, &calls))?;
     }
     let left = summary.left_in_flight + summary.left_unsettled;
     let exit = match summary.ending {

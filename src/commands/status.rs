@@ -30,7 +30,14 @@ struct JsonStatus<'a> {
 
 pub fn run(args: &StatusArgs) -> anyhow::Result<Exit> {
     let campaign = Campaign::load(&args.campaign)?;
-    let store = super::open_state(&campaign, &args.state)?;
+    let store = super::open_state(
+        &campaign,
+        &args.state,
+        format!(
+            "status {}",
+            super::shell_word(&args.campaign.to_string_lossy())
+        ),
+    )?;
     let now = store.reading_time()?;
     let mut summary = store.status_summary(now, LIST_LIMIT)?;
     // Written by a run that was killed while it stopped, if its deadline has passed.
@@ -43,11 +50,11 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<Exit> {
             summary: &summary,
             eta,
         };
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
-        print!("{}", human(&campaign.name, &state_file, &summary));
-        print!("{}", spending(&campaign.limits, &summary));
-        print!("{}", waiting(&summary, eta.as_ref()));
+        crate::out!("{}", human(&campaign.name, &state_file, &summary))?;
+        crate::out!("{}", spending(&campaign.limits, &summary))?;
+        crate::out!("{}", waiting(&summary, eta.as_ref()))?;
     }
     Ok(Exit::Ok)
 }

@@ -11,20 +11,20 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
     let campaign = Campaign::load(&args.campaign)?;
     let report = report::scan(&campaign, &Options::default())
         .with_context(|| format!("validating {}", args.campaign.display()))?;
-    print!("{}", report::human(&campaign, &report));
+    crate::out!("{}", report::human(&campaign, &report))?;
     let invalid = report.invalid_count();
-    println!();
+    crate::outln!()?;
     if args.strict && invalid > 0 {
-        println!(
+        crate::outln!(
             "Not ready: {invalid} invalid {} (--strict).",
             if invalid == 1 { "row" } else { "rows" }
-        );
+        )?;
         return Ok(Exit::DataErr);
     }
     match report.to_call {
-        0 => println!("Valid, but there is no row to call."),
-        1 => println!("Ready: 1 call to place."),
-        n => println!("Ready: {n} calls to place."),
+        0 => crate::outln!("Valid, but there is no row to call.")?,
+        1 => crate::outln!("Ready: 1 call to place.")?,
+        n => crate::outln!("Ready: {n} calls to place.")?,
     }
     Ok(Exit::Ok)
 }

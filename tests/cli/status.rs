@@ -57,3 +57,35 @@ fn before_any_run_it_says_how_to_start_one() {
     assert_eq!(run.code, 66);
     assert_run!(run);
 }
+
+#[test]
+fn after_a_rehearsal_the_reading_commands_say_to_add_rehearsal() {
+    let test = Test::demo();
+    let rehearsed = Test::new()
+        .current_dir(test.path().to_owned())
+        .args(&["run", "campaign.yaml", "--sandbox"])
+        .run();
+    assert_eq!(rehearsed.code, 0, "{}", rehearsed.stderr);
+    let mut transcripts = String::new();
+    for args in [
+        vec!["status", "campaign.yaml"],
+        vec!["explain", "campaign.yaml", "1"],
+        vec!["export", "campaign.yaml"],
+    ] {
+        let read = |extra: &[&str]| {
+            let mut all = args.clone();
+            all.extend_from_slice(extra);
+            Test::new()
+                .current_dir(test.path().to_owned())
+                .args(&all)
+                .run()
+        };
+        let live = read(&[]);
+        assert_eq!(live.code, 66, "{}", live.transcript());
+        transcripts.push_str(&live.transcript());
+        // What the hint says works.
+        let rehearsal = read(&["--rehearsal"]);
+        assert_eq!(rehearsal.code, 0, "{}", rehearsal.transcript());
+    }
+    insta::assert_snapshot!(transcripts);
+}

@@ -328,3 +328,21 @@ fn every_shipped_campaign_validates() {
         assert_eq!(run.code, 0, "{}: {}", path.display(), run.transcript());
     }
 }
+
+/// `bys-campaign validate … | head -1`: once the reader is gone, the command ends quietly
+/// with 0, as programs cut off by their pipe do (it once panicked on the closed pipe).
+#[test]
+fn a_reader_that_goes_away_ends_the_report_quietly() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = Test::new()
+        .current_dir(repo())
+        .args(&["validate", "campaigns/appointment-confirmations.yaml"])
+        .command()
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "");
+}
