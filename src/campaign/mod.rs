@@ -198,7 +198,7 @@ pub struct Webhook {
     pub secret_env_at: Option<locate::Pos>,
 }
 
-/// Defaults for every optional key; the README's campaign reference lists the same values.
+/// Defaults for every optional key; the campaign reference (docs/campaign.md) lists the same values.
 pub mod defaults {
     use std::time::Duration;
 
