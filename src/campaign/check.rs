@@ -25,7 +25,7 @@ use crate::text::did_you_mean;
 pub(super) fn load(file: &Path, source: &str) -> Result<Campaign, LoadError> {
     let raw: RawCampaign = serde_yaml::from_str(source).map_err(|err| LoadError::Invalid {
         file: file.to_owned(),
-        problems: vec![from_serde(&err)],
+        problems: vec![from_serde(&err, source)],
     })?;
     let mut checker = Checker {
         file,
@@ -45,12 +45,25 @@ pub(super) fn load(file: &Path, source: &str) -> Result<Campaign, LoadError> {
     }
 }
 
-/// Turns serde_yaml's message into one that names the key and says how to fix it.
-fn from_serde(err: &serde_yaml::Error) -> Problem {
+/// Turns serde_yaml's message into one that names the key and says how to fix it, in the
+/// file's own words (never a Rust type's name).
+fn from_serde(err: &serde_yaml::Error, source: &str) -> Problem {
     let pos = err.location().map(|l| Pos {
         line: l.line(),
         column: l.column(),
     });
+    if source.trim().is_empty() {
+        return Problem::new(pos, "the campaign file is empty")
+            .hint("start from one in campaigns/, e.g. campaigns/appointment-confirmations.yaml");
+    }
+    let line = pos.and_then(|p| source.lines().nth(p.line.saturating_sub(1)));
+    if line.is_some_and(|l| l.trim_end().starts_with('\t') || l.contains("\t")) {
+        return Problem::new(
+            pos,
+            "a tab in the indentation: YAML indents with spaces only",
+        )
+        .hint("replace the tab on this line with spaces");
+    }
     let full = err.to_string();
     // serde_yaml appends " at line L column C"; the position is reported separately.
     let text = match full.rfind(" at line ") {
@@ -77,17 +90,71 @@ fn from_serde(err: &serde_yaml::Error) -> Problem {
     }
     if detail.starts_with("missing field") {
         let key = quoted.first().copied().unwrap_or_default();
-        return Problem::new(pos, format!("missing required key `{key}`{within}"))
-            .hint("see the campaign file reference in the README");
+        return Problem::new(pos, format!("missing required key `{key}`{within}")).hint(REFERENCE);
     }
-    if detail.starts_with("invalid type") && detail.ends_with("expected a string") {
-        let path = section.unwrap_or("this value");
-        return Problem::new(pos, format!("`{path}` must be text: {detail}"))
-            .hint("put the value in quotes, e.g. \"+14155550100\" or \"09:00\"");
+    if detail.starts_with("duplicate field") {
+        let key = quoted.first().copied().unwrap_or_default();
+        return Problem::new(pos, format!("the key `{key}` is given twice{within}"))
+            .hint("keep one of them");
+    }
+    let what = section.map_or("the campaign file".to_owned(), |s| format!("`{s}`"));
+    if let Some((found, expected)) = detail
+        .strip_prefix("invalid type: ")
+        .or_else(|| detail.strip_prefix("invalid value: "))
+        .and_then(|rest| rest.split_once(", expected "))
+    {
+        let problem = Problem::new(
+            pos,
+            format!(
+                "{what} must be {}, not {}",
+                expected_words(expected),
+                found_words(found)
+            ),
+        );
+        return match expected {
+            "a string" => {
+                problem.hint("put the value in quotes, e.g. \"+14155550100\" or \"09:00\"")
+            }
+            _ => problem.hint(REFERENCE),
+        };
     }
     match section {
         Some(path) => Problem::new(pos, format!("`{path}`: {detail}")),
         None => Problem::new(pos, detail.to_owned()),
+    }
+}
+
+/// Where every key of the campaign file is described.
+const REFERENCE: &str = "see the campaign file reference (docs/campaign.md)";
+
+/// What serde says a value is, as the campaign file's author would say it.
+fn found_words(found: &str) -> String {
+    let (kind, value) = match found.split_once(' ') {
+        Some((kind, value)) => (kind, value.trim_matches('`')),
+        None => (found, ""),
+    };
+    match kind {
+        "sequence" => "a list".to_owned(),
+        "map" => "a mapping".to_owned(),
+        "unit" | "null" => "empty".to_owned(),
+        "integer" | "floating" => format!("the number {}", value.trim_start_matches("point `")),
+        "string" => format!("the text {value}"),
+        "boolean" => format!("`{value}`"),
+        _ => found.to_owned(),
+    }
+}
+
+/// What serde expected, as the campaign file's author would say it (the raw structs say it
+/// themselves; this covers the plain types).
+fn expected_words(expected: &str) -> &str {
+    match expected {
+        "a sequence" => "a list",
+        "a string" => "text",
+        "a boolean" => "true or false",
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number",
+        "f32" | "f64" => "a number",
+        e if e.starts_with("struct ") || e.starts_with("enum ") => "a mapping",
+        e => e,
     }
 }
 

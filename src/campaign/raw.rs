@@ -3,11 +3,16 @@
 //! Everything is optional or a string here, so that [`super::check`] can say precisely what is
 //! wrong with a value (and where) instead of serde's generic "invalid type". Unknown keys are
 //! rejected by `deny_unknown_fields`; [`super::LoadError`] turns that into a "did you mean".
+//! Each struct says what it expects (`expecting`) in the file's words: serde would otherwise
+//! name the Rust type in its message ("expected struct RawCall").
 
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping of the campaign's sections (`name`, `input`, `call`, `fields`, `schedule`, `limits`, `retry`, `suppress`, `output`, `webhook`)"
+)]
 pub struct RawCampaign {
     pub name: Option<String>,
     pub input: RawInput,
@@ -27,7 +32,10 @@ pub struct RawCampaign {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `path` (the contacts CSV) and optionally `phone_column`, `key_column`, `default_region`, `timezone_column`, `delimiter`"
+)]
 pub struct RawInput {
     pub path: String,
     pub phone_column: Option<String>,
@@ -38,7 +46,10 @@ pub struct RawInput {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `objective` and optionally `context`, `caller_id`, `voice`, `language`"
+)]
 pub struct RawCall {
     pub objective: String,
     pub context: Option<String>,
@@ -48,7 +59,10 @@ pub struct RawCall {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `name` and optionally `type` and `description`"
+)]
 pub struct RawField {
     pub name: String,
     #[serde(rename = "type")]
@@ -57,7 +71,10 @@ pub struct RawField {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `timezone`, `windows` and optionally `last_call_before_end`, `not_before`, `not_after`, `require_known_timezone`"
+)]
 pub struct RawSchedule {
     pub timezone: Option<String>,
     pub windows: Option<Vec<RawWindow>>,
@@ -68,7 +85,10 @@ pub struct RawSchedule {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `days`, `from` and `to`"
+)]
 pub struct RawWindow {
     pub days: Vec<String>,
     pub from: String,
@@ -77,7 +97,10 @@ pub struct RawWindow {
 
 /// Signed so that `0` and `-3` reach the checks and get a message that says "positive".
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping of limits such as `calls_per_minute`, `burst`, `max_concurrent`"
+)]
 pub struct RawLimits {
     pub calls_per_minute: Option<i64>,
     pub burst: Option<i64>,
@@ -90,7 +113,10 @@ pub struct RawLimits {
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping of outcomes (`no_answer`, `voicemail`, `failed`, `declined`) to retry rules"
+)]
 pub struct RawRetry {
     pub no_answer: Option<RawRetryRule>,
     pub voicemail: Option<RawRetryRule>,
@@ -99,21 +125,30 @@ pub struct RawRetry {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `attempts` and optionally `after`, e.g. { attempts: 3, after: 2h }"
+)]
 pub struct RawRetryRule {
     pub attempts: Option<i64>,
     pub after: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `path` and optionally `transcript`"
+)]
 pub struct RawOutput {
     pub path: Option<String>,
     pub transcript: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a mapping with `listen`, `public_url` and `secret_env`"
+)]
 pub struct RawWebhook {
     pub listen: Option<String>,
     pub public_url: Option<String>,

@@ -329,6 +329,115 @@ fn every_shipped_campaign_validates() {
     }
 }
 
+/// Campaign files broken in the ways people break them: each is refused with exit 78 and a
+/// message in the file's own words (no Rust type), at file:line:column.
+#[test]
+fn malformed_campaign_files_are_explained_in_the_files_own_words() {
+    let call = "call:\n  objective: Confirm {{ first_name }}'s appointment on {{ date }}.\n";
+    let cases: Vec<(&str, String)> = vec![
+        ("unclosed list", CAMPAIGN.replace(call, "call: [oops\n")),
+        ("call is a list", CAMPAIGN.replace(call, "call: [oops]\n")),
+        ("call is text", CAMPAIGN.replace(call, "call: Confirm it\n")),
+        ("call is empty", CAMPAIGN.replace(call, "call:\n")),
+        (
+            "input is a list",
+            CAMPAIGN.replace("input:\n", "input: [1]\nx:\n"),
+        ),
+        ("limits is a number", format!("{CAMPAIGN}limits: 7\n")),
+        (
+            "a limit is a word",
+            format!("{CAMPAIGN}limits:\n  burst: many\n"),
+        ),
+        (
+            "a retry rule is a number",
+            format!("{CAMPAIGN}retry:\n  no_answer: 3\n"),
+        ),
+        (
+            "windows is a mapping",
+            CAMPAIGN.replace("schedule:\n", "schedule:\n  windows: {mon: 5}\n"),
+        ),
+        (
+            "days is text",
+            CAMPAIGN.replace(
+                "schedule:\n",
+                "schedule:\n  windows:\n    - { days: mon, from: \"09:00\", to: \"17:00\" }\n",
+            ),
+        ),
+        (
+            "fields is a mapping",
+            CAMPAIGN.replace(
+                "fields:\n  - { name: confirmed, type: boolean, description: Did they confirm? }\n",
+                "fields: { name: confirmed }\n",
+            ),
+        ),
+        (
+            "a field is a number",
+            CAMPAIGN.replace(
+                "fields:\n  - { name: confirmed, type: boolean, description: Did they confirm? }\n",
+                "fields: [5]\n",
+            ),
+        ),
+        (
+            "transcript is a word",
+            format!("{CAMPAIGN}output:\n  transcript: maybe\n"),
+        ),
+        (
+            "name is a list",
+            CAMPAIGN.replace("name: demo\n", "name: [demo]\n"),
+        ),
+        ("suppress is a number", format!("{CAMPAIGN}suppress: 5\n")),
+        (
+            "a key twice",
+            CAMPAIGN.replace("name: demo\n", "name: demo\nname: again\n"),
+        ),
+        (
+            "a tab",
+            CAMPAIGN.replace("  path: contacts.csv\n", "\tpath: contacts.csv\n"),
+        ),
+        (
+            "unclosed mapping",
+            CAMPAIGN.replace("  path: contacts.csv\n", "  path: {contacts.csv\n"),
+        ),
+        (
+            "a list, not a campaign",
+            "- name: demo\n- input: x\n".to_owned(),
+        ),
+        ("empty", String::new()),
+    ];
+    let mut report = String::new();
+    for (what, yaml) in &cases {
+        let run = Test::demo()
+            .file("campaign.yaml", yaml)
+            .args(&["validate", "campaign.yaml"])
+            .run();
+        assert_eq!(run.code, 78, "{what}: {}", run.transcript());
+        let message = run.stderr.trim_end();
+        for rust in [
+            "struct ",
+            "Raw",
+            "enum ",
+            "variant",
+            "i64",
+            "u32",
+            "invalid type",
+            "sequence",
+        ] {
+            assert!(!message.contains(rust), "{what}: {rust:?} in {message}");
+        }
+        let at = message
+            .strip_prefix("error: campaign.yaml:")
+            .unwrap_or_else(|| panic!("{what}: no file name: {message}"));
+        let (line, rest) = at.split_once(':').unwrap_or_default();
+        let (column, _) = rest.split_once(':').unwrap_or_default();
+        assert!(
+            line.parse::<u32>().is_ok() && column.parse::<u32>().is_ok(),
+            "{what}: no line:column: {message}"
+        );
+        report.push_str(&format!("# {what}\n{message}\n\n"));
+    }
+    insta::assert_snapshot!(report);
+}
+
 /// `bys-campaign validate … | head -1`: once the reader is gone, the command ends quietly
 /// with 0, as programs cut off by their pipe do (it once panicked on the closed pipe).
 #[test]
