@@ -45,11 +45,15 @@ use std::fmt::Write as _;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use bys_campaign::contacts::phone;
 use jiff::Timestamp;
 use serde_json::Value;
+
+use common::{binary, fail, vm_hwm_kib};
+
+mod common;
 
 const KEY: &str = "bys_ak_bench";
 /// The SDK's `wait_for_call` polls every 3 seconds.
@@ -160,60 +164,6 @@ fn options() -> Options {
         }
     }
     o
-}
-
-fn fail(message: &str) -> ! {
-    eprintln!("runner_bench: {message}");
-    std::process::exit(2);
-}
-
-/// `target/release/bys-campaign`, next to this example's own folder.
-fn binary(o: &Options) -> PathBuf {
-    let bin = o.bin.clone().unwrap_or_else(|| {
-        let exe = std::env::current_exe().unwrap_or_else(|e| fail(&format!("own path: {e}")));
-        // target/<profile>/examples/runner_bench → target/<profile>/bys-campaign
-        exe.parent()
-            .and_then(Path::parent)
-            .map(|dir| dir.join("bys-campaign"))
-            .unwrap_or_else(|| fail("cannot locate the target folder"))
-    });
-    if !bin.is_file() {
-        fail(&format!(
-            "{} does not exist: build it first with `cargo build --release`",
-            bin.display()
-        ));
-    }
-    // `cargo run --example` builds the library and the example, not the binary: a stale binary
-    // would benchmark old code.
-    let built = modified(&bin);
-    let newest_source = newest(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
-    if let (Some(built), Some(source)) = (built, newest_source)
-        && source > built
-    {
-        eprintln!(
-            "warning: {} is older than the sources; run `cargo build --release` to benchmark the current code",
-            bin.display()
-        );
-    }
-    bin
-}
-
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
-}
-
-fn newest(dir: &Path) -> Option<SystemTime> {
-    let mut newest = None;
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        let path = entry.path();
-        let t = if path.is_dir() {
-            self::newest(&path)
-        } else {
-            modified(&path)
-        };
-        newest = newest.max(t);
-    }
-    newest
 }
 
 /// Fictional numbers: 555-0100..0189 in every area code libphonenumber accepts as a US number
@@ -356,14 +306,6 @@ fn clock_ticks_per_second() -> f64 {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(100.0)
-}
-
-fn vm_hwm_kib(pid: u32) -> Option<u64> {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
 /// Runs `bys-campaign run` to its end, measuring its CPU time and peak RSS.
@@ -699,7 +641,7 @@ fn memory_runs(bin: &Path, o: &Options, numbers: &[String], rt: &tokio::runtime:
 
 fn main() {
     let o = options();
-    let bin = binary(&o);
+    let bin = binary(o.bin.as_deref());
     let numbers = numbers();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
