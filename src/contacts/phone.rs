@@ -3,7 +3,10 @@
 //! Parsing and validity come from libphonenumber's metadata (the `phonenumber` crate). Nothing is
 //! guessed: a number that is not valid as written (with `default_region` for national formats)
 //! is refused, and when it *would* be valid with a `+` in front, the reason says so instead of
-//! silently adding one.
+//! silently adding one. The usual spellings of North American numbers take a cheap path that
+//! checks them against the same metadata ([`nanp`]).
+
+mod nanp;
 
 use phonenumber::country::Id;
 use phonenumber::{Mode, PhoneNumber};
@@ -55,6 +58,9 @@ pub fn normalize(raw: &str, default_region: Option<Id>) -> Result<String, PhoneE
     let text = raw.trim();
     if text.is_empty() {
         return Err(PhoneError::Empty);
+    }
+    if let Some(e164) = nanp::callable(text, default_region) {
+        return Ok(e164);
     }
     if is_scientific(text) {
         return Err(PhoneError::Scientific(text.to_owned()));
