@@ -152,17 +152,7 @@ pub struct FieldSpec {
 
 /// The request a contact would be called with.
 pub fn request(campaign: &Campaign, contact: &Contact) -> Result<CallRequest, RenderError> {
-    let mut context = tera::Context::new();
-    for (column, value) in campaign.input.columns.iter().zip(&contact.values) {
-        context.insert(column.clone(), value);
-    }
-    let templates = &campaign.call.templates;
-    let objective = templates.render(TemplateKind::Objective, &context)?;
-    let rendered_context = templates
-        .has_context
-        .then(|| templates.render(TemplateKind::Context, &context))
-        .transpose()?
-        .filter(|c| !c.is_empty());
+    let (objective, rendered_context) = texts(campaign, contact)?;
     Ok(CallRequest {
         to: contact.phone.clone(),
         objective,
@@ -181,6 +171,28 @@ pub fn request(campaign: &Campaign, contact: &Contact) -> Result<CallRequest, Re
         language: campaign.call.language.clone(),
         webhook_url: None,
     })
+}
+
+/// Whether the contact's request renders, without building it: what a scan of the CSV checks
+/// for every row (see [`crate::contacts::Reader::for_each`]).
+pub fn check(campaign: &Campaign, contact: &Contact) -> Result<(), RenderError> {
+    texts(campaign, contact).map(drop)
+}
+
+/// The rendered objective and context.
+fn texts(campaign: &Campaign, contact: &Contact) -> Result<(String, Option<String>), RenderError> {
+    let templates = &campaign.call.templates;
+    let mut context = tera::Context::new();
+    for (column, value) in campaign.input.columns.iter().zip(&contact.values) {
+        context.insert(column.clone(), value);
+    }
+    let objective = templates.render(TemplateKind::Objective, &context)?;
+    let rendered_context = templates
+        .has_context
+        .then(|| templates.render(TemplateKind::Context, &context))
+        .transpose()?
+        .filter(|c| !c.is_empty());
+    Ok((objective, rendered_context))
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::campaign::Campaign;
-use crate::contacts::{self, Contact, ReadError, Row, RowProblem, Suppression};
-use crate::render::{self, CallRequest};
+use crate::contacts::{self, Contact, ReadError, Row, RowProblem, Scanned, Suppression};
+use crate::render::{self, CallRequest, RenderError};
 
 /// How many line numbers a group lists before "and N more".
 const LINES_SHOWN: usize = 5;
@@ -112,80 +112,92 @@ pub fn scan(campaign: &Campaign, options: &Options<'_>) -> Result<Report, ScanEr
         None => contacts::phone::normalize(row, campaign.input.default_region)
             .unwrap_or_else(|_| row.trim().to_owned()),
     });
-    let reader = contacts::Reader::open(campaign, &suppression).map_err(ScanError::Open)?;
-    for row in reader {
-        let row = row.map_err(ScanError::Read)?;
-        report.rows += 1;
-        let row = match rendered(campaign, row) {
-            Ok((contact, body)) => {
-                tally_callable(&mut report, options.show, wanted.as_deref(), contact, body);
-                continue;
-            }
-            Err(row) => row,
-        };
-        let is_wanted = wanted.is_some() && row.key() == wanted.as_deref();
-        match row {
-            Row::Callable(_) => unreachable!("handled above"),
-            Row::Invalid { line, problem, .. } => {
-                report
-                    .invalid
-                    .entry(problem.label())
-                    .or_default()
-                    .add(line, || problem.to_string());
-                if is_wanted {
-                    report.selected = Some(Selected::Invalid {
-                        line,
-                        reason: problem.to_string(),
-                    });
-                }
-            }
-            Row::Duplicate {
-                line,
-                phone,
-                first_line,
-            } => {
-                report
-                    .duplicates
-                    .add(line, || format!("{phone} is also on line {first_line}"));
-                if is_wanted && report.selected.is_none() {
-                    report.selected = Some(Selected::Duplicate { line, first_line });
-                }
-            }
-            Row::Suppressed { line, phone, .. } => {
-                report
-                    .suppressed
-                    .add(line, || format!("{phone} is on a suppression list"));
-                if is_wanted {
-                    report.selected = Some(Selected::Suppressed { line });
-                }
-            }
-        }
-    }
+    let reader = contacts::Reader::open(campaign).map_err(ScanError::Open)?;
+    reader.for_each(
+        &suppression,
+        |contact| render::check(campaign, contact),
+        |scanned| {
+            tally(campaign, &mut report, options, wanted.as_deref(), scanned);
+            Ok::<_, ScanError>(())
+        },
+    )?;
     Ok(report)
 }
 
-/// A callable row with the request it renders to; any other row — including a callable one
-/// whose template fails on its values, which becomes invalid — as `Err`.
-pub fn rendered(campaign: &Campaign, row: Row) -> Result<(Contact, CallRequest), Row> {
+/// Counts one row in the report, keeping it if it is shown or asked for.
+fn tally(
+    campaign: &Campaign,
+    report: &mut Report,
+    options: &Options<'_>,
+    wanted: Option<&str>,
+    scanned: Scanned<'_, Result<(), RenderError>>,
+) {
+    report.rows += 1;
+    let row = match rendered(scanned.row, scanned.work) {
+        Ok(contact) => return tally_callable(campaign, report, options.show, wanted, contact),
+        Err(row) => row,
+    };
+    let is_wanted = wanted.is_some() && row.key() == wanted;
     match row {
-        Row::Callable(contact) => match render::request(campaign, &contact) {
-            Ok(body) => Ok((contact, body)),
-            Err(err) => Err(Row::Invalid {
-                line: contact.line,
-                key: Some(contact.key),
-                problem: RowProblem::Render(err),
-            }),
-        },
-        other => Err(other),
+        Row::Callable(_) => unreachable!("handled above"),
+        Row::Invalid { line, problem, .. } => {
+            report
+                .invalid
+                .entry(problem.label())
+                .or_default()
+                .add(line, || problem.to_string());
+            if is_wanted {
+                report.selected = Some(Selected::Invalid {
+                    line,
+                    reason: problem.to_string(),
+                });
+            }
+        }
+        Row::Duplicate {
+            line,
+            phone,
+            first_line,
+        } => {
+            report
+                .duplicates
+                .add(line, || format!("{phone} is also on line {first_line}"));
+            if is_wanted && report.selected.is_none() {
+                report.selected = Some(Selected::Duplicate { line, first_line });
+            }
+        }
+        Row::Suppressed { line, phone, .. } => {
+            report
+                .suppressed
+                .add(line, || format!("{phone} is on a suppression list"));
+            if is_wanted {
+                report.selected = Some(Selected::Suppressed { line });
+            }
+        }
+    }
+}
+
+/// A callable row whose request renders (`check`, the scan's work on it); any other row —
+/// including a callable one whose template failed on its values, which becomes invalid — as
+/// `Err`.
+pub fn rendered(row: Row, check: Option<Result<(), RenderError>>) -> Result<Contact, Row> {
+    match (row, check) {
+        (Row::Callable(contact), Some(Ok(()))) => Ok(contact),
+        (Row::Callable(contact), Some(Err(err))) => Err(Row::Invalid {
+            line: contact.line,
+            key: Some(contact.key),
+            problem: RowProblem::Render(err),
+        }),
+        (Row::Callable(_), None) => unreachable!("the scan works on every callable row"),
+        (other, _) => Err(other),
     }
 }
 
 fn tally_callable(
+    campaign: &Campaign,
     report: &mut Report,
     show: usize,
     wanted: Option<&str>,
     contact: Contact,
-    body: CallRequest,
 ) {
     report.to_call += 1;
     if let Some(source) = contact.tz_source {
@@ -193,6 +205,8 @@ fn tally_callable(
     }
     let is_wanted = wanted == Some(contact.key.as_str());
     if report.requests.len() < show || is_wanted {
+        // The scan rendered it already, and rendering is deterministic.
+        let body = render::request(campaign, &contact).expect("the scan's check rendered it");
         let planned = Planned {
             line: contact.line,
             key: contact.key,
@@ -217,7 +231,7 @@ pub enum ScanError {
     #[error("cannot open the contacts CSV: {0}")]
     Open(std::io::Error),
     #[error(transparent)]
-    Read(ReadError),
+    Read(#[from] ReadError),
 }
 
 /// How long placing the campaign's calls would take at its limits.

@@ -1,23 +1,26 @@
 //! The contacts CSV: streamed row by row, each row classified as callable, invalid, a duplicate
 //! or suppressed.
 //!
-//! Nothing here holds the file in memory: one record is read at a time, and row identity is
-//! checked against a map of 128-bit hashes of the keys seen (a few dozen bytes a row, never the
-//! rows themselves).
+//! Nothing here holds the file in memory: records are read a batch at a time, and row identity
+//! is checked against a table of 64-bit fingerprints of the keys seen ([`seen`]: 15 to 30 bytes
+//! a row, never the rows themselves). What a row is on its own ([`check`]) is worked out on
+//! every core; what the rows above decide about it ([`Settle`]: repeated keys or numbers,
+//! suppression) in CSV order, on the caller's thread ([`parallel`]).
 //! Rows are reported by the line of the file they start on.
 
 mod lines;
+mod parallel;
 pub mod phone;
+mod seen;
 pub mod suppress;
 
-use std::collections::HashMap;
 use std::fs::File;
-use std::hash::{BuildHasher, Hasher, RandomState};
 use std::io::{self, BufReader};
 use std::path::Path;
 
 use lines::LineIndex;
 pub use phone::PhoneError;
+use seen::Seen;
 pub use suppress::Suppression;
 
 use crate::campaign::Campaign;
@@ -212,176 +215,221 @@ pub struct ReadError {
     pub message: String,
 }
 
-/// Streams the campaign's contacts, classifying each row.
+/// The campaign's contacts CSV, record by record, each with the line it starts on.
 pub struct Reader<'a> {
     campaign: &'a Campaign,
-    suppression: &'a Suppression,
     csv: csv::Reader<LineIndex<BufReader<File>>>,
-    record: csv::ByteRecord,
-    /// 128-bit hash of each key seen → the line it was first seen on. Two `u64`s rather than a
-    /// `u128`, whose 16-byte alignment would pad every entry to 32 bytes instead of 24.
-    seen: HashMap<(u64, u64), u64>,
-    hashers: (RandomState, RandomState),
+    /// The file's size in bytes, to estimate how many rows it has.
+    size: u64,
 }
 
 impl std::fmt::Debug for Reader<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Reader")
-            .field("seen", &self.seen.len())
+            .field("path", &self.campaign.input.path)
             .finish_non_exhaustive()
     }
 }
 
 impl<'a> Reader<'a> {
-    pub fn open(campaign: &'a Campaign, suppression: &'a Suppression) -> io::Result<Reader<'a>> {
+    pub fn open(campaign: &'a Campaign) -> io::Result<Reader<'a>> {
         let file = File::open(&campaign.input.path)?;
+        let size = file.metadata()?.len();
         let mut csv =
             builder(campaign.input.delimiter).from_reader(LineIndex::new(BufReader::new(file)));
         csv.byte_headers().map_err(io::Error::other)?;
         Ok(Reader {
             campaign,
-            suppression,
             csv,
-            record: csv::ByteRecord::new(),
-            seen: HashMap::new(),
-            hashers: (RandomState::new(), RandomState::new()),
+            size,
         })
     }
 
-    fn hash(&self, key: &str) -> (u64, u64) {
-        let mut a = self.hashers.0.build_hasher();
-        let mut b = self.hashers.1.build_hasher();
-        a.write(key.as_bytes());
-        b.write(key.as_bytes());
-        (a.finish(), b.finish())
-    }
-
-    fn classify(&mut self, line: u64) -> Row {
-        let input = &self.campaign.input;
-        let invalid = |key: Option<String>, problem| Row::Invalid { line, key, problem };
-        let expected = input.columns.len();
-        if self.record.len() != expected {
-            return invalid(
-                None,
-                RowProblem::CellCount {
-                    found: self.record.len(),
-                    expected,
-                },
-            );
+    /// Reads the next record into `record`: the line it starts on, or `None` at the end.
+    fn read(&mut self, record: &mut csv::ByteRecord) -> Result<Option<u64>, ReadError> {
+        match self.csv.read_byte_record(record) {
+            Ok(false) => Ok(None),
+            Ok(true) => {
+                let offset = record.position().map_or(0, csv::Position::byte);
+                Ok(Some(self.csv.get_mut().line_at(offset)))
+            }
+            Err(err) => Err(ReadError {
+                path: self.campaign.input.path.display().to_string(),
+                line: err.position().map_or(0, csv::Position::line),
+                message: err.to_string(),
+            }),
         }
-        let mut values = Vec::with_capacity(expected);
-        for cell in &self.record {
-            match std::str::from_utf8(cell) {
-                Ok(text) => values.push(text.to_owned()),
-                Err(_) => return invalid(None, RowProblem::NotUtf8),
-            }
-        }
-        let key_from_column = input
-            .key_column
-            .as_ref()
-            .map(|c| values[c.index].trim().to_owned());
-        if let (Some(key), Some(column)) = (&key_from_column, &input.key_column) {
-            if key.is_empty() {
-                return invalid(None, RowProblem::EmptyKey(column.name.clone()));
-            }
-            // A key is claimed by its first row even when that row is invalid: a later row with
-            // the same key is a duplicate, never a silent replacement.
-            let hash = self.hash(key);
-            if let Some(&first_line) = self.seen.get(&hash) {
-                let key = key.clone();
-                return invalid(
-                    Some(key.clone()),
-                    RowProblem::DuplicateKey { key, first_line },
-                );
-            }
-            self.seen.insert(hash, line);
-        }
-        let phone = match phone::normalize(&values[input.phone_column.index], input.default_region)
-        {
-            Ok(phone) => phone,
-            Err(error) => {
-                let raw = values[input.phone_column.index].clone();
-                return invalid(key_from_column, RowProblem::Phone { raw, error });
-            }
-        };
-        let column_zone = match &input.timezone_column {
-            Some(c) if !values[c.index].trim().is_empty() => {
-                let name = values[c.index].trim();
-                if jiff::tz::db().get(name).is_err() {
-                    return invalid(key_from_column, RowProblem::TimeZone(name.to_owned()));
-                }
-                Some(name)
-            }
-            _ => None,
-        };
-        let zone = crate::schedule::zone::resolve(self.campaign, column_zone, &phone);
-        if crate::schedule::zone::required_but_unknown(self.campaign, zone.as_ref()) {
-            let column = input.timezone_column.as_ref().map(|c| c.name.clone());
-            return invalid(key_from_column, RowProblem::ZoneRequired { phone, column });
-        }
-        let (timezone, tz_source) = zone.map_or((None, None), |z| (Some(z.name), Some(z.source)));
-        let key = match key_from_column {
-            Some(key) => key,
-            None => {
-                let hash = self.hash(&phone);
-                if let Some(&first_line) = self.seen.get(&hash) {
-                    return Row::Duplicate {
-                        line,
-                        phone,
-                        first_line,
-                    };
-                }
-                self.seen.insert(hash, line);
-                phone.clone()
-            }
-        };
-        if self.suppression.contains(&phone) {
-            return Row::Suppressed { line, key, phone };
-        }
-        Row::Callable(Contact {
-            line,
-            key,
-            phone,
-            values,
-            timezone,
-            tz_source,
-        })
     }
 }
 
-impl Reader<'_> {
-    /// The cells of the row last returned, as text (invalid UTF-8 replaced), for rows that are
-    /// reported rather than called.
-    pub fn cells(&self) -> Vec<String> {
-        self.record
+/// One row as the scan hands it over, in CSV order.
+#[derive(Debug)]
+pub struct Scanned<'r, T> {
+    pub row: Row,
+    /// What the scan's `work` made of the row: `Some` exactly when `row` is callable.
+    pub work: Option<T>,
+    pub cells: Cells<'r>,
+}
+
+/// The cells of a row as read.
+#[derive(Debug, Clone, Copy)]
+pub struct Cells<'r>(&'r csv::ByteRecord);
+
+impl Cells<'_> {
+    /// The cells as text (invalid UTF-8 replaced), for rows that are reported rather than
+    /// called.
+    pub fn to_strings(self) -> Vec<String> {
+        self.0
             .iter()
             .map(|c| String::from_utf8_lossy(c).into_owned())
             .collect()
     }
 }
 
-impl Iterator for Reader<'_> {
-    type Item = Result<Row, ReadError>;
+/// What a row is on its own, before it is compared with the rows above it.
+#[derive(Debug)]
+struct Checked<T> {
+    line: u64,
+    /// The key column's value, trimmed, when the row has a usable one: it claims the key even
+    /// when the row is invalid otherwise.
+    claim: Option<String>,
+    fate: Result<(Contact, T), Invalid>,
+}
 
-    fn next(&mut self) -> Option<Self::Item> {
-        match self.csv.read_byte_record(&mut self.record) {
-            Ok(false) => None,
-            Ok(true) => {
-                let offset = self.record.position().map_or(0, csv::Position::byte);
-                let line = self.csv.get_mut().line_at(offset);
-                Some(Ok(self.classify(line)))
-            }
-            Err(err) => Some(Err(ReadError {
-                path: self.campaign.input.path.display().to_string(),
-                line: err.position().map_or(0, csv::Position::line),
-                message: err.to_string(),
-            })),
+#[derive(Debug)]
+struct Invalid {
+    key: Option<String>,
+    problem: RowProblem,
+}
+
+/// Everything about a row that does not depend on other rows, and `work` on it if it can be
+/// called. Pure: the scan runs it on several threads.
+fn check<T>(
+    campaign: &Campaign,
+    record: &csv::ByteRecord,
+    line: u64,
+    work: &impl Fn(&Contact) -> T,
+) -> Checked<T> {
+    let input = &campaign.input;
+    let invalid = |claim: Option<String>, key: Option<String>, problem| Checked {
+        line,
+        claim,
+        fate: Err(Invalid { key, problem }),
+    };
+    let expected = input.columns.len();
+    if record.len() != expected {
+        let found = record.len();
+        return invalid(None, None, RowProblem::CellCount { found, expected });
+    }
+    let mut values = Vec::with_capacity(expected);
+    for cell in record {
+        match std::str::from_utf8(cell) {
+            Ok(text) => values.push(text.to_owned()),
+            Err(_) => return invalid(None, None, RowProblem::NotUtf8),
         }
+    }
+    let key_from_column = input
+        .key_column
+        .as_ref()
+        .map(|c| values[c.index].trim().to_owned());
+    if let (Some(key), Some(column)) = (&key_from_column, &input.key_column)
+        && key.is_empty()
+    {
+        return invalid(None, None, RowProblem::EmptyKey(column.name.clone()));
+    }
+    let claim = key_from_column.clone();
+    let phone = match phone::normalize(&values[input.phone_column.index], input.default_region) {
+        Ok(phone) => phone,
+        Err(error) => {
+            let raw = values[input.phone_column.index].clone();
+            return invalid(claim, key_from_column, RowProblem::Phone { raw, error });
+        }
+    };
+    let column_zone = match &input.timezone_column {
+        Some(c) if !values[c.index].trim().is_empty() => {
+            let name = values[c.index].trim();
+            if jiff::tz::db().get(name).is_err() {
+                let problem = RowProblem::TimeZone(name.to_owned());
+                return invalid(claim, key_from_column, problem);
+            }
+            Some(name)
+        }
+        _ => None,
+    };
+    let zone = crate::schedule::zone::resolve(campaign, column_zone, &phone);
+    if crate::schedule::zone::required_but_unknown(campaign, zone.as_ref()) {
+        let column = input.timezone_column.as_ref().map(|c| c.name.clone());
+        let problem = RowProblem::ZoneRequired { phone, column };
+        return invalid(claim, key_from_column, problem);
+    }
+    let (timezone, tz_source) = zone.map_or((None, None), |z| (Some(z.name), Some(z.source)));
+    let contact = Contact {
+        line,
+        key: key_from_column.unwrap_or_else(|| phone.clone()),
+        phone,
+        values,
+        timezone,
+        tz_source,
+    };
+    let done = work(&contact);
+    Checked {
+        line,
+        claim,
+        fate: Ok((contact, done)),
+    }
+}
+
+/// What the rows above decide about a row: repeated identities and suppressed numbers. Rows
+/// must come in CSV order.
+#[derive(Debug)]
+struct Settle<'a> {
+    keyed: bool,
+    suppression: &'a Suppression,
+    seen: Seen,
+}
+
+impl Settle<'_> {
+    fn row<T>(&mut self, checked: Checked<T>) -> (Row, Option<T>) {
+        let line = checked.line;
+        // A key is claimed by its first row even when that row is invalid: a later row with the
+        // same key is a duplicate, never a silent replacement.
+        if let Some(key) = checked.claim
+            && let Some(first_line) = self.seen.first_line(&key, line)
+        {
+            let problem = RowProblem::DuplicateKey {
+                key: key.clone(),
+                first_line,
+            };
+            let key = Some(key);
+            return (Row::Invalid { line, key, problem }, None);
+        }
+        let (contact, done) = match checked.fate {
+            Ok(callable) => callable,
+            Err(Invalid { key, problem }) => return (Row::Invalid { line, key, problem }, None),
+        };
+        if !self.keyed
+            && let Some(first_line) = self.seen.first_line(&contact.phone, line)
+        {
+            let phone = contact.phone;
+            return (
+                Row::Duplicate {
+                    line,
+                    phone,
+                    first_line,
+                },
+                None,
+            );
+        }
+        if self.suppression.contains(&contact.phone) {
+            let Contact { key, phone, .. } = contact;
+            return (Row::Suppressed { line, key, phone }, None);
+        }
+        (Row::Callable(contact), Some(done))
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Loads a campaign over `csv` and returns each row's fate as `(line, what, key)`.
@@ -394,11 +442,9 @@ mod tests {
         std::fs::write(dir.path().join("c.yaml"), yaml).unwrap();
         std::fs::write(dir.path().join("c.csv"), csv).unwrap();
         let campaign = Campaign::load(&dir.path().join("c.yaml")).unwrap();
-        let suppression = Suppression::default();
-        Reader::open(&campaign, &suppression)
-            .unwrap()
+        all_rows(&campaign)
+            .into_iter()
             .map(|row| {
-                let row = row.unwrap();
                 let what = match &row {
                     Row::Callable(_) => "call",
                     Row::Invalid { problem, .. } => problem.label(),
@@ -408,6 +454,23 @@ mod tests {
                 (row.line(), what, row.key().map(str::to_owned))
             })
             .collect()
+    }
+
+    /// Every row of the campaign's CSV, in the order the scan hands them over.
+    pub(crate) fn all_rows(campaign: &Campaign) -> Vec<Row> {
+        let mut rows = Vec::new();
+        Reader::open(campaign)
+            .unwrap()
+            .for_each(
+                &Suppression::default(),
+                |_| (),
+                |scanned| {
+                    rows.push(scanned.row);
+                    Ok::<_, ReadError>(())
+                },
+            )
+            .unwrap();
+        rows
     }
 
     #[test]

@@ -9,7 +9,8 @@ use sha2::{Digest, Sha256};
 
 use super::{Store, StoreError, millis};
 use crate::campaign::Campaign;
-use crate::contacts::{self, Row, RowProblem, Suppression};
+use crate::contacts::{self, Contact, ReadError, Row, RowProblem, Scanned, Suppression};
+use crate::render;
 use crate::report;
 use crate::schedule::zone::TzSource;
 use crate::state::{ContactState, RowKind, after_import};
@@ -45,6 +46,12 @@ pub enum ImportError {
     Scan(#[from] report::ScanError),
 }
 
+impl From<ReadError> for ImportError {
+    fn from(err: ReadError) -> ImportError {
+        ImportError::Scan(err.into())
+    }
+}
+
 fn fingerprint(cells_json: &str) -> String {
     hex::encode(&Sha256::digest(cells_json.as_bytes())[..16])
 }
@@ -58,8 +65,7 @@ impl Store {
     ) -> Result<Imported, ImportError> {
         let suppression = Suppression::load(&campaign.suppress, campaign.input.default_region)
             .map_err(report::ScanError::Suppression)?;
-        let mut reader =
-            contacts::Reader::open(campaign, &suppression).map_err(report::ScanError::Open)?;
+        let reader = contacts::Reader::open(campaign).map_err(report::ScanError::Open)?;
         let path = self.path.clone();
         let sql = |source| StoreError::Sqlite {
             path: path.clone(),
@@ -93,14 +99,15 @@ impl Store {
             let mut skip = tx
                 .prepare_cached("INSERT INTO skipped_rows (seq, line, cells, state, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
                 .map_err(sql)?;
-            while let Some(row) = reader.next() {
-                let row = row.map_err(report::ScanError::Read)?;
+            let work = |contact: &Contact| render::check(campaign, contact);
+            reader.for_each(&suppression, work, |scanned| {
+                let Scanned { row, work, cells } = scanned;
                 summary.rows += 1;
                 let seq = summary.rows as i64;
                 let mut tz_source = None;
                 let (line, key, kind, phone, timezone, reason, cells) =
-                    match report::rendered(campaign, row) {
-                        Ok((contact, _request)) => {
+                    match report::rendered(row, work) {
+                        Ok(contact) => {
                             tz_source = contact.tz_source.map(TzSource::as_str);
                             (
                                 contact.line,
@@ -121,7 +128,7 @@ impl Store {
                                 Some(phone),
                                 None,
                                 Some(reason),
-                                reader.cells(),
+                                cells.to_strings(),
                             )
                         }
                         Err(Row::Invalid {
@@ -135,7 +142,7 @@ impl Store {
                             None,
                             None,
                             Some(problem.to_string()),
-                            reader.cells(),
+                            cells.to_strings(),
                         ),
                         Err(other) => {
                             let (line, state, reason) = match other {
@@ -158,12 +165,12 @@ impl Store {
                                     (line, ContactState::Suppressed, "suppressed".into())
                                 }
                             };
-                            let cells =
-                                serde_json::to_string(&reader.cells()).expect("strings serialize");
+                            let cells = serde_json::to_string(&cells.to_strings())
+                                .expect("strings serialize");
                             skip.execute(params![seq, line as i64, cells, state.as_str(), reason])
                                 .map_err(sql)?;
                             summary.skipped += 1;
-                            continue;
+                            return Ok(());
                         }
                     };
                 let cells = serde_json::to_string(&cells).expect("strings serialize");
@@ -204,7 +211,8 @@ impl Store {
                         tz_source
                     ])
                     .map_err(sql)?;
-            }
+                Ok::<_, ImportError>(())
+            })?;
         }
         summary.removed = tx
             .execute("UPDATE contacts SET present = 0 WHERE present = 2", [])

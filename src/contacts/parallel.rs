@@ -1,0 +1,224 @@
+//! The scan of a contacts CSV on every core, in CSV order.
+//!
+//! Three kinds of threads: one reads the CSV into batches of records (with their line numbers);
+//! workers check the records of a batch ([`super::check`]: cells, key, phone number, zone, and
+//! the caller's `work`, which renders the request); the caller's own thread settles each row
+//! against the rows above it ([`super::Settle`]) and hands it to `each`. Batch `i` goes to worker
+//! `i mod n` and comes back from it, so the caller takes batches in the order they were read:
+//! rows, their lines and every message come out exactly as a single thread would make them.
+//!
+//! Memory stays bounded: each channel holds one batch, so at most a few batches are in flight.
+//! When `each` fails or the CSV cannot be read further, the channels close and every thread
+//! stops at its next send or receive.
+
+use std::sync::mpsc::{SyncSender, sync_channel};
+
+use super::{Cells, Checked, ReadError, Reader, Scanned, Settle, Suppression, check};
+use crate::contacts::Contact;
+
+/// Records per batch: large enough that passing a batch costs little next to checking it.
+const BATCH: usize = 512;
+
+/// Records read, with the line each starts on, and the error that ended the CSV, if any.
+struct Batch {
+    records: Vec<(u64, csv::ByteRecord)>,
+    error: Option<ReadError>,
+}
+
+/// A batch checked: each record with what it is on its own.
+struct Done<T> {
+    rows: Vec<(csv::ByteRecord, Checked<T>)>,
+    error: Option<ReadError>,
+}
+
+/// How many workers check records: the cores there are, at most 8.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+}
+
+impl Reader<'_> {
+    /// Reads every row, in CSV order, runs `work` on each callable one (on worker threads) and
+    /// calls `each` with it (on this thread). Stops at the first error of `each`, or of the CSV.
+    pub fn for_each<T, E>(
+        mut self,
+        suppression: &Suppression,
+        work: impl Fn(&Contact) -> T + Sync,
+        mut each: impl FnMut(Scanned<'_, T>) -> Result<(), E>,
+    ) -> Result<(), E>
+    where
+        T: Send,
+        E: From<ReadError>,
+    {
+        let (campaign, size) = (self.campaign, self.size);
+        let mut settle = Settle {
+            keyed: campaign.input.key_column.is_some(),
+            suppression,
+            seen: Default::default(),
+        };
+        let work = &work;
+        std::thread::scope(|scope| {
+            let (to_workers, from_workers): (Vec<_>, Vec<_>) = (0..workers())
+                .map(|_| {
+                    let (to_worker, batches) = sync_channel::<Batch>(1);
+                    let (done, from_worker) = sync_channel::<Done<T>>(1);
+                    scope.spawn(move || {
+                        for batch in batches {
+                            let rows = batch
+                                .records
+                                .into_iter()
+                                .map(|(line, record)| {
+                                    let checked = check(campaign, &record, line, work);
+                                    (record, checked)
+                                })
+                                .collect();
+                            let error = batch.error;
+                            if done.send(Done { rows, error }).is_err() {
+                                return;
+                            }
+                        }
+                    });
+                    (to_worker, from_worker)
+                })
+                .unzip();
+            scope.spawn(move || read(&mut self, &to_workers));
+            for (i, from_worker) in from_workers.iter().cycle().enumerate() {
+                let Ok(done) = from_worker.recv() else {
+                    // The reader has stopped and this worker has sent everything.
+                    return Ok(());
+                };
+                if i == 0 {
+                    settle.seen.reserve(estimate(size, &done.rows));
+                }
+                for (record, checked) in done.rows {
+                    let (row, work) = settle.row(checked);
+                    let cells = Cells(&record);
+                    each(Scanned { row, work, cells })?;
+                }
+                if let Some(error) = done.error {
+                    return Err(error.into());
+                }
+            }
+            unreachable!("cycling over at least one worker")
+        })
+    }
+}
+
+/// How many rows a file of `size` bytes holds, judging by its first batch; 0 when the batch
+/// is too small to tell. At most one row per 16 bytes: a row needs more than that for a key and
+/// a number, and a wrong guess must not reserve much more memory than the rows would take.
+fn estimate<T>(size: u64, first: &[(csv::ByteRecord, Checked<T>)]) -> usize {
+    let Some(end) = first
+        .last()
+        .filter(|_| first.len() == BATCH)
+        .and_then(|(record, _)| record.position())
+        .map(csv::Position::byte)
+        .filter(|&end| end > 0)
+    else {
+        return 0;
+    };
+    let rows = size.saturating_mul(first.len() as u64) / end;
+    usize::try_from(rows.min(size / 16)).unwrap_or(0)
+}
+
+/// Reads the CSV into batches, dealt to the workers in turn, until it ends or the workers are
+/// gone.
+fn read(reader: &mut Reader<'_>, to_workers: &[SyncSender<Batch>]) {
+    for to_worker in to_workers.iter().cycle() {
+        let mut records = Vec::with_capacity(BATCH);
+        let mut error = None;
+        while records.len() < BATCH {
+            let mut record = csv::ByteRecord::new();
+            match reader.read(&mut record) {
+                Ok(Some(line)) => records.push((line, record)),
+                Ok(None) => break,
+                Err(e) => {
+                    error = Some(e);
+                    break;
+                }
+            }
+        }
+        let last = records.len() < BATCH;
+        if to_worker.send(Batch { records, error }).is_err() || last {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Write as _;
+
+    use super::*;
+    use crate::contacts::tests::all_rows;
+    use crate::contacts::{Row, RowProblem};
+    use crate::testing;
+
+    /// `rows` rows over several batches: every 7th repeats the key of the row 600 above it (in
+    /// another batch), every 11th has no area code.
+    fn csv(rows: u64) -> String {
+        let mut csv = String::from("id,name,phone\n");
+        for i in 0..rows {
+            let id = if i % 7 == 6 && i >= 600 { i - 600 } else { i };
+            let phone = if i % 11 == 10 {
+                "555-0100".to_owned()
+            } else {
+                format!("(415) 555-01{:02}", i % 90)
+            };
+            let _ = writeln!(csv, "{id},P{i},{phone}");
+        }
+        csv
+    }
+
+    #[test]
+    fn rows_come_out_in_csv_order_across_batches_and_workers() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows = 5 * BATCH as u64 + 3;
+        let campaign = testing::campaign(dir.path(), "  key_column: id\n", "", &csv(rows));
+        let seen = all_rows(&campaign);
+        assert_eq!(seen.len() as u64, rows);
+        for (i, row) in (0..rows).zip(&seen) {
+            // Line 1 is the header.
+            let line = i + 2;
+            assert_eq!(row.line(), line);
+            match row {
+                Row::Invalid {
+                    problem: RowProblem::DuplicateKey { first_line, .. },
+                    ..
+                } => {
+                    assert!(i % 7 == 6 && i >= 600, "line {line}");
+                    assert_eq!(*first_line, line - 600);
+                }
+                Row::Invalid { problem, .. } => {
+                    assert!(i % 11 == 10, "line {line}: {problem}");
+                    assert_eq!(problem.label(), "invalid phone number");
+                }
+                Row::Callable(contact) => assert_eq!(contact.key, i.to_string()),
+                other => panic!("line {line}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_error_of_each_stops_the_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let campaign = testing::campaign(dir.path(), "", "", &csv(8 * BATCH as u64));
+        let mut calls = 0;
+        let result = Reader::open(&campaign).unwrap().for_each(
+            &Suppression::default(),
+            |_| (),
+            |_| {
+                calls += 1;
+                if calls == BATCH + 10 {
+                    return Err(ReadError {
+                        path: "stop".into(),
+                        line: 0,
+                        message: "enough".into(),
+                    });
+                }
+                Ok(())
+            },
+        );
+        assert_eq!(result.unwrap_err().message, "enough");
+        assert_eq!(calls, BATCH + 10);
+    }
+}
