@@ -252,27 +252,15 @@ impl Store {
                 .and_then(Stopping::parse),
             ..StatusSummary::default()
         };
-        for (state, present, n) in
-            self.counts("SELECT state, present, COUNT(*) FROM contacts GROUP BY state, present")?
-        {
-            let state: ContactState = self.parse(&state)?;
-            if present {
-                *s.contacts.entry(state.as_str()).or_default() += n;
-            } else {
-                s.absent += n;
-            }
-        }
+        let tally = self.tally_contacts(now)?;
+        s.contacts = tally.present;
+        s.absent = tally.absent;
+        s.outcomes = tally.outcomes;
         for (state, _, n) in
             self.counts("SELECT state, 1, COUNT(*) FROM skipped_rows GROUP BY state")?
         {
             let state: ContactState = self.parse(&state)?;
             *s.skipped.entry(state.as_str()).or_default() += n;
-        }
-        for (outcome, _, n) in self.counts(
-            "SELECT outcome, 1, COUNT(*) FROM contacts WHERE outcome IS NOT NULL GROUP BY outcome",
-        )? {
-            let outcome: Outcome = self.parse(&outcome)?;
-            *s.outcomes.entry(outcome.as_str()).or_default() += n;
         }
         for (state, _, n) in
             self.counts("SELECT state, 1, COUNT(*) FROM attempts GROUP BY state")?
@@ -283,37 +271,17 @@ impl Store {
             }
             *s.attempts.entry(state.as_str()).or_default() += n;
         }
-        (s.calls, s.polls) = self
+        s.calls = tally.calls;
+        s.polls = self
             .conn
-            .query_row(
-                "SELECT (SELECT COALESCE(SUM(calls), 0) FROM contacts),
-                        (SELECT COALESCE(SUM(polls), 0) FROM attempts)",
-                [],
-                |r| Ok((count(r, 0)?, count(r, 1)?)),
-            )
+            .query_row("SELECT COALESCE(SUM(polls), 0) FROM attempts", [], |r| {
+                count(r, 0)
+            })
             .map_err(get)?;
-        let (due_now, next_due): (u64, Option<i64>) = self
-            .conn
-            .query_row(
-                "SELECT COUNT(*) FILTER (WHERE due_at IS NULL OR due_at <= ?1),
-                        MIN(due_at) FILTER (WHERE due_at > ?1)
-                 FROM contacts WHERE state = 'pending' AND present = 1",
-                [now],
-                |r| Ok((count(r, 0)?, r.get(1)?)),
-            )
-            .map_err(get)?;
-        s.due_now = due_now;
-        s.next_due = next_due.map(instant);
-        s.waiting = self.waiting_at(now)?;
-        s.pending_calls = self
-            .conn
-            .query_row(
-                "SELECT COALESCE(SUM(calls), 0) FROM contacts
-                 WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL",
-                [],
-                |r| count(r, 0),
-            )
-            .map_err(get)?;
+        s.due_now = tally.due_now;
+        s.next_due = tally.next_due.map(instant);
+        s.pending_calls = tally.pending_calls;
+        s.waiting = self.wait_groups(tally.waiting)?;
         (s.call_seconds, s.mean_call_secs) = self.call_times()?;
         self.attention(&mut s, limit)?;
         self.errors(&mut s, limit)?;
@@ -327,52 +295,98 @@ impl Store {
     }
 
     fn waiting_at(&self, now: i64) -> Result<Vec<WaitGroup>, StoreError> {
-        // A pending contact is due when its instant has come; otherwise `wait` says why not
-        // (files older than schema 3 have no reason: `scheduled`). Contacts that will never be
-        // called are grouped by their state; skipped rows join `invalid` and `duplicate`.
-        // (`why`, not `reason`: that is a column of `contacts`, and GROUP BY would take it.)
-        const WAITING: &str = "
-            SELECT why, SUM(n), MIN(first_due), MAX(last_due) FROM (
-                SELECT CASE
-                         WHEN state = 'pending' AND COALESCE(due_at, 0) <= ?1 THEN 'due'
-                         WHEN state = 'pending' THEN COALESCE(wait, 'scheduled')
-                         WHEN state = 'active' THEN 'in_flight'
-                         ELSE state END AS why,
-                       COUNT(*) AS n,
-                       MIN(due_at) FILTER (WHERE state = 'pending' AND due_at > ?1) AS first_due,
-                       MAX(due_at) FILTER (WHERE state = 'pending' AND due_at > ?1) AS last_due
-                FROM contacts
-                WHERE present = 1 AND state != 'done' AND (state != 'pending' OR phone IS NOT NULL)
-                GROUP BY why
-                UNION ALL
-                SELECT state, COUNT(*), NULL, NULL FROM skipped_rows GROUP BY state)
-            GROUP BY why";
-        let mut statement = self.conn.prepare(WAITING).map_err(|e| self.err(e))?;
-        let rows = statement
-            .query_map([now], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    count(r, 1)?,
-                    r.get::<_, Option<i64>>(2)?,
-                    r.get::<_, Option<i64>>(3)?,
-                ))
-            })
-            .map_err(|e| self.err(e))?;
-        let mut groups = Vec::new();
-        for row in rows {
-            let (reason, contacts, first, last) = row.map_err(|e| self.err(e))?;
-            let Some(&reason) = WAIT_REASONS.iter().find(|&&r| r == reason) else {
-                return Err(self.corrupt(format!("unknown wait reason {reason:?}")));
-            };
-            groups.push(WaitGroup {
-                reason,
-                contacts,
-                next_due: first.map(instant),
-                last_due: last.map(instant),
-            });
+        let tally = self.tally_contacts(now)?;
+        self.wait_groups(tally.waiting)
+    }
+
+    /// The contacts' groups of [`ContactTally::waiting`] with the skipped rows added (to
+    /// `invalid` and `duplicate`), in the order of [`WAIT_REASONS`].
+    fn wait_groups(
+        &self,
+        mut groups: BTreeMap<&'static str, WaitGroup>,
+    ) -> Result<Vec<WaitGroup>, StoreError> {
+        for (state, _, n) in
+            self.counts("SELECT state, 1, COUNT(*) FROM skipped_rows GROUP BY state")?
+        {
+            let reason = self.wait_reason(&state)?;
+            group(&mut groups, reason).contacts += n;
         }
+        let mut groups: Vec<WaitGroup> = groups.into_values().collect();
         groups.sort_by_key(|g| WAIT_REASONS.iter().position(|&r| r == g.reason));
         Ok(groups)
+    }
+
+    fn wait_reason(&self, reason: &str) -> Result<&'static str, StoreError> {
+        WAIT_REASONS
+            .iter()
+            .find(|&&r| r == reason)
+            .copied()
+            .ok_or_else(|| self.corrupt(format!("unknown wait reason {reason:?}")))
+    }
+
+    /// Counts every contact in one pass over the table. (Grouping in SQL sorts every row
+    /// first: 1.4 s for a million contacts, where this pass takes a quarter of that.)
+    fn tally_contacts(&self, now: i64) -> Result<ContactTally, StoreError> {
+        let get = |e| self.err(e);
+        let mut statement = self
+            .conn
+            .prepare(
+                "SELECT state, present = 1, outcome, wait, phone IS NOT NULL, due_at, calls
+                 FROM contacts",
+            )
+            .map_err(get)?;
+        let mut rows = statement.query([]).map_err(get)?;
+        let mut t = ContactTally::default();
+        while let Some(row) = rows.next().map_err(get)? {
+            let text = |i| row.get_ref(i).and_then(|v| Ok(v.as_str_or_null()?));
+            let state: ContactState = self.parse(text(0).map_err(get)?.unwrap_or_default())?;
+            let present: bool = row.get(1).map_err(get)?;
+            let has_phone: bool = row.get(4).map_err(get)?;
+            let due_at: Option<i64> = row.get(5).map_err(get)?;
+            let calls = count(row, 6).map_err(get)?;
+            t.calls += calls;
+            if let Some(outcome) = text(2).map_err(get)? {
+                let outcome: Outcome = self.parse(outcome)?;
+                *t.outcomes.entry(outcome.as_str()).or_default() += 1;
+            }
+            if !present {
+                t.absent += 1;
+                continue;
+            }
+            *t.present.entry(state.as_str()).or_default() += 1;
+            let pending = state == ContactState::Pending;
+            // A pending contact is due when its instant has come; otherwise `wait` says why
+            // not (files older than schema 3 have no reason: `scheduled`).
+            let later = due_at.filter(|&at| pending && at > now);
+            if pending {
+                match later {
+                    None => t.due_now += 1,
+                    Some(at) => t.next_due = Some(t.next_due.map_or(at, |n: i64| n.min(at))),
+                }
+                if has_phone {
+                    t.pending_calls += calls;
+                }
+            }
+            // Contacts that will never be called are grouped by their state.
+            let reason = match state {
+                ContactState::Done => continue,
+                ContactState::Pending if !has_phone => continue,
+                ContactState::Pending if later.is_none() => "due",
+                ContactState::Pending => match text(3).map_err(get)? {
+                    Some(wait) => self.wait_reason(wait)?,
+                    None => "scheduled",
+                },
+                ContactState::Active => "in_flight",
+                other => self.wait_reason(other.as_str())?,
+            };
+            let group = group(&mut t.waiting, reason);
+            group.contacts += 1;
+            if let Some(at) = later.map(instant) {
+                group.next_due = Some(group.next_due.map_or(at, |n| n.min(at)));
+                group.last_due = Some(group.last_due.map_or(at, |l| l.max(at)));
+            }
+        }
+        Ok(t)
     }
 
     /// Seconds of conversation billed so far (the `durationSec` of every finished call), and
@@ -490,6 +504,33 @@ impl Store {
         s.errors = rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
         Ok(())
     }
+}
+
+/// What `status` counts over the contacts table (see [`Store::tally_contacts`]).
+#[derive(Debug, Default)]
+struct ContactTally {
+    /// Contacts in the CSV, by state.
+    present: BTreeMap<&'static str, u64>,
+    absent: u64,
+    outcomes: BTreeMap<&'static str, u64>,
+    calls: u64,
+    due_now: u64,
+    next_due: Option<i64>,
+    pending_calls: u64,
+    /// Contacts not settled, by why they wait.
+    waiting: BTreeMap<&'static str, WaitGroup>,
+}
+
+fn group<'a>(
+    groups: &'a mut BTreeMap<&'static str, WaitGroup>,
+    reason: &'static str,
+) -> &'a mut WaitGroup {
+    groups.entry(reason).or_insert(WaitGroup {
+        reason,
+        contacts: 0,
+        next_due: None,
+        last_due: None,
+    })
 }
 
 /// A count column (SQLite integers are `i64`).
