@@ -72,6 +72,12 @@ impl Store {
             source,
         };
         let tx = self.conn.transaction().map_err(sql)?;
+        // A state file without contacts (the first run) has nothing to look up.
+        let first: bool = tx
+            .query_row("SELECT NOT EXISTS (SELECT 1 FROM contacts)", [], |r| {
+                r.get(0)
+            })
+            .map_err(sql)?;
         tx.execute_batch(
             "DELETE FROM skipped_rows; UPDATE contacts SET present = 2 WHERE present = 1;",
         )
@@ -175,10 +181,13 @@ impl Store {
                     };
                 let cells = serde_json::to_string(&cells).expect("strings serialize");
                 let print = fingerprint(&cells);
-                let before: Option<(String, String, i64)> = find
-                    .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                    .optional()
-                    .map_err(sql)?;
+                let before: Option<(String, String, i64)> = if first {
+                    None
+                } else {
+                    find.query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .optional()
+                        .map_err(sql)?
+                };
                 let before_state =
                     match &before {
                         Some((state, ..)) => Some(state.parse::<ContactState>().map_err(|e| {
