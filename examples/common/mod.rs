@@ -14,23 +14,22 @@ pub fn fail(message: &str) -> ! {
     std::process::exit(2);
 }
 
-/// `given`, or `bys-campaign` in the target folder the example was built in. Warns when the
-/// binary is older than the sources.
+/// `given`, or `bys-campaign` in the target folder the example was built in, with a warning when
+/// that one is older than the sources (a binary given by path may be an older build on purpose,
+/// to compare).
 pub fn binary(given: Option<&Path>) -> PathBuf {
-    let bin = given.map(Path::to_owned).unwrap_or_else(|| {
-        let exe = std::env::current_exe().unwrap_or_else(|e| fail(&format!("own path: {e}")));
-        // target/<profile>/examples/<example> → target/<profile>/bys-campaign
-        exe.parent()
-            .and_then(Path::parent)
-            .map(|dir| dir.join("bys-campaign"))
-            .unwrap_or_else(|| fail("cannot locate the target folder"))
-    });
-    if !bin.is_file() {
-        fail(&format!(
-            "{} does not exist: build it first with `cargo build --release`",
-            bin.display()
-        ));
+    if let Some(bin) = given {
+        exists(bin);
+        return bin.to_owned();
     }
+    let exe = std::env::current_exe().unwrap_or_else(|e| fail(&format!("own path: {e}")));
+    // target/<profile>/examples/<example> → target/<profile>/bys-campaign
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("bys-campaign"))
+        .unwrap_or_else(|| fail("cannot locate the target folder"));
+    exists(&bin);
     // `cargo run --example` builds the library and the example, not the binary: a stale binary
     // would benchmark old code.
     let built = modified(&bin);
@@ -44,6 +43,15 @@ pub fn binary(given: Option<&Path>) -> PathBuf {
         );
     }
     bin
+}
+
+fn exists(bin: &Path) {
+    if !bin.is_file() {
+        fail(&format!(
+            "{} does not exist: build it first with `cargo build --release`",
+            bin.display()
+        ));
+    }
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
