@@ -4,7 +4,7 @@
 //! Nothing here holds the file in memory: records are read a batch at a time, and row identity
 //! is checked against a table of 64-bit fingerprints of the keys seen ([`seen`]: 15 to 30 bytes
 //! a row, never the rows themselves). What a row is on its own ([`check`]) is worked out on
-//! every core; what the rows above decide about it ([`Settle`]: repeated keys or numbers,
+//! worker threads; what the rows above decide about it ([`Settle`]: repeated keys or numbers,
 //! suppression) in CSV order, on the caller's thread ([`parallel`]).
 //! Rows are reported by the line of the file they start on.
 

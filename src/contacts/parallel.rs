@@ -1,11 +1,12 @@
-//! The scan of a contacts CSV on every core, in CSV order.
+//! The scan of a contacts CSV on several cores, in CSV order.
 //!
 //! Three kinds of threads: one reads the CSV into batches of records (with their line numbers);
 //! workers check the records of a batch ([`super::check`]: cells, key, phone number, zone, and
-//! the caller's `work`, which renders the request); the caller's own thread settles each row
-//! against the rows above it ([`super::Settle`]) and hands it to `each`. Batch `i` goes to worker
-//! `i mod n` and comes back from it, so the caller takes batches in the order they were read:
-//! rows, their lines and every message come out exactly as a single thread would make them.
+//! the caller's `work`, which checks that the request renders); the caller's own thread settles
+//! each row against the rows above it ([`super::Settle`]) and hands it to `each`. Batch `i` goes
+//! to worker `i mod n` and comes back from it, so the caller takes batches in the order they
+//! were read: rows, their lines and every message come out exactly as a single thread would
+//! make them.
 //!
 //! Memory stays bounded: each channel holds one batch, so at most a few batches are in flight.
 //! When `each` fails or the CSV cannot be read further, the channels close and every thread
@@ -31,9 +32,12 @@ struct Done<T> {
     error: Option<ReadError>,
 }
 
-/// How many workers check records: the cores there are, at most 8.
+/// How many workers check records: a core each, but one left for the reader and the caller's
+/// thread, which between them keep about one busy. (On 2 cores a second worker made `validate`
+/// on North American numbers barely faster, and a fifth slower on numbers that need the full
+/// phone parser, which runs on one thread at a time.) At least 1, at most 8.
 fn workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).clamp(1, 8))
 }
 
 impl Reader<'_> {
@@ -104,8 +108,8 @@ impl Reader<'_> {
 }
 
 /// How many rows a file of `size` bytes holds, judging by its first batch; 0 when the batch
-/// is too small to tell. At most one row per 16 bytes: a row needs more than that for a key and
-/// a number, and a wrong guess must not reserve much more memory than the rows would take.
+/// is too small to tell. At most one row per 16 bytes (a key, a number and their separators take
+/// about that), so unusually short first rows cannot reserve much more than the file needs.
 fn estimate<T>(size: u64, first: &[(csv::ByteRecord, Checked<T>)]) -> usize {
     let Some(end) = first
         .last()

@@ -8,6 +8,8 @@
 
 mod nanp;
 
+use std::sync::{Mutex, PoisonError};
+
 use phonenumber::country::Id;
 use phonenumber::{Mode, PhoneNumber};
 
@@ -53,6 +55,9 @@ impl PhoneError {
     }
 }
 
+/// Held while the full parser runs (see [`normalize`]).
+static FULL_PARSER: Mutex<()> = Mutex::new(());
+
 /// Normalizes `raw` to E.164 (`+14155550123`).
 pub fn normalize(raw: &str, default_region: Option<Id>) -> Result<String, PhoneError> {
     let text = raw.trim();
@@ -62,6 +67,10 @@ pub fn normalize(raw: &str, default_region: Option<Id>) -> Result<String, PhoneE
     if let Some(e164) = nanp::callable(text, default_region) {
         return Ok(e164);
     }
+    // The crate takes its cache's lock once per pattern it looks up, dozens of times a number:
+    // threads parsing at once hand that lock back and forth, and two were slower than one.
+    // Taken here once per number, the full parser runs on one thread at a time.
+    let _one_at_a_time = FULL_PARSER.lock().unwrap_or_else(PoisonError::into_inner);
     if is_scientific(text) {
         return Err(PhoneError::Scientific(text.to_owned()));
     }
