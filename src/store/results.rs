@@ -427,17 +427,16 @@ impl Store {
             WHERE c.state = 'unknown'
                OR (c.state IN ('invalid', 'done') AND c.outcome IS NULL
                    AND EXISTS (SELECT 1 FROM attempts a WHERE a.contact_key = c.key))";
-        s.attention_total = self
-            .conn
-            .query_row(&format!("SELECT COUNT(*) {WHERE}"), [], |r| count(r, 0))
-            .map_err(|e| self.err(e))?;
+        // One scan for the list and its total (a count of its own read the table again); at
+        // least one row, to carry the total.
         let mut statement = self
             .conn
             .prepare(&format!(
                 "SELECT c.key, c.state, c.present,
                         COALESCE(c.reason, (SELECT a.error FROM attempts a
-                            WHERE a.contact_key = c.key ORDER BY a.id DESC LIMIT 1))
-                 {WHERE} ORDER BY c.present DESC, c.seq LIMIT ?1"
+                            WHERE a.contact_key = c.key ORDER BY a.id DESC LIMIT 1)),
+                        COUNT(*) OVER ()
+                 {WHERE} ORDER BY c.present DESC, c.seq LIMIT max(?1, 1)"
             ))
             .map_err(|e| self.err(e))?;
         let rows = statement
@@ -447,11 +446,13 @@ impl Store {
                     r.get::<_, String>(1)?,
                     r.get(2)?,
                     r.get(3)?,
+                    count(r, 4)?,
                 ))
             })
             .map_err(|e| self.err(e))?;
         for row in rows {
-            let (key, state, present, reason) = row.map_err(|e| self.err(e))?;
+            let (key, state, present, reason, total) = row.map_err(|e| self.err(e))?;
+            s.attention_total = total;
             let state: ContactState = self.parse(&state)?;
             s.attention.push(Attention {
                 key,
@@ -464,6 +465,7 @@ impl Store {
                 reason,
             });
         }
+        s.attention.truncate(limit as usize);
         Ok(())
     }
 
@@ -1015,6 +1017,16 @@ pub(crate) mod tests {
             "C is invalid from the CSV: not the API's refusal"
         );
         assert_eq!(s.attention_total, 2);
+        for limit in [0, 1] {
+            let fewer = store
+                .status_summary(t("2026-12-07T18:00:00Z"), limit)
+                .unwrap();
+            assert_eq!(fewer.attention.len(), limit as usize);
+            assert_eq!(
+                fewer.attention_total, 2,
+                "the total is not cut by the limit"
+            );
+        }
 
         assert_eq!(s.errors_total, 3);
         let errors: Vec<(&str, &str)> = s
