@@ -37,7 +37,9 @@ pub struct Deadlines {
     /// with `--until-idle` leaves it to the next run rather than wait for it.
     pub overdue: Timestamp,
     /// [`GIVE_UP_GRACE`] later: a call not seen to end by then is given up as unknown at its
-    /// next poll (which falls at this instant at the latest).
+    /// next poll (which falls at this instant at the latest), if that poll finds it running;
+    /// if the poll fails, once its status has been unreadable for [`GIVE_UP_GRACE`] too (a
+    /// run that resumes long after a call was placed must not give it up on one failed poll).
     pub give_up: Timestamp,
 }
 
@@ -50,25 +52,37 @@ impl Deadlines {
         }
     }
 
-    /// `next`, but never after the give-up instant: the call is looked at then.
-    pub fn clamp(&self, next: Timestamp) -> Timestamp {
-        next.min(self.give_up)
+    /// `next`, but never after the give-up instant while that is still to come (`now`): the
+    /// call is looked at then.
+    pub fn clamp(&self, next: Timestamp, now: Timestamp) -> Timestamp {
+        if self.give_up > now {
+            next.min(self.give_up)
+        } else {
+            next
+        }
     }
 }
 
 /// Why a call past its give-up instant is unknown: its last `status`, or the `error` its last
-/// poll met; the text the contact keeps (status, explain, results).
+/// poll met and since when no poll was answered; the text the contact keeps (status, explain,
+/// results).
 pub fn given_up_reason(
-    seen: Result<&str, &str>,
+    seen: Result<&str, (&str, Timestamp)>,
     placed_at: Timestamp,
     now: Timestamp,
     max_call: Duration,
 ) -> String {
-    let since = now.duration_since(placed_at).as_secs().max(0) as u64;
-    let since = crate::campaign::duration::format(Duration::from_secs(since));
+    let since = |at: Timestamp| {
+        let secs = now.duration_since(at).as_secs().max(0) as u64;
+        crate::campaign::duration::format(Duration::from_secs(secs))
+    };
     let what = match seen {
-        Ok(status) => format!("still {status} {since} after it was placed"),
-        Err(error) => format!("its status could not be read {since} after it was placed ({error})"),
+        Ok(status) => format!("still {status} {} after it was placed", since(placed_at)),
+        Err((error, read_at)) => format!(
+            "its status could not be read for {} ({error}), {} after it was placed",
+            since(read_at),
+            since(placed_at)
+        ),
     };
     format!(
         "{what} (limits.max_call_minutes {} + {} grace); not called again unless a run is given \
@@ -222,10 +236,17 @@ mod tests {
         assert_eq!(d.overdue, t("2026-12-07T17:10:00Z"));
         assert_eq!(d.give_up, t("2026-12-07T17:15:00Z"));
         // A poll that would fall after the give-up instant falls on it.
-        assert_eq!(d.clamp(t("2026-12-07T17:15:40Z")), d.give_up);
+        let now = t("2026-12-07T17:13:00Z");
+        assert_eq!(d.clamp(t("2026-12-07T17:15:40Z"), now), d.give_up);
         assert_eq!(
-            d.clamp(t("2026-12-07T17:14:00Z")),
+            d.clamp(t("2026-12-07T17:14:00Z"), now),
             t("2026-12-07T17:14:00Z")
+        );
+        // Past it (a poll that failed), the next poll is not pulled back into the past.
+        let late = t("2026-12-07T17:20:00Z");
+        assert_eq!(
+            d.clamp(t("2026-12-07T17:20:30Z"), late),
+            t("2026-12-07T17:20:30Z")
         );
     }
 
@@ -240,9 +261,11 @@ mod tests {
              grace); not called again unless a run is given --retry-unknown; a later result is \
              still recorded"
         );
+        let read_at = t("2026-12-07T17:10:00Z");
         assert!(
-            given_up_reason(Err("503 store_error"), placed, now, ten).starts_with(
-                "its status could not be read 15m20s after it was placed (503 store_error) (limits"
+            given_up_reason(Err(("503 store_error", read_at)), placed, now, ten).starts_with(
+                "its status could not be read for 5m20s (503 store_error), 15m20s after it was \
+                 placed (limits"
             )
         );
     }

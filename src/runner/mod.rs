@@ -236,6 +236,8 @@ struct Following {
     deadlines: follow::Deadlines,
     /// It has been polled in this run (and the answer handled).
     polled: bool,
+    /// When a poll last read its status, or when this run began to follow it.
+    read_at: Timestamp,
 }
 
 /// Since when every answer of the API has been an outage error.
@@ -1123,7 +1125,12 @@ impl Runner {
         now: Timestamp,
     ) {
         let deadlines = follow::Deadlines::new(placed_at, self.max_call());
-        let next = deadlines.clamp(self.next_poll(placed_at, now, polls));
+        // A call past its give-up instant (a run resumed late) is looked at at once.
+        let next = if deadlines.give_up <= now {
+            now
+        } else {
+            deadlines.clamp(self.next_poll(placed_at, now, polls), now)
+        };
         self.following.insert(
             attempt,
             Following {
@@ -1136,6 +1143,7 @@ impl Runner {
                 calls,
                 deadlines,
                 polled: false,
+                read_at: now,
             },
         );
         self.polls_due.push(Reverse((next, attempt)));
@@ -1395,6 +1403,7 @@ impl Runner {
                     self.call_ended(outcome, &record, now)?;
                 } else {
                     following.polls += 1;
+                    following.read_at = now;
                     let next = push::schedule(webhooks, following.placed_at, now, following.polls);
                     let status = record.status.as_str();
                     if following.status.as_deref() != Some(status) {
@@ -1410,7 +1419,7 @@ impl Runner {
                     if now >= following.deadlines.give_up {
                         return self.give_up(attempt, Ok(status), now);
                     }
-                    let next = following.deadlines.clamp(next);
+                    let next = following.deadlines.clamp(next, now);
                     self.polls_due.push(Reverse((next, attempt)));
                 }
             }
@@ -1437,13 +1446,15 @@ impl Runner {
                         .delay_random(following.polls.min(6), err.retry_after())
                         .max(follow::POLL_EVERY),
                 };
-                let next = following.deadlines.clamp(later(now, wait));
-                let give_up = now >= following.deadlines.give_up;
+                let next = following.deadlines.clamp(later(now, wait), now);
+                let read_at = following.read_at;
+                let give_up = now >= following.deadlines.give_up
+                    && now >= later(read_at, follow::GIVE_UP_GRACE);
                 let error = err.to_string();
                 self.store
                     .record_poll(attempt, None, Some(&error), following.polls, now)?;
                 if give_up {
-                    return self.give_up(attempt, Err(&error), now);
+                    return self.give_up(attempt, Err((&error, read_at)), now);
                 }
                 self.polls_due.push(Reverse((next, attempt)));
             }
@@ -1453,11 +1464,11 @@ impl Runner {
 
     /// A followed call not seen to end by its give-up instant (see [`follow::Deadlines`]):
     /// stuck at the provider, or its status unreadable. `seen` is its last status, or the
-    /// error of the last poll.
+    /// error of the last poll and when a poll last read the status.
     fn give_up(
         &mut self,
         attempt: i64,
-        seen: Result<&str, &str>,
+        seen: Result<&str, (&str, Timestamp)>,
         now: Timestamp,
     ) -> Result<(), RunError> {
         let Some(following) = self.following.get(&attempt) else {
