@@ -736,8 +736,6 @@ impl Runner {
             }
             return Ok(());
         };
-        let ended = record.ended_at.unwrap_or(now);
-        let after = state::after_call(outcome, late.calls, &self.campaign.retry, ended);
         let raw = serde_json::to_string(&record.raw).expect("JSON serializes");
         self.store.record_finished(
             late.attempt,
@@ -745,12 +743,25 @@ impl Runner {
             outcome,
             &raw,
             record.ended_at,
-            after,
+            self.late_fate(late, outcome, &record, now),
             None,
             now,
         )?;
         self.late_result(&late.key, outcome);
         Ok(())
+    }
+
+    /// What a late `outcome` makes of the contact of a call given up as unknown, by the retry
+    /// rules (the contact's calls count this one already).
+    pub(super) fn late_fate(
+        &self,
+        late: &LateCall,
+        outcome: state::Outcome,
+        record: &CallRecord,
+        now: Timestamp,
+    ) -> AfterCall {
+        let ended = record.ended_at.unwrap_or(now);
+        state::after_call(outcome, late.calls, &self.campaign.retry, ended)
     }
 
     /// A result recorded for a call given up as unknown.

@@ -230,14 +230,13 @@ impl Runner {
         now: Timestamp,
     ) -> Result<Effect, RunError> {
         let outcome = record.outcome().expect("a terminal record");
-        let ended = record.ended_at.unwrap_or(now);
         let finish = Finish {
             attempt: late.attempt,
             key: &late.key,
             outcome,
             record: pushed.payload,
             ended_at: record.ended_at,
-            after: state::after_call(outcome, late.calls, &self.campaign.retry, ended),
+            after: self.late_fate(late, outcome, record, now),
             polls: None,
         };
         let effect = self.store.record_pushed(pushed, Some(&finish), now)?;
