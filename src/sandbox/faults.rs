@@ -1,5 +1,5 @@
 //! Fault injection: the rate limiter, the minute cap, random errors, added latency, dropped
-//! connections and failing webhook deliveries.
+//! connections, placements that take effect late and failing webhook deliveries.
 //!
 //! Rate-limit windows and the minute cap count *simulated* time, like everything else in the
 //! sandbox, so a runner sharing the sandbox's clock sees consistent `Retry-After` values.
@@ -28,6 +28,12 @@ pub struct Faults {
     pub latency: Duration,
     /// Probability that a placed call's answer is never written (the connection is closed).
     pub drop_after_create: f64,
+    /// A POST held on its way (a slow gateway, a queue): its connection is closed at once, with
+    /// no answer, and the API handles it this much simulated time later, as if it had just
+    /// arrived (`None`: never).
+    pub late_create: Option<Duration>,
+    /// Probability that a POST is held so (with [`Faults::late_create`]).
+    pub late_create_rate: f64,
     /// Probability that a webhook delivery attempt is lost before it is sent.
     pub webhook_fail_rate: f64,
     /// Probability that a completed call obtains none of the requested fields (every extracted

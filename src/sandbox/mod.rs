@@ -141,6 +141,16 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "P")]
     pub drop_after_create: Option<f64>,
 
+    /// Hold POSTs on their way for SECONDS of simulated time, as a slow gateway or a queue
+    /// would: the client's connection is closed at once with no answer, and the API handles the
+    /// request SECONDS later, as if it had just arrived (the call, if valid, is created then).
+    #[arg(long, value_name = "SECONDS")]
+    pub late_create: Option<f64>,
+
+    /// With --late-create: the probability (0..1) that a POST is held [default: 1].
+    #[arg(long, value_name = "P", requires = "late_create")]
+    pub late_create_rate: Option<f64>,
+
     /// Probability (0..1) that a webhook delivery attempt is lost (and retried).
     #[arg(long, value_name = "P")]
     pub webhook_fail_rate: Option<f64>,
@@ -304,6 +314,7 @@ impl SandboxConfig {
         let probability = |name: &str, flag: Option<f64>, file: Option<f64>| {
             faults::check_probability(name, flag.or(file).unwrap_or(0.0)).map_err(bad)
         };
+        let late_create = late_create(args.late_create.or(f.late_create_secs))?;
         let faults = Faults {
             rate_limit: rate_limit
                 .map(|r| {
@@ -318,6 +329,15 @@ impl SandboxConfig {
                 args.drop_after_create,
                 f.drop_after_create,
             )?,
+            late_create,
+            late_create_rate: match late_create {
+                None => 0.0,
+                Some(_) => faults::check_probability(
+                    "--late-create-rate",
+                    args.late_create_rate.or(f.late_create_rate).unwrap_or(1.0),
+                )
+                .map_err(bad)?,
+            },
             webhook_fail_rate: probability(
                 "--webhook-fail-rate",
                 args.webhook_fail_rate,
@@ -337,6 +357,17 @@ impl SandboxConfig {
             faults,
             ledger: args.ledger.clone().or(file.ledger),
         })
+    }
+}
+
+/// Checks a `--late-create` delay: a finite, non-negative number of simulated seconds.
+fn late_create(seconds: Option<f64>) -> Result<Option<Duration>, SandboxError> {
+    match seconds {
+        None => Ok(None),
+        Some(s) if s.is_finite() && s >= 0.0 => Ok(Some(Duration::from_secs_f64(s))),
+        Some(s) => Err(SandboxError::Config(format!(
+            "--late-create must be a number of seconds, 0 or more, not {s}"
+        ))),
     }
 }
 

@@ -14,6 +14,8 @@
 //!   error_rate: 0.05
 //!   latency_ms: 40
 //!   drop_after_create: 0.01
+//!   late_create_secs: 40
+//!   late_create_rate: 0.05
 //!   webhook_fail_rate: 0.1
 //!   empty_rate: 0.02
 //!   stuck_minutes: 30
@@ -52,6 +54,8 @@ pub struct ScenarioFaults {
     pub error_rate: Option<f64>,
     pub latency_ms: Option<u64>,
     pub drop_after_create: Option<f64>,
+    pub late_create_secs: Option<f64>,
+    pub late_create_rate: Option<f64>,
     pub webhook_fail_rate: Option<f64>,
     pub empty_rate: Option<f64>,
     pub stuck_minutes: Option<u32>,

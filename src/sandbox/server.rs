@@ -7,9 +7,10 @@
 //! error, and hyper's HTTP/1 dispatcher then drops the connection without writing a byte —
 //! exactly what a client sees when a load balancer dies mid-request.
 //!
-//! Order of checks for `POST /v1/agent/calls`: latency, auth, rate limit, body validation and
-//! guardrails, minute cap, random errors, magic placement failures; only then is the call
-//! created. Nothing before creation leaves a call behind.
+//! Order of checks for `POST /v1/agent/calls`: a request held on its way (`--late-create`) is
+//! put aside first, its connection closed, and handled later from the top; then latency, auth,
+//! rate limit, body validation and guardrails, minute cap, random errors, magic placement
+//! failures; only then is the call created. Nothing before creation leaves a call behind.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -40,7 +41,7 @@ pub struct DropConnection;
 
 impl std::fmt::Display for DropConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("connection dropped on purpose (--drop-after-create)")
+        f.write_str("connection dropped on purpose (--drop-after-create, --late-create)")
     }
 }
 
@@ -166,7 +167,35 @@ async fn place_call(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let key = admit(&shared, &headers).await?;
+    let faults = &shared.config.faults;
+    if let Some(delay) = faults.late_create
+        && shared
+            .dice
+            .lock()
+            .expect("dice lock")
+            .flip(faults.late_create_rate)
+    {
+        // Held on its way: the client hears nothing, and the API sees the request later.
+        let held = Arc::clone(&shared);
+        let deadline = shared.clock.now() + delay;
+        tokio::spawn(async move {
+            held.clock.sleep_until(deadline).await;
+            let _ = place(&held, &headers, &body).await;
+        });
+        let mut response = StatusCode::OK.into_response();
+        response.extensions_mut().insert(DropConnection);
+        return Ok(response);
+    }
+    place(&shared, &headers, &body).await
+}
+
+/// `POST /v1/agent/calls` as the API handles it once the request has arrived.
+async fn place(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Response, ApiError> {
+    let key = admit(shared, headers).await?;
     let now = shared.clock.now();
 
     if let Some(limit) = shared.config.faults.rate_limit {
@@ -181,7 +210,7 @@ async fn place_call(
         }
     }
 
-    let req = request::validate(&body, &shared.config.caller_ids)?;
+    let req = request::validate(body, &shared.config.caller_ids)?;
 
     if let Some(cap) = shared.config.faults.minute_cap {
         let used = shared.store.lock().expect("store lock").talk_used_at(now);
@@ -256,7 +285,7 @@ async fn place_call(
             outcome::draw(shared.config.seed, &req.to, nth, &shared.config.outcomes),
             shared.config.faults.stuck_minutes,
         );
-        let raw = String::from_utf8_lossy(&body).into_owned();
+        let raw = String::from_utf8_lossy(body).into_owned();
         let mut call = Call::new(
             new_uuid().to_string(),
             key,

@@ -514,6 +514,21 @@ async fn latency_delays_every_answer() {
     assert!(started.elapsed() >= Duration::from_millis(300));
 }
 
+/// Places a call to `to` whose connection must close with no answer: the transport error.
+async fn post_unanswered(ts: &TestSandbox, to: &str) -> reqwest::Error {
+    let err = ts
+        .api
+        .http
+        .post(format!("{}/v1/agent/calls", ts.api.base))
+        .bearer_auth(KEY)
+        .json(&json!({"to": to, "objective": "x"}))
+        .send()
+        .await
+        .expect_err("the connection should be closed without an answer");
+    assert!(err.status().is_none(), "{err:?}");
+    err
+}
+
 #[tokio::test]
 async fn drop_after_create_places_the_call_and_closes_the_connection_unanswered() {
     let ts = TestSandbox::start(config_with(Faults {
@@ -522,16 +537,7 @@ async fn drop_after_create_places_the_call_and_closes_the_connection_unanswered(
     }))
     .await;
     // reqwest sees a transport error, not an HTTP answer.
-    let err = ts
-        .api
-        .http
-        .post(format!("{}/v1/agent/calls", ts.api.base))
-        .bearer_auth(KEY)
-        .json(&json!({"to": "+14155550123", "objective": "x"}))
-        .send()
-        .await
-        .expect_err("the connection should be closed without an answer");
-    assert!(err.status().is_none(), "{err:?}");
+    let err = post_unanswered(&ts, "+14155550123").await;
     assert!(!err.is_timeout(), "{err:?}");
 
     // At the byte level: the server writes nothing at all before closing.
@@ -560,6 +566,33 @@ async fn drop_after_create_places_the_call_and_closes_the_connection_unanswered(
     assert_eq!(calls.len(), 2);
     let id = calls[0]["id"].as_str().unwrap();
     assert_eq!(ts.api.call(id).await["status"], "queued");
+}
+
+#[tokio::test]
+async fn late_create_closes_the_connection_and_places_the_call_later() {
+    let ts = TestSandbox::start(config_with(Faults {
+        late_create: Some(Duration::from_secs(40)),
+        late_create_rate: 1.0,
+        ..Faults::default()
+    }))
+    .await;
+    post_unanswered(&ts, "+14155550123").await;
+    // The request has not reached the API yet: no call, not even in the list.
+    ts.advance(39);
+    tokio::task::yield_now().await;
+    assert!(ts.calls().is_empty(), "created early: {:?}", ts.calls());
+    assert_eq!(ts.api.get("/v1/agent/calls").await.body["calls"], json!([]));
+    // 40 simulated seconds after it was sent, it is handled as if it had just arrived.
+    ts.advance(1);
+    let calls = eventually("the held call to be created", || async {
+        let calls = ts.calls();
+        (!calls.is_empty()).then_some(calls)
+    })
+    .await;
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0]["to"], "+14155550123");
+    let created: jiff::Timestamp = calls[0]["createdAt"].as_str().unwrap().parse().unwrap();
+    assert_eq!(created, t0() + Duration::from_secs(40));
 }
 
 #[tokio::test]
