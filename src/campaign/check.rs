@@ -212,6 +212,18 @@ impl Checker<'_> {
                     .to_owned(),
             );
         }
+        if let Some(limits) = &limits
+            && limits.lost_answer_wait < defaults::LOST_ANSWER_WAIT_WARN
+        {
+            warnings.push(format!(
+                "limits.lost_answer_wait is {}: a POST whose answer was lost and that reaches the API \
+                 later than that (held by a proxy, a queue or the network) could create its call \
+                 after the runner judged it not placed, and the contact would be called twice. Keep \
+                 it at {} or more unless you know how long a request can take to arrive.",
+                duration::format(limits.lost_answer_wait),
+                duration::format(defaults::LOST_ANSWER_WAIT_WARN)
+            ));
+        }
         let (Some(input), Some(call), Some(limits), Some(retry)) = (input, call, limits, retry)
         else {
             return Ok(None);
@@ -695,6 +707,20 @@ impl Checker<'_> {
         let max_minutes = raw
             .max_minutes
             .map(|n| self.positive64("limits.max_minutes", n));
+        let lost_answer_wait = match raw.lost_answer_wait.as_deref() {
+            None => Some(defaults::LOST_ANSWER_WAIT),
+            Some(text) => match self.duration("limits.lost_answer_wait", text) {
+                Some(wait) if wait.is_zero() => {
+                    self.report("limits.lost_answer_wait", "must be longer than 0")
+                        .hint = Some(format!(
+                        "the default, {}, leaves room for a request held by a gateway or the network",
+                        duration::format(defaults::LOST_ANSWER_WAIT)
+                    ));
+                    None
+                }
+                wait => wait,
+            },
+        };
         Some(Limits {
             calls_per_minute: cpm?,
             burst: burst?,
@@ -704,6 +730,7 @@ impl Checker<'_> {
             max_call_minutes: mcm?,
             breaker_window: breaker_window?,
             breaker_percent: breaker_percent?,
+            lost_answer_wait: lost_answer_wait?,
         })
     }
 

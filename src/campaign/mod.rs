@@ -155,6 +155,10 @@ pub struct Limits {
     pub breaker_window: NonZeroU32,
     /// ...and trips when at least this share of them (percent, 1 to 100) went wrong.
     pub breaker_percent: NonZeroU32,
+    /// How long a POST whose answer was lost may still take effect at the API (held by a
+    /// gateway, a queue, the network): only once this has passed, in real and in simulated
+    /// time, may the list of calls show that no call was created.
+    pub lost_answer_wait: Duration,
 }
 
 /// How often, and how long after, each unsuccessful outcome is tried again.
@@ -210,6 +214,9 @@ pub mod defaults {
     pub const MAX_CALL_MINUTES: u32 = 10;
     pub const BREAKER_WINDOW: u32 = 20;
     pub const BREAKER_PERCENT: u32 = 50;
+    pub const LOST_ANSWER_WAIT: Duration = Duration::from_secs(10 * 60);
+    /// Below this, `validate` warns: a request held longer could still create its call.
+    pub const LOST_ANSWER_WAIT_WARN: Duration = Duration::from_secs(2 * 60);
     pub const LAST_CALL_BEFORE_END: Duration = Duration::from_secs(10 * 60);
     /// `(attempts, after)` per retryable outcome.
     pub const NO_ANSWER: (u32, Duration) = (3, Duration::from_secs(2 * 3600));

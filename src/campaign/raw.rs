@@ -110,6 +110,7 @@ pub struct RawLimits {
     pub max_call_minutes: Option<i64>,
     pub breaker_window: Option<i64>,
     pub breaker_percent: Option<i64>,
+    pub lost_answer_wait: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -138,6 +138,7 @@ mod tests {
             max_call_minutes: NonZeroU32::new(10).unwrap(),
             breaker_window: NonZeroU32::new(20).unwrap(),
             breaker_percent: NonZeroU32::new(50).unwrap(),
+            lost_answer_wait: crate::campaign::defaults::LOST_ANSWER_WAIT,
         }
     }
 

@@ -298,6 +298,7 @@ mod tests {
             max_call_minutes: NonZeroU32::new(per_call).unwrap(),
             breaker_window: NonZeroU32::new(20).unwrap(),
             breaker_percent: NonZeroU32::new(50).unwrap(),
+            lost_answer_wait: defaults::LOST_ANSWER_WAIT,
         }
     }
 
