@@ -7,7 +7,13 @@
 //!     [--memory-calls 1000] [--calls-per-minute 600] [--burst 10] [--time-scale 0.1]
 //!     [--seed 1] [--bin target/release/bys-campaign] [--keep]
 //!     [--webhook-rows 200] [--webhook-time-scale 1] [--webhook-fail-rate 0]
+//!     [--drop-after-create 0]
 //! ```
+//!
+//! `--drop-after-create P` has the sandbox lose that share of the rate run's POST answers (the
+//! calls exist): what settling lost answers costs the placement rate, and whether every call
+//! still reaches the results (the run prints how many answers were lost and how many rows
+//! ended `unknown`).
 //!
 //! Each run writes a campaign (YAML + CSV of fictional US 555-01xx numbers, no schedule, no
 //! retries, `max_concurrent` high enough that the run is bound by `calls_per_minute`) into a
@@ -69,10 +75,15 @@ struct Mode {
 
 impl Mode {
     fn polling(o: &Options) -> Mode {
+        let mut sandbox_args = Vec::new();
+        if o.drop_after_create > 0.0 {
+            sandbox_args.push("--drop-after-create".to_owned());
+            sandbox_args.push(o.drop_after_create.to_string());
+        }
         Mode {
             yaml: String::new(),
             time_scale: o.time_scale,
-            sandbox_args: Vec::new(),
+            sandbox_args,
         }
     }
 }
@@ -90,6 +101,7 @@ struct Options {
     webhook_rows: u64,
     webhook_time_scale: f64,
     webhook_fail_rate: f64,
+    drop_after_create: f64,
 }
 
 fn options() -> Options {
@@ -106,6 +118,7 @@ fn options() -> Options {
         webhook_rows: 200,
         webhook_time_scale: 1.0,
         webhook_fail_rate: 0.0,
+        drop_after_create: 0.0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -158,6 +171,13 @@ fn options() -> Options {
                     .ok()
                     .filter(|f: &f64| (0.0..=1.0).contains(f))
                     .unwrap_or_else(|| fail("--webhook-fail-rate F: 0 <= F <= 1"));
+            }
+            "--drop-after-create" => {
+                o.drop_after_create = value
+                    .parse()
+                    .ok()
+                    .filter(|p| (0.0..=1.0).contains(p))
+                    .unwrap_or_else(|| fail("--drop-after-create P: 0 <= P <= 1"));
             }
             "--bin" => o.bin = Some(PathBuf::from(value)),
             other => fail(&format!("unknown option {other}")),
@@ -319,6 +339,8 @@ fn run_runner(bin: &Path, dir: &Path, url: &str, max_calls: Option<u64>) -> Run 
         .arg(dir.join("bench.state.db"))
         .args(["--api-url", url, "--yes"])
         .env("BYS_API_KEY", KEY)
+        // The account's shared record goes in the benchmark's folder, never the user's.
+        .env("XDG_STATE_HOME", dir.join("state-home"))
         // Webhook runs name it in their campaign (`bys-campaign sandbox` signs with this).
         .env(WEBHOOK_SECRET_ENV, "whsec_sandbox")
         .env_remove("BYS_API_URL")
@@ -464,6 +486,13 @@ fn rate_run(bin: &Path, o: &Options, numbers: &[String], rt: &tokio::runtime::Ru
     );
     let (dir, run, calls) = bench(bin, o, numbers, o.rows, None, &Mode::polling(o), rt);
     let state = attempts(&dir.path().join("bench.state.db"));
+    if o.drop_after_create > 0.0 {
+        let (lost, unknown) = lost_answers(&dir.path().join("bench.state.db"));
+        println!(
+            "lost answers: {lost} POST answers lost ({} % drawn); {unknown} row(s) ended unknown",
+            o.drop_after_create * 100.0
+        );
+    }
     let by_id: HashMap<&str, &Value> = calls
         .iter()
         .filter_map(|c| Some((c["id"].as_str()?, c)))
@@ -662,6 +691,24 @@ fn main() {
     if o.webhook_rows > 0 {
         webhook_run(&bin, &o, &numbers, &rt);
     }
+}
+
+/// How many POSTs' answers were lost, and how many contacts ended `unknown`.
+fn lost_answers(state: &Path) -> (u64, u64) {
+    let conn =
+        rusqlite::Connection::open_with_flags(state, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open the state file");
+    let count = |sql: &str| -> u64 {
+        conn.query_row(sql, [], |r| r.get::<_, i64>(0))
+            .expect("count") as u64
+    };
+    (
+        count(
+            "SELECT COUNT(DISTINCT attempt_id) FROM events
+             WHERE kind = 'error' AND detail LIKE 'the answer to the POST was lost%'",
+        ),
+        count("SELECT COUNT(*) FROM contacts WHERE state = 'unknown'"),
+    )
 }
 
 /// Per finished attempt: polls, end and commit instants, and whether a webhook carried it.

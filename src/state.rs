@@ -275,6 +275,14 @@ pub fn after_resolve(evidence: &Evidence) -> (AttemptState, ContactState) {
     }
 }
 
+/// The call of an attempt given up as `unknown` before its call was known (a lost answer) has
+/// been found. It is followed like any placed call, its contact active again, unless the
+/// contact has been called again since (`--retry-unknown`): then the newer call keeps the
+/// contact, and the found call is only asked about for its result (`None`).
+pub fn after_found(called_since: bool) -> Option<(AttemptState, ContactState)> {
+    (!called_since).then_some((AttemptState::Placed, ContactState::Active))
+}
+
 /// What the contacts CSV says about a row at import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RowKind {
@@ -456,6 +464,15 @@ mod tests {
             after_resolve(&Evidence::Inconclusive),
             (AttemptState::Unknown, ContactState::Unknown)
         );
+    }
+
+    #[test]
+    fn a_found_call_is_followed_unless_its_contact_was_called_since() {
+        assert_eq!(
+            after_found(false),
+            Some((AttemptState::Placed, ContactState::Active))
+        );
+        assert_eq!(after_found(true), None);
     }
 
     #[test]

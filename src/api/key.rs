@@ -74,6 +74,19 @@ impl ApiKey {
         Ok(ApiKey(key.to_owned()))
     }
 
+    /// A fingerprint of this key with the API's address (`base_url`), naming the account's
+    /// shared record (`store::account`): 16 bytes of a SHA-256, from which the key cannot be
+    /// recovered.
+    pub fn account_id(&self, base_url: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let mut hasher = Sha256::new();
+        hasher.update(b"bys-campaign account\0");
+        hasher.update(base_url.trim_end_matches('/').as_bytes());
+        hasher.update([0]);
+        hasher.update(self.0.as_bytes());
+        hex::encode(&hasher.finalize()[..16])
+    }
+
     /// The secret itself, for the `Authorization` header only.
     pub(in crate::api) fn expose(&self) -> &str {
         &self.0

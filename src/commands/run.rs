@@ -27,6 +27,7 @@ use crate::progress::Progress;
 use crate::runner::push::Inbox;
 use crate::runner::{self, Ending, Runner, Stop};
 use crate::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
+use crate::store::account::{self, Account};
 use crate::store::{ApiKind, Lock, Store};
 use crate::webhook::mode::{self, Api, Setup};
 use crate::webhook::receiver;
@@ -94,7 +95,7 @@ async fn drive(
     webhook: Option<Setup>,
 ) -> anyhow::Result<Exit> {
     let campaign = &*shared;
-    let (clock, client, sandbox, simulated) = match key {
+    let (clock, client, sandbox, simulated, account_id) = match key {
         None => {
             let start = match &args.start {
                 Some(text) => rehearsal_start(text, campaign)?,
@@ -115,7 +116,7 @@ async fn drive(
                     String::new()
                 }
             );
-            (clock, client, Some(sandbox), true)
+            (clock, client, Some(sandbox), true, None)
         }
         Some(key) => {
             let url = args.api_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
@@ -129,11 +130,13 @@ async fn drive(
                 }
                 None => (Clock::system(), false),
             };
+            let account_id = key.account_id(url);
             (
                 clock,
                 Client::new(url, key, ClientOptions::default())?,
                 None,
                 simulated,
+                Some(account_id),
             )
         }
     };
@@ -205,6 +208,7 @@ async fn drive(
         // Only the built-in sandbox shares this process's clock; a sandbox elsewhere keeps its own.
         skip_idle: sandbox.is_some(),
         stop_grace: args.stop_grace,
+        private_api: sandbox.is_some(),
     };
     let canary_after = store.last_attempt_id()?;
     let run_cap = options.max_calls;
@@ -216,6 +220,15 @@ async fn drive(
         options,
         progress,
     );
+    if let Some(id) = &account_id {
+        let dir = account::default_dir(|name| std::env::var(name).ok()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no directory for the account's shared record: set XDG_STATE_HOME (or HOME)"
+            )
+        })?;
+        let state = shared.state_path(args.state.state.as_deref(), args.sandbox);
+        runner = runner.with_account(Account::open(&dir, id, &state, Timestamp::now())?);
+    }
     let mut receiver = None;
     if let Some(setup) = &webhook {
         let (inbox, stop, task) = start_receiver(setup, api(args)).await?;

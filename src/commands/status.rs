@@ -244,6 +244,23 @@ pub fn human(name: &str, state_file: &str, s: &StatusSummary) -> String {
         );
     }
 
+    if let Some(since) = s.paused {
+        let _ = writeln!(
+            w,
+            "\nRun: placing paused since {} until the API's list of calls has been read again: a \
+             lost answer is looked for in it, and it shows only the newest calls",
+            second(since)
+        );
+    }
+    if s.unmatched_events > 0 {
+        let _ = writeln!(
+            w,
+            "\nWebhooks: events for {} this campaign has no attempt for (kept in the state \
+             file; a lost placement they match is settled by them)",
+            plural(s.unmatched_events, "call", "calls")
+        );
+    }
+
     let in_csv: u64 = s.contacts.values().sum();
     let _ = writeln!(w, "\nContacts: {in_csv} in the CSV");
     for state in CONTACT_STATES {
@@ -379,5 +396,32 @@ mod tests {
             ..StatusSummary::default()
         };
         insta::assert_snapshot!(human("demo", "demo.state.db", &summary));
+    }
+
+    #[test]
+    fn a_pause_for_the_list_of_calls_and_unmatched_events_are_said() {
+        let summary = StatusSummary {
+            paused: Some("2026-12-07T17:00:00Z".parse().unwrap()),
+            unmatched_events: 2,
+            ..StatusSummary::default()
+        };
+        let text = human("demo", "demo.state.db", &summary);
+        assert!(
+            text.contains(
+                "Run: placing paused since 2026-12-07T17:00:00Z until the API's list of calls has \
+                 been read again"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("Webhooks: events for 2 calls this campaign has no attempt for"),
+            "{text}"
+        );
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(json["paused"], "2026-12-07T17:00:00Z");
+        assert_eq!(json["unmatched_events"], 2);
+        // Nothing to say: not in the JSON either, which stays as it was.
+        let quiet = serde_json::to_value(StatusSummary::default()).unwrap();
+        assert!(quiet.get("paused").is_none() && quiet.get("unmatched_events").is_none());
     }
 }

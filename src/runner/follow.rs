@@ -1,4 +1,4 @@
-//! When to poll a call, and how to settle a POST whose answer was lost. Pure functions.
+//! When to poll a call, and when to give it up. Pure functions.
 //!
 //! Polling knows calls take minutes: the first poll waits until a call could plausibly have
 //! ended (an unanswered call rings for half a minute), then polls every 15 s, which keeps the
@@ -9,13 +9,9 @@
 //! [`GIVE_UP_GRACE`] past `limits.max_call_minutes` is given up as unknown, so that a stuck call
 //! (a lost hang-up, a carrier fault) or a status that cannot be read never keeps a run going.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-
-use crate::api::CallRecord;
-use crate::state::Evidence;
 
 /// First poll after placement.
 pub const FIRST_POLL: Duration = Duration::from_secs(30);
@@ -120,76 +116,6 @@ fn on_tick(at: Timestamp) -> Timestamp {
     Timestamp::from_millisecond(rounded).unwrap_or(at)
 }
 
-/// How long to leave an ambiguous attempt before looking for its call: long enough that a POST
-/// still in flight at the server has been answered or dropped (the client's request timeout).
-pub const SETTLE: Duration = Duration::from_secs(35);
-
-/// After a restart, how long (in real time) POSTs of the stopped process are given to reach
-/// their end at the server before resolution reads the list of calls. A process killed while
-/// its POST was in flight leaves it to the server, which may handle it a little later; the
-/// settle time since the attempt's creation covers that at the API's own pace, but in a
-/// rehearsal at 1000× it is 35 ms of real time, less than a loaded machine may take to
-/// schedule the server. A call created after its attempt was judged "not placed" would be
-/// placed twice.
-pub const RESTART_SETTLE_REAL: Duration = Duration::from_secs(1);
-
-/// [`RESTART_SETTLE_REAL`] on a clock that runs `scale` real seconds per simulated one
-/// (`None`: a manual clock, which has no real time, waits nothing).
-pub fn restart_settle(scale: Option<f64>) -> Duration {
-    match scale {
-        Some(scale) if scale > 0.0 => RESTART_SETTLE_REAL.div_f64(scale),
-        _ => Duration::ZERO,
-    }
-}
-
-/// Clocks of the runner and the API may disagree by this much when matching creation times.
-pub const CLOCK_SKEW: Duration = Duration::from_secs(120);
-
-/// What an ambiguous attempt looked like, for matching against the API's list.
-#[derive(Debug, Clone)]
-pub struct Lost<'a> {
-    pub to: &'a str,
-    pub objective: &'a str,
-    pub created_at: Timestamp,
-}
-
-/// Looks for the call a lost POST may have created in the account's recent calls (most recent
-/// first, at most `limit`). A match has the same `to` and `objective`, was created no earlier
-/// than the attempt (less the clock skew), and is not a call this campaign already knows.
-/// Among matches, the earliest is taken: attempts are resolved oldest first.
-pub fn find<'r>(
-    lost: &Lost<'_>,
-    recent: &'r [CallRecord],
-    limit: usize,
-    known: &HashSet<String>,
-) -> (Evidence, Option<&'r CallRecord>) {
-    let since =
-        lost.created_at - SignedDuration::try_from(CLOCK_SKEW).unwrap_or(SignedDuration::ZERO);
-    let found = recent
-        .iter()
-        .filter(|c| {
-            c.to.as_deref() == Some(lost.to) && c.objective.as_deref() == Some(lost.objective)
-        })
-        .filter(|c| !known.contains(&c.id))
-        .filter(|c| c.created_at.is_none_or(|t| t >= since))
-        .min_by_key(|c| c.created_at);
-    if let Some(call) = found {
-        return (Evidence::Found, Some(call));
-    }
-    // The list holds every call of the account, or its oldest entry predates the attempt.
-    let complete = recent.len() < limit;
-    let reaches_back = recent
-        .iter()
-        .filter_map(|c| c.created_at)
-        .min()
-        .is_some_and(|oldest| oldest < since);
-    if complete || reaches_back {
-        (Evidence::Absent, None)
-    } else {
-        (Evidence::Inconclusive, None)
-    }
-}
-
 fn later(at: Timestamp, by: Duration) -> Timestamp {
     at.checked_add(SignedDuration::try_from(by).unwrap_or(SignedDuration::MAX))
         .unwrap_or(Timestamp::MAX)
@@ -201,13 +127,6 @@ mod tests {
 
     fn t(s: &str) -> Timestamp {
         s.parse().unwrap()
-    }
-
-    fn call(id: &str, to: &str, objective: &str, created: &str) -> CallRecord {
-        CallRecord::from_json(serde_json::json!({
-            "id": id, "status": "completed", "to": to, "objective": objective, "createdAt": created,
-        }))
-        .unwrap()
     }
 
     #[test]
@@ -288,75 +207,5 @@ mod tests {
         // Before 1970 too.
         let old = t("1969-12-31T23:59:58.7Z");
         assert_eq!(next_poll(old, old, 0), t("1970-01-01T00:00:29Z"));
-    }
-
-    #[test]
-    fn after_a_restart_settling_takes_a_real_second() {
-        assert_eq!(restart_settle(None), Duration::ZERO);
-        assert_eq!(restart_settle(Some(1.0)), Duration::from_secs(1));
-        // 1000x: one real second is 1000 simulated ones.
-        assert_eq!(restart_settle(Some(0.001)), Duration::from_secs(1000));
-    }
-
-    #[test]
-    fn a_lost_call_is_found_by_number_objective_and_time() {
-        let lost = Lost {
-            to: "+14155550101",
-            objective: "Confirm",
-            created_at: t("2026-12-07T17:00:00Z"),
-        };
-        let recent = vec![
-            call("c3", "+14155550101", "Confirm", "2026-12-07T17:00:01Z"),
-            call(
-                "c2",
-                "+14155550101",
-                "Other objective",
-                "2026-12-07T17:00:01Z",
-            ),
-            call("c1", "+14155550101", "Confirm", "2026-12-07T16:00:00Z"),
-        ];
-        let known = HashSet::new();
-        let (evidence, found) = find(&lost, &recent, 100, &known);
-        assert_eq!(evidence, Evidence::Found);
-        assert_eq!(found.map(|c| c.id.as_str()), Some("c3"));
-        // Already adopted by another attempt: not this one's call; the list reaches back, so absent.
-        let known: HashSet<String> = ["c3".to_owned()].into();
-        assert_eq!(find(&lost, &recent, 100, &known).0, Evidence::Absent);
-    }
-
-    #[test]
-    fn absence_needs_a_list_that_reaches_back() {
-        let lost = Lost {
-            to: "+14155550101",
-            objective: "Confirm",
-            created_at: t("2026-12-07T17:00:00Z"),
-        };
-        let others: Vec<CallRecord> = (0..3)
-            .map(|i| {
-                call(
-                    &format!("x{i}"),
-                    "+12125550100",
-                    "Other",
-                    "2026-12-07T17:05:00Z",
-                )
-            })
-            .collect();
-        // A full page of newer calls: the lost one could be older than the page.
-        assert_eq!(
-            find(&lost, &others, 3, &HashSet::new()).0,
-            Evidence::Inconclusive
-        );
-        // Fewer calls than the limit: that is every call there is.
-        assert_eq!(
-            find(&lost, &others, 100, &HashSet::new()).0,
-            Evidence::Absent
-        );
-        // A full page whose oldest call predates the attempt.
-        let mut reaching = others;
-        reaching.push(call("old", "+12125550100", "Other", "2026-12-07T10:00:00Z"));
-        assert_eq!(
-            find(&lost, &reaching, 4, &HashSet::new()).0,
-            Evidence::Absent
-        );
     }
 }

@@ -35,8 +35,11 @@ pub mod canary;
 pub mod eta;
 pub mod follow;
 pub mod guard;
+mod late;
+pub mod lost;
 pub mod pace;
 pub mod push;
+mod resolve;
 mod windows;
 
 use std::cmp::Reverse;
@@ -53,10 +56,10 @@ use crate::clock::Clock;
 use crate::contacts::Contact;
 use crate::progress::Progress;
 use crate::render;
-use crate::state::{self, AfterCall, AttemptState, ContactState, Evidence, PlaceResult, Placement};
+use crate::state::{self, AfterCall, AttemptState, ContactState, PlaceResult};
+use crate::store::account::{self, Account};
 use crate::store::{Due, LateCall, Store, StoreError};
 use crate::text::escape_control;
-use follow::Lost;
 use guard::Guards;
 use pace::Pacer;
 
@@ -68,6 +71,15 @@ pub const MINUTE_CAP_PAUSE: Duration = Duration::from_secs(15 * 60);
 /// gone should not be polled forever).
 pub const NOT_FOUND_LIMIT: u32 = 5;
 
+/// How many polls in a row must fail, besides [`follow::GIVE_UP_GRACE`] without a status,
+/// before a call past its give-up instant is given up for a status that cannot be read: in a
+/// rehearsal the grace is a fraction of a real second, a poll or two.
+pub const UNREADABLE_POLLS: u32 = 5;
+
+/// How long a contact waits when another campaign on the account holds its number and objective
+/// (see [`crate::store::account`]): a POST's answer usually comes within a second.
+const HELD_ELSEWHERE: Duration = Duration::from_secs(10);
+
 /// How many more answers, already waiting, one turn of the driver loop handles.
 const EVENT_BATCH: usize = 100;
 
@@ -76,15 +88,13 @@ const EVENT_BATCH: usize = 100;
 /// API said, and the next run asks again; `status` lags the run by as much.
 const GROUP_LINGER: Duration = Duration::from_secs(1);
 
-/// How many recent calls one resolution reads (the API's maximum page).
-const LIST_LIMIT: u8 = 100;
-
-/// How many `placement_failed` answers one contact may get in one run before it is given up.
-/// The API says no call was created, so retrying is safe; but a number the carrier always
-/// refuses would otherwise be retried forever and the run would never finish. Ten in a row is
-/// far beyond what a passing outage (or a 30 % error rate: 0.3^10 ≈ 6·10⁻⁶) produces. Only
-/// refusals while little else fails count (see [`Trouble::refuses`]): in an outage every
-/// request fails, and the run stops after [`OUTAGE_LIMIT`] with every contact kept.
+/// How many 5xx answers (`placement_failed`, `store_error`, …) one contact's placements may
+/// get in one run before it is given up. The API says no call was created, so retrying is
+/// safe; but a number the carrier always refuses would otherwise be retried forever and the
+/// run would never finish. Ten is far beyond what a passing outage (or a 30 % error rate:
+/// 0.3^10 ≈ 6·10⁻⁶) produces. Only refusals while little else fails count (see
+/// [`Trouble::refuses`]): in an outage requests that depend on no number fail too, and the run
+/// stops after [`OUTAGE_LIMIT`] with every contact kept.
 pub const MAX_PLACEMENT_FAILURES: u32 = 10;
 
 /// How long the API may answer nothing but outage errors (5xx, 429, timeouts, the minute cap)
@@ -123,6 +133,9 @@ pub struct Options {
     /// After a stop signal, how long (real time) calls in flight are followed before they are
     /// left to the next run.
     pub stop_grace: Duration,
+    /// The API is a sandbox of this process's own (`run --sandbox`): it ends with the run, so a
+    /// POST an earlier run left unanswered cannot have a call on it.
+    pub private_api: bool,
 }
 
 impl Default for Options {
@@ -132,6 +145,7 @@ impl Default for Options {
             until_idle: false,
             skip_idle: false,
             stop_grace: DEFAULT_STOP_GRACE,
+            private_api: false,
         }
     }
 }
@@ -230,6 +244,8 @@ struct Following {
     status: Option<String>,
     /// Polls in a row answered `not_found` (see [`NOT_FOUND_LIMIT`]).
     not_found: u32,
+    /// Polls in a row that failed (see [`UNREADABLE_POLLS`]).
+    failed: u32,
     /// The contact's calls, this one included.
     calls: u32,
     /// When it is overdue, and when it is given up.
@@ -245,21 +261,28 @@ struct Trouble {
     since: Timestamp,
     /// Declared an outage ([`OUTAGE_LIMIT`] passed): lost placements no longer hold the run.
     declared: bool,
-    /// The contacts whose placements were refused (`placement_failed`) since then.
+    /// The contacts whose placements failed since then.
     placements: HashSet<String>,
-    /// Anything else failed since then: a poll, a list, a placement with another error.
-    others: bool,
+    /// A request that does not depend on a number (a poll, a read of the list) failed since
+    /// then.
+    independent: bool,
 }
 
 impl Trouble {
-    /// Whether a `placement_failed` answer for `contact` is a refusal of its number rather than
-    /// an outage: since the API last answered, nothing failed but the placements of a few
-    /// contacts (at most [`REFUSED_TOGETHER`]), each refused. In an outage, polls fail too, or
-    /// the placements of many contacts, or with other errors (`store_error`, timeouts).
+    /// Whether a failed placement for `contact` is a refusal of its number rather than an
+    /// outage: since the API last answered, nothing failed but the placements of a few contacts
+    /// (at most [`REFUSED_TOGETHER`]). In an outage, requests that do not depend on the number
+    /// fail too (polls, reads of the list: the runner sends one to find out, see
+    /// [`Runner::probe`]), or the placements of many contacts.
     fn refuses(&self, contact: &str) -> bool {
-        !self.others
+        !self.independent
             && self.placements.len() <= REFUSED_TOGETHER
             && self.placements.contains(contact)
+    }
+
+    /// Whether what failed says the API is down, not that a few numbers are refused.
+    fn is_outage(&self) -> bool {
+        self.independent || self.placements.len() > REFUSED_TOGETHER
     }
 }
 
@@ -268,33 +291,18 @@ impl Trouble {
 /// never connects.
 const REFUSED_TOGETHER: usize = 3;
 
-/// A POST whose answer was lost, waiting to be resolved.
-struct Unsettled {
-    attempt: i64,
-    key: String,
-    request: Sent,
-    created_at: Timestamp,
-    /// Only a list asked for at or after this instant can settle it: the settle time after the
-    /// attempt's creation, and never before this runner knew the answer was lost (a list asked
-    /// for earlier may predate the call).
-    not_before: Timestamp,
-}
-
 /// A POST in flight.
 struct Posting {
     key: String,
-    sent: Sent,
+    sent: lost::Sent,
     /// When its attempt was committed.
     created_at: Timestamp,
     /// The contact's calls, this one included if it is placed.
     calls: u32,
-}
-
-/// What resolution matches on, read back from the body as it was sent.
-#[derive(Debug, serde::Deserialize)]
-struct Sent {
-    to: String,
-    objective: String,
+    /// Where it stands among the account's calls, should its answer be lost.
+    stand: resolve::Stand,
+    /// What it holds in the account's shared record (see [`crate::store::account`]).
+    subject: Option<String>,
 }
 
 pub struct Runner {
@@ -314,18 +322,15 @@ pub struct Runner {
     following: HashMap<i64, Following>,
     polls_due: BinaryHeap<Reverse<(Timestamp, i64)>>,
     polling: HashSet<i64>,
-    unsettled: Vec<Unsettled>,
-    resolve_at: Option<Timestamp>,
-    /// When the list request in flight, if any, was sent: only attempts settled by then can be
-    /// judged by its answer.
-    listing: Option<Timestamp>,
+    /// Lost answers, and the reads of the list of calls that settle them.
+    resolve: resolve::Resolve,
     hold_until: Option<Timestamp>,
     /// When the pacer next allows a placement, as it said when it last refused one.
     pace_until: Option<Timestamp>,
     failures: u32,
     /// Whether the user was told that a cap stopped placements while calls were in flight.
     cap_noted: bool,
-    /// `placement_failed` answers per contact in this run (see [`MAX_PLACEMENT_FAILURES`]).
+    /// Placements refused with a 5xx per contact in this run (see [`MAX_PLACEMENT_FAILURES`]).
     refusals: HashMap<String, u32>,
     stopping: Option<Ending>,
     summary: Summary,
@@ -338,8 +343,11 @@ pub struct Runner {
     placed_before: u64,
     /// Webhook mode (see [`push`]): `None` polls every call on the usual schedule.
     push: Option<push::Inbox>,
-    /// Calls given up as unknown that this run asks about once more, by attempt.
-    late: HashMap<i64, LateCall>,
+    /// The account's shared record (see [`crate::store::account`]); `None` with an API of
+    /// this process's own.
+    account: Option<Account>,
+    /// Calls given up as unknown that this run asks about, by attempt (see [`late`]).
+    late: late::Lates,
     /// Set when the run was asked to stop: when the grace for calls in flight runs out.
     grace_until: Option<tokio::time::Instant>,
     /// `None` while the API answers.
@@ -386,9 +394,7 @@ impl Runner {
             following: HashMap::new(),
             polls_due: BinaryHeap::new(),
             polling: HashSet::new(),
-            unsettled: Vec::new(),
-            resolve_at: None,
-            listing: None,
+            resolve: resolve::Resolve::default(),
             hold_until: None,
             pace_until: None,
             failures: 0,
@@ -408,7 +414,8 @@ impl Runner {
                 grace_ran_out: false,
             },
             push: None,
-            late: HashMap::new(),
+            account: None,
+            late: late::Lates::default(),
             grace_until: None,
             trouble: None,
         }
@@ -442,7 +449,6 @@ impl Runner {
     ) -> Result<Option<Summary>, RunError> {
         self.recover()?;
         self.release_holds()?;
-        self.start_late_checks();
         let mut stop_gone = false;
         loop {
             let now = self.clock.now();
@@ -463,18 +469,18 @@ impl Runner {
                 self.leave_the_rest();
                 break;
             }
-            self.start_resolution(now);
+            self.start_read(now);
+            self.start_late_checks(now);
             let mut wake: Option<Timestamp> = None;
             if self.stopping.is_none() && self.unsettled_at_start_done() {
                 wake = earliest(wake, self.place_due(now)?);
             }
             self.start_polls(now);
             wake = earliest(wake, self.polls_due.peek().map(|Reverse((at, _))| *at));
-            if self.listing.is_none() {
-                // While a list is out, its answer (an event) is what resolution waits for;
-                // `listed` schedules the next one.
-                wake = earliest(wake, self.resolve_at);
-            }
+            // While a read is out, its answer (an event) is what resolution waits for;
+            // `listed` schedules the next one.
+            wake = earliest(wake, self.resolve.wake());
+            wake = earliest(wake, self.late.wake());
             self.progress.update(self.in_flight());
             if self.waited_on(now) == 0 {
                 if let Some(ending) = self.stopping.clone() {
@@ -528,7 +534,7 @@ impl Runner {
                 }
                 if self.options.skip_idle
                     && self.in_flight() == 0
-                    && self.listing.is_none()
+                    && !self.resolve.reading()
                     && let Some(at) = wake
                     && self.clock.skip_to(at)
                 {
@@ -596,14 +602,18 @@ impl Runner {
         // Nothing will settle them while the API is down or refuses the run's key.
         let hopeless = self.trouble.as_ref().is_some_and(|t| t.declared)
             || matches!(self.stopping, Some(Ending::Refused(_)));
-        let unsettled = if hopeless { 0 } else { self.unsettled.len() };
-        self.in_flight() - overdue + unsettled + self.late.len()
+        let unsettled = if hopeless {
+            0
+        } else {
+            self.resolve.unsettled.len() + usize::from(self.resolve.strays_waiting())
+        };
+        self.in_flight() - overdue + unsettled + self.late.at_start()
     }
 
     /// Counts what the run leaves to the next one as it ends (see [`Summary`]).
     fn leave_the_rest(&mut self) {
         self.summary.left_in_flight = self.in_flight() as u64;
-        self.summary.left_unsettled = self.unsettled.len() as u64;
+        self.summary.left_unsettled = self.resolve.unsettled.len() as u64;
     }
 
     /// The first stop signal: no new calls, and a deadline (real time) for those in flight,
@@ -651,20 +661,26 @@ impl Runner {
             since: now,
             declared: false,
             placements: HashSet::new(),
-            others: false,
+            independent: false,
         });
+        // A 5xx to a placement may be about its number; a rate limit or the account's minute
+        // cap is about the account, like a failed poll or read.
         match contact {
-            Some(key) if err.token() == Some("placement_failed") => {
+            Some(key) if err.class() == ErrorClass::Backoff => {
                 if !trouble.placements.contains(key) {
                     trouble.placements.insert(key.to_owned());
                 }
             }
-            _ => trouble.others = true,
+            _ => trouble.independent = true,
         }
         let lasted = now.duration_since(trouble.since);
         if trouble.declared
+            || !trouble.is_outage()
             || lasted < SignedDuration::try_from(OUTAGE_LIMIT).unwrap_or(SignedDuration::MAX)
         {
+            if !trouble.is_outage() {
+                self.probe(now);
+            }
             return;
         }
         trouble.declared = true;
@@ -681,97 +697,6 @@ impl Runner {
         if self.stopping.is_none() {
             self.stopping = Some(Ending::Unreachable(why));
         }
-    }
-
-    /// Asks once more about calls given up as unknown recently (see [`LATE_WINDOW`]), a few
-    /// at a time; their answers come back as polls.
-    fn start_late_checks(&mut self) {
-        let permits = Arc::new(tokio::sync::Semaphore::new(LATE_CONCURRENCY));
-        for (&attempt, late) in &self.late {
-            let client = self.client.clone();
-            let tx = self.tx.clone();
-            let call_id = late.call_id.clone();
-            let permits = permits.clone();
-            tokio::spawn(async move {
-                let _permit = permits.acquire_owned().await;
-                let result = client.get_call(&call_id).await;
-                let _ = tx.send(Event::Polled {
-                    attempt,
-                    result: Box::new(result),
-                });
-            });
-        }
-    }
-
-    /// The answer about a call given up as unknown: its result is recorded if it has one.
-    fn late_checked(
-        &mut self,
-        late: &LateCall,
-        result: Result<CallRecord, ApiError>,
-        now: Timestamp,
-    ) -> Result<(), RunError> {
-        self.store.count_late_poll(late.attempt)?;
-        let record = match result {
-            Ok(record) => {
-                self.api_answered();
-                record
-            }
-            Err(err) => {
-                self.api_failed(&err, None, now);
-                return Ok(());
-            }
-        };
-        let Some(outcome) = record.outcome() else {
-            // Still going on: its number stays held (and a contact released by
-            // --retry-unknown is not called while it rings).
-            let until = self.number_held_until(now);
-            if self.store.hold_late(late.attempt, &late.key, until, now)? {
-                self.progress.note(&format!(
-                    "contact {}: the call given up as unknown is still {}; not called again \
-                     before {}",
-                    escape_control(&late.key),
-                    escape_control(record.status.as_str()),
-                    until.round(jiff::Unit::Second).unwrap_or(until)
-                ));
-            }
-            return Ok(());
-        };
-        let raw = serde_json::to_string(&record.raw).expect("JSON serializes");
-        self.store.record_finished(
-            late.attempt,
-            &late.key,
-            outcome,
-            &raw,
-            record.ended_at,
-            self.late_fate(late, outcome, &record, now),
-            None,
-            now,
-        )?;
-        self.late_result(&late.key, outcome);
-        Ok(())
-    }
-
-    /// What a late `outcome` makes of the contact of a call given up as unknown, by the retry
-    /// rules (the contact's calls count this one already).
-    pub(super) fn late_fate(
-        &self,
-        late: &LateCall,
-        outcome: state::Outcome,
-        record: &CallRecord,
-        now: Timestamp,
-    ) -> AfterCall {
-        let ended = record.ended_at.unwrap_or(now);
-        state::after_call(outcome, late.calls, &self.campaign.retry, ended)
-    }
-
-    /// A result recorded for a call given up as unknown.
-    fn late_result(&mut self, key: &str, outcome: state::Outcome) {
-        self.summary.finished += 1;
-        self.progress.note(&format!(
-            "contact {}: the call given up as unknown ended after all ({outcome}); its result is \
-             recorded",
-            escape_control(key)
-        ));
     }
 
     /// Attempts left open by an earlier run: `placing` ones become ambiguous and are resolved
@@ -820,47 +745,29 @@ impl Runner {
                     );
                     self.adopt_pushed(open.id)?;
                 }
-                AttemptState::Ambiguous | AttemptState::Placing => {
-                    let Ok(request) = serde_json::from_str::<Sent>(&open.request) else {
-                        return Err(RunError::Store(StoreError::Corrupt {
-                            path: self.store.path().to_owned(),
-                            message: format!("attempt {} has an unreadable request body", open.id),
-                        }));
-                    };
-                    self.unsettled.push(Unsettled {
-                        attempt: open.id,
-                        key: open.contact_key,
-                        request,
-                        created_at: open.created_at,
-                        // Also a real second from now: a POST of the stopped process may
-                        // still be reaching its end at the server.
-                        not_before: settle_time(open.created_at)
-                            .max(later(now, follow::restart_settle(self.clock.scale()))),
-                    });
-                }
+                AttemptState::Ambiguous | AttemptState::Placing => self.recovered(open, now)?,
                 _ => {}
             }
         }
-        self.resolve_at = self.unsettled.iter().map(|u| u.not_before).min();
+        self.first_read(now)?;
         let since = now
             .checked_sub(SignedDuration::try_from(LATE_WINDOW).unwrap_or(SignedDuration::MAX))
             .unwrap_or(Timestamp::MIN);
-        self.late = self
-            .store
-            .late_calls(since, LATE_CHECKS)?
-            .into_iter()
-            .map(|late| (late.attempt, late))
-            .collect();
-        // Left by a run killed while it stopped: nobody is stopping now.
+        for call in self.store.late_calls(since, LATE_CHECKS)? {
+            self.late.ask_at_start(call, now);
+        }
+        // Left by a run killed while it stopped (or paused): nobody is stopping now.
         self.store.clear_meta(STOPPING)?;
+        self.store.clear_meta(crate::store::PAUSED)?;
         Ok(())
     }
 
-    /// Whether placing may start: ambiguous attempts found at start must be settled first, and
-    /// calls given up as unknown asked about (one may have ended, or still ring, before its
-    /// contact, released by `--retry-unknown`, is called again).
+    /// Whether placing may start: the list of calls must have been read once (every attempt is
+    /// anchored to a call known to exist, see [`lost`]), and calls given up as unknown asked
+    /// about (one may have ended, or still ring, before its contact, released by
+    /// `--retry-unknown`, is called again).
     fn unsettled_at_start_done(&self) -> bool {
-        (self.unsettled.is_empty() && self.late.is_empty()) || self.summary.placed > 0
+        self.resolve.ready() && (self.late.at_start() == 0 || self.summary.placed > 0)
     }
 
     fn cap_reached(&self) -> Result<Option<String>, RunError> {
@@ -881,7 +788,7 @@ impl Runner {
             )));
         }
         // A lost placement being resolved may be a call in flight too: reserve for it.
-        let open = self.in_flight() + self.unsettled.len();
+        let open = self.in_flight() + self.resolve.unsettled.len();
         Ok(self.guards.refuses(open as u64))
     }
 
@@ -921,7 +828,13 @@ impl Runner {
         };
         // A round takes no more of the rate than there are contacts to place (counted no
         // further than a round: the count runs before every round).
-        let room = (max - self.in_flight()).min(self.pacer.round());
+        let room = (max - self.in_flight())
+            .min(self.pacer.round())
+            .min(self.reach_room(now)?);
+        if room == 0 {
+            // The chain of reads is as long as it may grow: the read asked now lets placing go on.
+            return Ok(None);
+        }
         let due = self.store.due_count(now, room)?.max(1);
         let size = match self.pacer.take_round(room.min(due)) {
             Ok(size) => size as usize,
@@ -1057,15 +970,27 @@ impl Runner {
             }
         };
         request.webhook_url = self.webhook_url();
+        let subject = self.hold_subject(&due.key, &request, now)?;
+        let Some(subject) = subject else {
+            return Ok(None);
+        };
         let body = serde_json::to_string(&request).expect("a request serializes");
         let idempotency_key = uuid::Uuid::new_v4().to_string();
-        let Some(attempt) = self
-            .store
-            .begin_attempt(&due.key, &idempotency_key, &body, now)?
+        let Some(stand) = self.next_stand() else {
+            return Ok(None);
+        };
+        let Some(attempt) = self.store.begin_attempt(
+            &due.key,
+            &idempotency_key,
+            &body,
+            stand.anchor.to_column(),
+            stand.wall,
+            now,
+        )?
         else {
             return Ok(None);
         };
-        let sent = Sent {
+        let sent = lost::Sent {
             to: request.to.clone(),
             objective: request.objective.clone(),
         };
@@ -1076,10 +1001,67 @@ impl Runner {
                 sent,
                 created_at: now,
                 calls: due.calls + 1,
+                stand,
+                subject,
             },
         );
         self.summary.placed += 1;
         Ok(Some((attempt, request, idempotency_key)))
+    }
+
+    /// Shares the account's record with the other campaigns run on it (see
+    /// [`crate::store::account`]).
+    pub fn with_account(mut self, account: Account) -> Self {
+        self.account = Some(account);
+        self
+    }
+
+    /// Holds the number and objective of `request` in the account's shared record before its
+    /// POST: `Some(None)` without a record, `Some(Some(subject))` held; `None` if another
+    /// campaign holds them (its POST is out or being settled), and the contact waits a little.
+    fn hold_subject(
+        &mut self,
+        key: &str,
+        request: &render::CallRequest,
+        now: Timestamp,
+    ) -> Result<Option<Option<String>>, RunError> {
+        let Some(record) = &self.account else {
+            return Ok(Some(None));
+        };
+        let subject = account::subject(&request.to, &request.objective);
+        let Some(holder) = record.hold(&subject, Timestamp::now())? else {
+            return Ok(Some(Some(subject)));
+        };
+        let until = later(now, HELD_ELSEWHERE);
+        self.store.defer_contact(key, until, now)?;
+        self.progress.note(&format!(
+            "contact {}: another campaign on this account ({}) is placing a call to the same \
+             number with the same objective; trying again after {}",
+            escape_control(key),
+            escape_control(&holder),
+            until.round(jiff::Unit::Second).unwrap_or(until)
+        ));
+        Ok(None)
+    }
+
+    /// A call is this campaign's (`call_id`, unless empty) and `subject` no longer needs its
+    /// hold (from `until` on, if given), in the account's shared record.
+    pub(super) fn owned(
+        &mut self,
+        call_id: &str,
+        subject: Option<&str>,
+        until: Option<Timestamp>,
+    ) -> Result<(), RunError> {
+        let Some(record) = &self.account else {
+            return Ok(());
+        };
+        if !call_id.is_empty() {
+            record.claim(call_id, Timestamp::now())?;
+        }
+        if let Some(subject) = subject {
+            record.release(subject, until)?;
+        }
+        Ok(())
     }
 
     fn start_polls(&mut self, now: Timestamp) {
@@ -1105,23 +1087,6 @@ impl Runner {
                 });
             });
         }
-    }
-
-    fn start_resolution(&mut self, now: Timestamp) {
-        if self.listing.is_some()
-            || self.unsettled.is_empty()
-            || self.resolve_at.is_some_and(|at| at > now)
-        {
-            return;
-        }
-        self.listing = Some(now);
-        self.resolve_at = None;
-        let client = self.client.clone();
-        let tx = self.tx.clone();
-        tokio::spawn(async move {
-            let result = client.list_calls(LIST_LIMIT).await;
-            let _ = tx.send(Event::Listed { result });
-        });
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1151,6 +1116,7 @@ impl Runner {
                 polls,
                 status: None,
                 not_found: 0,
+                failed: 0,
                 calls,
                 deadlines,
                 polled: false,
@@ -1214,23 +1180,25 @@ impl Runner {
         result: Result<Placed, ApiError>,
         now: Timestamp,
     ) -> Result<(), RunError> {
-        let Some(Posting {
-            key,
-            sent,
-            created_at,
-            calls,
-        }) = self.placing.remove(&attempt)
-        else {
+        let Some(posting) = self.placing.remove(&attempt) else {
             return Ok(());
         };
         let placed = match result {
             Ok(placed) => placed,
             Err(err) => {
-                self.api_failed(&err, Some(&key), now);
-                return self.place_failed(attempt, key, &sent, created_at, &err, now);
+                self.api_failed(&err, Some(&posting.key), now);
+                return self.place_failed(attempt, posting, &err, now);
             }
         };
+        let Posting {
+            key,
+            calls,
+            subject,
+            ..
+        } = posting;
         self.api_answered();
+        self.learned(&placed.call_id);
+        self.owned(&placed.call_id, subject.as_deref(), None)?;
         self.failures = 0;
         let placement = state::after_place(&PlaceResult::Placed, now);
         let next = self.next_poll(now, now, 0);
@@ -1255,12 +1223,11 @@ impl Runner {
     fn place_failed(
         &mut self,
         attempt: i64,
-        key: String,
-        sent: &Sent,
-        created_at: Timestamp,
+        posting: Posting,
         err: &ApiError,
         now: Timestamp,
     ) -> Result<(), RunError> {
+        let key = posting.key.clone();
         let result = match err.class() {
             ErrorClass::RetryAfter(wait) => {
                 self.hold(now, wait);
@@ -1275,9 +1242,11 @@ impl Runner {
                 let wait = self.backoff.delay_random(self.failures, err.retry_after());
                 self.hold(now, wait);
                 // A refusal of this number, not an outage (which would otherwise give up every
-                // contact it meets); `placed` counted this answer as trouble first.
+                // contact it meets); `placed` counted this answer as trouble first. Any 5xx
+                // counts: a number answered nothing but errors while the API answers other
+                // requests must not keep the run going for ever.
                 let refused = self.trouble.as_ref().is_some_and(|t| t.refuses(&key));
-                let refusals = if err.token() == Some("placement_failed") && refused {
+                let refusals = if refused {
                     let n = self.refusals.entry(key.clone()).or_default();
                     *n += 1;
                     *n
@@ -1336,24 +1305,11 @@ impl Runner {
             Some(&note),
             now,
         )?;
+        if result != PlaceResult::Lost {
+            self.owned("", posting.subject.as_deref(), None)?;
+        }
         if result == PlaceResult::Lost {
-            let request = Sent {
-                to: sent.to.clone(),
-                objective: sent.objective.clone(),
-            };
-            // The attempt's own creation time, as a resumed run would read it from the state
-            // file: its call was created after it, but may well be older than this answer
-            // (a slow or timed-out POST, a busy runner), and the match looks no further back
-            // than the attempt (less the clock skew).
-            self.unsettled.push(Unsettled {
-                attempt,
-                key,
-                request,
-                created_at,
-                not_before: settle_time(created_at).max(now),
-            });
-            let at = settle_time(created_at).max(now);
-            self.resolve_at = Some(self.resolve_at.map_or(at, |r| r.min(at)));
+            self.lost_answer(attempt, posting, now);
         } else if placement.attempt == AttemptState::NotPlaced
             && placement.contact == ContactState::Pending
         {
@@ -1378,8 +1334,8 @@ impl Runner {
     ) -> Result<(), RunError> {
         self.polling.remove(&attempt);
         self.summary.polls += 1;
-        if let Some(late) = self.late.remove(&attempt) {
-            return self.late_checked(&late, result, now);
+        if let Some((late, first)) = self.late.answered(attempt) {
+            return self.late_checked((&late, first), result, now);
         }
         match &result {
             Ok(_) => self.api_answered(),
@@ -1415,6 +1371,7 @@ impl Runner {
                 } else {
                     following.polls += 1;
                     following.read_at = now;
+                    following.failed = 0;
                     let next = push::schedule(webhooks, following.placed_at, now, following.polls);
                     let status = record.status.as_str();
                     if following.status.as_deref() != Some(status) {
@@ -1436,6 +1393,7 @@ impl Runner {
             }
             Err(err) => {
                 following.polls += 1;
+                following.failed += 1;
                 following.not_found = if err.class() == ErrorClass::NotFound {
                     following.not_found + 1
                 } else {
@@ -1460,7 +1418,8 @@ impl Runner {
                 let next = following.deadlines.clamp(later(now, wait), now);
                 let read_at = following.read_at;
                 let give_up = now >= following.deadlines.give_up
-                    && now >= later(read_at, follow::GIVE_UP_GRACE);
+                    && now >= later(read_at, follow::GIVE_UP_GRACE)
+                    && following.failed >= UNREADABLE_POLLS;
                 let error = err.to_string();
                 self.store
                     .record_poll(attempt, None, Some(&error), following.polls, now)?;
@@ -1526,11 +1485,20 @@ impl Runner {
             escape_control(&following.key),
             held_note(held_until)
         ));
+        // Its result may still come while this run goes on: it is asked for now and then.
+        let call = LateCall {
+            attempt,
+            key: following.key,
+            call_id: following.call_id,
+            calls: following.calls,
+        };
+        let next = later(now, self.late_every());
+        self.late.ask_later(call, next);
         Ok(())
     }
 
     /// Until when a call that may have been placed could still be going on, counted from
-    /// `now` (when it became unknown, at least [`follow::SETTLE`] after it was placed):
+    /// `now` (when it became unknown):
     /// `limits.max_call_minutes`. Until then no other contact with the same number is called.
     fn number_held_until(&self, now: Timestamp) -> Timestamp {
         later(now, self.max_call())
@@ -1565,123 +1533,6 @@ impl Runner {
         }
         Ok(())
     }
-
-    fn listed(
-        &mut self,
-        result: Result<Vec<CallRecord>, ApiError>,
-        now: Timestamp,
-    ) -> Result<(), RunError> {
-        // The list shows the calls that existed when it was asked for, not when its answer is
-        // handled: an attempt that settled in between may have created a call the list cannot
-        // show, so it waits for the next list.
-        let asked_at = self.listing.take().unwrap_or(now);
-        match &result {
-            Ok(_) => self.api_answered(),
-            // Resolution needs the list: whatever keeps it from being read (a 4xx too) must
-            // not hold the run for ever.
-            Err(err) => self.trouble(err, None, now),
-        }
-        let recent = match result {
-            Ok(recent) => recent,
-            Err(err) => {
-                if err.class() == ErrorClass::StopRun && self.stopping.is_none() {
-                    self.stopping = Some(Ending::Refused(err.to_string()));
-                }
-                self.progress.note(&format!(
-                    "could not list recent calls to settle a lost placement: {err}; retrying"
-                ));
-                self.resolve_at = Some(later(now, follow::POLL_EVERY));
-                return Ok(());
-            }
-        };
-        let mut known = self.store.known_call_ids()?;
-        let ready: Vec<Unsettled> = {
-            let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.unsettled)
-                .into_iter()
-                .partition(|u| u.not_before <= asked_at);
-            self.unsettled = waiting;
-            ready
-        };
-        for lost in ready {
-            let probe = Lost {
-                to: &lost.request.to,
-                objective: &lost.request.objective,
-                created_at: lost.created_at,
-            };
-            let (evidence, call) = follow::find(&probe, &recent, usize::from(LIST_LIMIT), &known);
-            let (attempt_state, contact_state) = state::after_resolve(&evidence);
-            let held_until = self.number_held_until(now);
-            let placement = Placement {
-                attempt: attempt_state,
-                contact: contact_state,
-                due: (contact_state == ContactState::Unknown).then_some(held_until),
-            };
-            match (evidence, call) {
-                (Evidence::Found, Some(call)) => {
-                    known.insert(call.id.clone());
-                    let next = self.next_poll(lost.created_at, now, 0);
-                    self.store.record_placement(
-                        lost.attempt,
-                        &lost.key,
-                        placement,
-                        Some(&call.id),
-                        Some(call.status.as_str()),
-                        Some(next),
-                        Some("the lost placement was found in the API's list of calls"),
-                        now,
-                    )?;
-                    let calls = self.store.contact_calls(&lost.key)?;
-                    self.follow(
-                        lost.attempt,
-                        lost.key,
-                        call.id.clone(),
-                        lost.created_at,
-                        0,
-                        calls,
-                        now,
-                    );
-                    self.adopt_pushed(lost.attempt)?;
-                }
-                (Evidence::Absent, _) => {
-                    self.store.record_placement(
-                        lost.attempt,
-                        &lost.key,
-                        placement,
-                        None,
-                        None,
-                        None,
-                        Some("no call was created: the API's list of calls reaches back past the attempt without it"),
-                        now,
-                    )?;
-                }
-                _ => {
-                    self.store.record_placement(
-                        lost.attempt,
-                        &lost.key,
-                        placement,
-                        None,
-                        None,
-                        None,
-                        Some(
-                            "a call may have been placed: the API's list of recent calls does not reach back far \
-                             enough to tell; not called again unless the run is given --retry-unknown",
-                        ),
-                        now,
-                    )?;
-                    self.guards.unknown_call();
-                    self.progress.note(&format!(
-                        "contact {} is unknown: its call may or may not have been placed; {}",
-                        escape_control(&lost.key),
-                        held_note(held_until)
-                    ));
-                }
-            }
-        }
-        if let Some(first) = self.unsettled.iter().map(|u| u.not_before).min() {
-            self.resolve_at = Some(first);
-        }
-        Ok(())
-    }
 }
 
 /// What a contact becoming unknown means for the rows that share its number.
@@ -1690,11 +1541,6 @@ fn held_note(held_until: Timestamp) -> String {
         "no row with its number is called before {} (limits.max_call_minutes: its call may be going on until then)",
         held_until.round(jiff::Unit::Second).unwrap_or(held_until)
     )
-}
-
-/// When an attempt created at `created_at` whose answer was lost may be judged.
-fn settle_time(created_at: Timestamp) -> Timestamp {
-    later(created_at, follow::SETTLE)
 }
 
 fn later(at: Timestamp, by: Duration) -> Timestamp {

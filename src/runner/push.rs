@@ -6,11 +6,13 @@
 //! `eventId`) and, for the terminal event of a call it follows, the result with the attempt's
 //! finish — and only then answers, so the receiver acknowledges nothing that is not committed
 //! (a power cut may still take the commit's page writes: the call is then polled for its result).
-//! Events of calls the driver does not follow are recorded and ignored, but for two kinds: a
-//! call whose terminal event came before the runner knew its id (the POST's answer still on its
-//! way, or a lost placement being resolved) is finished from that record as soon as it is
-//! followed; and a call given up as unknown (see [`super::follow::Deadlines`]) is finished by
-//! its late terminal event, which also moves its contact on.
+//! Events of calls the driver does not follow are recorded and kept, but for three kinds: an
+//! event whose number and objective match exactly one lost placement (being settled, or given
+//! up as unknown) settles it with its call (see [`Runner::adopt_by_event`]); a call whose
+//! terminal event came before the runner knew its id (the POST's answer still on its way) is
+//! finished from that record as soon as it is followed; and a call given up as unknown (see
+//! [`super::follow::Deadlines`]) is finished by its late terminal event, which also moves its
+//! contact on. The rest stay in the state file, counted by `status` as unmatched.
 //!
 //! Safety net: a followed call is first polled [`FIRST_POLL`] after placement — after the
 //! longest plausible call and the sender's retries — then every [`POLL_EVERY`]. A lost webhook
@@ -159,6 +161,14 @@ impl Runner {
     /// Commits one verified event (see the module header); returns what it did.
     fn record_event(&mut self, event: &Event) -> Result<Effect, RunError> {
         let now = self.clock.now();
+        let record = CallRecord::from_json(event.json.clone()).ok();
+        // A call nobody follows may be a lost placement's: adopted first, it is then followed
+        // (or given up, and a late call) like any other, and the event is its own.
+        if let (Some(id), Some(record)) = (event.call_id.as_deref(), &record)
+            && !self.following.values().any(|f| f.call_id == id)
+        {
+            self.adopt_by_event(id, record, now)?;
+        }
         let followed = event.call_id.as_deref().and_then(|id| {
             self.following
                 .iter()
@@ -172,7 +182,6 @@ impl Runner {
             status: event.status.as_deref(),
             payload: &event.body,
         };
-        let record = CallRecord::from_json(event.json.clone()).ok();
         let late = match (followed, event.call_id.as_deref(), &record) {
             (None, Some(id), Some(record)) if record.outcome().is_some() => {
                 self.store.late_call(id)?
@@ -242,7 +251,7 @@ impl Runner {
         let effect = self.store.record_pushed(pushed, Some(&finish), now)?;
         if effect == Effect::Result {
             // Its late check, if still out, has nothing left to record.
-            self.late.remove(&late.attempt);
+            self.late.done(late.attempt);
             self.late_result(&late.key, outcome);
         }
         Ok(effect)

@@ -38,6 +38,36 @@ pub struct OpenAttempt {
     pub placed_at: Option<Timestamp>,
     pub polls: u32,
     pub calls: u32,
+    /// The newest call known to exist when it was made (`Some("")`: none; `None`: not
+    /// recorded, an attempt of an earlier version).
+    pub anchor: Option<String>,
+    /// The real time it was made at (`None` for attempts of earlier versions).
+    pub created_wall: Option<Timestamp>,
+}
+
+/// An attempt given up as `unknown` before its call was known: its POST's answer was lost, and
+/// the list of calls could not settle it. A webhook event, or a later read of the list, may
+/// still find its call (see [`Store::adopt_unknown_call`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stray {
+    pub attempt: i64,
+    pub key: String,
+    /// The JSON body sent.
+    pub request: String,
+    pub created_at: Timestamp,
+    /// As [`OpenAttempt::anchor`].
+    pub anchor: Option<String>,
+    /// The contact's calls, this one included.
+    pub calls: u32,
+}
+
+/// What [`Store::begin_attempt`] writes.
+struct NewAttempt<'a> {
+    key: &'a str,
+    idempotency_key: &'a str,
+    request: &'a str,
+    anchor: Option<&'a str>,
+    wall: Timestamp,
 }
 
 /// A call given up as unknown whose result may still come: a later run asks the API for it
@@ -233,25 +263,37 @@ impl Store {
     }
 
     /// Commits a new attempt as `placing` and its contact as `active`, before the POST is sent.
-    /// `None` if the contact is no longer pending (nothing is written then).
+    /// `None` if the contact is no longer pending (nothing is written then). `anchor` is the
+    /// newest call known to exist (`Some("")`: the account had none; see
+    /// `runner::lost::Anchor`), `wall` the real time (the campaign's clock may run fast).
     ///
     /// Its commit waits for the disk (`synchronous = FULL`): were a power cut to take it after
     /// the POST went out, the resumed run would not know to look for the call. The sync also
     /// makes every earlier commit durable. Inside a group, the group commits it, and must end
     /// before the POST is sent.
+    #[allow(clippy::too_many_arguments)]
     pub fn begin_attempt(
         &mut self,
         key: &str,
         idempotency_key: &str,
         request: &str,
+        anchor: Option<&str>,
+        wall: Timestamp,
         now: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
+        let new = NewAttempt {
+            key,
+            idempotency_key,
+            request,
+            anchor,
+            wall,
+        };
         if self.group {
-            return self.begin_attempt_tx(key, idempotency_key, request, now);
+            return self.begin_attempt_tx(&new, now);
         }
         // Alone: a group of one.
         self.begin_group()?;
-        match self.begin_attempt_tx(key, idempotency_key, request, now) {
+        match self.begin_attempt_tx(&new, now) {
             Ok(begun) => self.end_group().map(|()| begun),
             Err(err) => {
                 self.abandon_group();
@@ -262,9 +304,7 @@ impl Store {
 
     fn begin_attempt_tx(
         &mut self,
-        key: &str,
-        idempotency_key: &str,
-        request: &str,
+        new: &NewAttempt<'_>,
         now: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
         let path = self.path.clone();
@@ -277,7 +317,7 @@ impl Store {
             &tx,
             "UPDATE contacts SET state = 'active', due_at = NULL, wait = NULL, updated_at = ?2
              WHERE key = ?1 AND state = 'pending'",
-            params![key, millis(now)],
+            params![new.key, millis(now)],
         )
         .map_err(sql)?;
         if claimed != 1 {
@@ -285,9 +325,17 @@ impl Store {
         }
         exec(
             &tx,
-            "INSERT INTO attempts (contact_key, state, idempotency_key, request, created_at, updated_at)
-             VALUES (?1, 'placing', ?2, ?3, ?4, ?4)",
-            params![key, idempotency_key, request, millis(now)],
+            "INSERT INTO attempts (contact_key, state, idempotency_key, request, created_at, updated_at,
+                anchor, created_wall)
+             VALUES (?1, 'placing', ?2, ?3, ?4, ?4, ?5, ?6)",
+            params![
+                new.key,
+                new.idempotency_key,
+                new.request,
+                millis(now),
+                new.anchor,
+                millis(new.wall)
+            ],
         )
         .map_err(sql)?;
         let id = tx.last_insert_rowid();
@@ -517,6 +565,105 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Attempts given up as unknown without a call id, made at or after `since`, newest first, at
+    /// most `limit`; with `to`, only those whose request names that number.
+    pub fn strays(
+        &self,
+        since: Timestamp,
+        to: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Stray>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT a.id, a.contact_key, a.request, a.created_at, a.anchor, c.calls
+                 FROM attempts a JOIN contacts c ON c.key = a.contact_key
+                 WHERE a.state = 'unknown' AND a.call_id IS NULL AND a.created_at >= ?1
+                   AND (?2 IS NULL OR instr(a.request, ?2) > 0)
+                 ORDER BY a.id DESC LIMIT ?3",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map(params![millis(since), to, limit], |r| {
+                    Ok(Stray {
+                        attempt: r.get(0)?,
+                        key: r.get(1)?,
+                        request: r.get(2)?,
+                        created_at: instant(r.get(3)?),
+                        anchor: r.get(4)?,
+                        calls: r.get::<_, i64>(5)? as u32,
+                    })
+                })?
+                .collect()
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// The call of an attempt given up as unknown without one has been found (`how`). It keeps
+    /// the call id, and moves as [`crate::state::after_found`] decides: placed and followed,
+    /// its contact active, unless the contact has been called since (then it stays unknown, a
+    /// late call, see [`Store::late_call`]). `None` (nothing written) if the attempt has a call
+    /// id already or is no longer unknown; else whether it is now `placed`.
+    pub fn adopt_unknown_call(
+        &mut self,
+        attempt: i64,
+        key: &str,
+        call_id: &str,
+        how: &str,
+        now: Timestamp,
+    ) -> Result<Option<bool>, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.savepoint().map_err(sql)?;
+        let updated = exec(
+            &tx,
+            "UPDATE attempts SET call_id = ?2, updated_at = ?3
+             WHERE id = ?1 AND state = 'unknown' AND call_id IS NULL",
+            params![attempt, call_id, millis(now)],
+        )
+        .map_err(sql)?;
+        if updated != 1 {
+            return Ok(None);
+        }
+        let called_since: bool = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM attempts n WHERE n.contact_key = ?1 AND n.id > ?2
+                    AND n.state != 'not_placed')
+                 OR NOT EXISTS (SELECT 1 FROM contacts WHERE key = ?1 AND state = 'unknown')",
+            )
+            .and_then(|mut stmt| stmt.query_row(params![key, attempt], |r| r.get(0)))
+            .map_err(sql)?;
+        let followed = match crate::state::after_found(called_since) {
+            Some((attempt_state, contact_state)) => {
+                exec(
+                    &tx,
+                    "UPDATE attempts SET state = ?2, placed_at = ?3, error = NULL WHERE id = ?1",
+                    params![attempt, attempt_state.as_str(), millis(now)],
+                )
+                .map_err(sql)?;
+                let moved = exec(
+                    &tx,
+                    "UPDATE contacts SET state = ?2, reason = NULL, due_at = NULL, wait = NULL,
+                        updated_at = ?3
+                     WHERE key = ?1 AND state = 'unknown'",
+                    params![key, contact_state.as_str(), millis(now)],
+                )
+                .map_err(sql)?;
+                // Checked above inside the same transaction: it cannot have moved.
+                debug_assert_eq!(
+                    moved, 1,
+                    "a found call's contact moved under its transaction"
+                );
+                moved == 1
+            }
+            None => false,
+        };
+        insert_event(&tx, attempt, now, "resolved", how).map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        Ok(Some(followed))
+    }
+
     /// A call given up as unknown is still going on: its contact (made pending by
     /// `--retry-unknown`, or still unknown) is unknown and holds its number until `until`,
     /// unless a call was placed for it since. Whether it changed anything.
@@ -638,7 +785,8 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT a.id, a.contact_key, a.state, a.call_id, a.request, a.created_at, a.placed_at, a.polls, c.calls
+                "SELECT a.id, a.contact_key, a.state, a.call_id, a.request, a.created_at, a.placed_at, a.polls, c.calls,
+                    a.anchor, a.created_wall
                  FROM attempts a JOIN contacts c ON c.key = a.contact_key
                  WHERE a.state IN ('placing', 'placed', 'ambiguous') ORDER BY a.id",
             )
@@ -658,6 +806,8 @@ impl Store {
                         placed_at: r.get::<_, Option<i64>>(6)?.map(instant),
                         polls: r.get::<_, i64>(7)? as u32,
                         calls: r.get::<_, i64>(8)? as u32,
+                        anchor: r.get(9)?,
+                        created_wall: r.get::<_, Option<i64>>(10)?.map(instant),
                     },
                 ))
             })
@@ -677,14 +827,11 @@ impl Store {
             .collect()
     }
 
-    /// Every call id this state file knows, so resolution never adopts a call twice.
-    pub fn known_call_ids(&self) -> Result<std::collections::HashSet<String>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT call_id FROM attempts WHERE call_id IS NOT NULL")
-            .map_err(|e| self.err(e))?;
-        stmt.query_map([], |r| r.get(0))
-            .and_then(Iterator::collect)
+    /// Whether an attempt of this state file has `call_id`: resolution never adopts a call twice.
+    pub fn knows_call(&self, call_id: &str) -> Result<bool, StoreError> {
+        self.conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM attempts WHERE call_id = ?1)")
+            .and_then(|mut stmt| stmt.query_row([call_id], |r| r.get(0)))
             .map_err(|e| self.err(e))
     }
 
@@ -778,6 +925,24 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// A pending contact waits until `until` (another campaign on the account holds its number,
+    /// see [`crate::store::account`]). Placed no sooner, as after a refusal that passes.
+    pub fn defer_contact(
+        &self,
+        key: &str,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        exec(
+            &self.conn,
+            "UPDATE contacts SET due_at = ?2, wait = ?4, updated_at = ?3
+             WHERE key = ?1 AND state = 'pending'",
+            params![key, millis(until), millis(now), Wait::Backoff.as_str()],
+        )
+        .map(drop)
+        .map_err(|e| self.err(e))
+    }
+
     /// A pending contact that cannot be rendered any more is invalid (never placed half-made).
     pub fn set_contact_invalid(
         &self,
@@ -865,7 +1030,8 @@ pub struct Finish<'a> {
 /// `false` (and nothing written) if the attempt is not `placed`: a duplicate report.
 ///
 /// An `unknown` attempt (a call given up, see [`Store::record_call_unknown`]) is finished too:
-/// its result came late, and nothing received is dropped. Its contact moves on only if no call
+/// its result came late, and nothing received is dropped; the reason it was given up no longer
+/// holds, and is cleared (the events keep it). Its contact moves on only if no call
 /// was placed for it since (a contact released by `--retry-unknown` and called again keeps the
 /// newer call's state); a late result also releases the number the contact held.
 pub(super) fn finish_in(
@@ -876,7 +1042,8 @@ pub(super) fn finish_in(
     let updated = exec(
         conn,
         "UPDATE attempts SET state = 'finished', status = ?2, outcome = ?2, record = ?3, ended_at = ?4,
-            finished_at = ?5, polls = MAX(polls, COALESCE(?6, 0)), next_poll_at = NULL, updated_at = ?5
+            finished_at = ?5, polls = MAX(polls, COALESCE(?6, 0)), next_poll_at = NULL, updated_at = ?5,
+            error = CASE WHEN state = 'unknown' THEN NULL ELSE error END
          WHERE id = ?1 AND state IN ('placed', 'unknown')",
         params![
             f.attempt,
@@ -1019,7 +1186,7 @@ mod tests {
         let next_at = |store: &Store| store.next_due_at().unwrap();
         // A followed call the API no longer knows, held until 17:11.
         let a = store
-            .begin_attempt("A", "k1", "{}", at("17:00"))
+            .begin_attempt("A", "k1", "{}", None, at("17:00"), at("17:00"))
             .unwrap()
             .unwrap();
         let placed = after_place(&PlaceResult::Placed, at("17:00"));
@@ -1031,7 +1198,7 @@ mod tests {
             .unwrap();
         // A lost placement the list of calls could not settle, held until 17:12.
         let b = store
-            .begin_attempt("B", "k2", "{}", at("17:00"))
+            .begin_attempt("B", "k2", "{}", None, at("17:00"), at("17:00"))
             .unwrap()
             .unwrap();
         let (attempt, contact) = after_resolve(&Evidence::Inconclusive);
@@ -1101,7 +1268,14 @@ mod tests {
         let at = |s: &str| t(&format!("2026-12-07T{s}:00Z"));
         let given_up = |store: &mut Store, key: &str, call: &str| {
             let id = store
-                .begin_attempt(key, &format!("k-{call}"), "{}", at("17:00"))
+                .begin_attempt(
+                    key,
+                    &format!("k-{call}"),
+                    "{}",
+                    None,
+                    at("17:00"),
+                    at("17:00"),
+                )
                 .unwrap()
                 .unwrap();
             let placed = after_place(&PlaceResult::Placed, at("17:00"));
@@ -1161,7 +1335,7 @@ mod tests {
         let b = given_up(&mut store, "B", "c2");
         assert_eq!(store.release_unknown(at("17:30")).unwrap(), 1);
         let again = store
-            .begin_attempt("B", "k-again", "{}", at("17:31"))
+            .begin_attempt("B", "k-again", "{}", None, at("17:31"), at("17:31"))
             .unwrap()
             .unwrap();
         finish(&mut store, b, "B");
@@ -1187,7 +1361,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = store(dir.path(), "id,name,phone\nA,Ana,(415) 555-0101\n");
         let now = t("2026-12-07T17:00:00Z");
-        let id = store.begin_attempt("A", "k1", "{}", now).unwrap().unwrap();
+        let id = store
+            .begin_attempt("A", "k1", "{}", None, now, now)
+            .unwrap()
+            .unwrap();
         let other = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
         let seen = |other: &rusqlite::Connection| -> (String, Option<String>, i64, i64) {
             other
@@ -1252,15 +1429,27 @@ mod tests {
         };
         // A round abandoned (a step failed before its POSTs went out): nothing was placed.
         store.begin_group().unwrap();
-        store.begin_attempt("A", "k1", "{}", now).unwrap().unwrap();
-        store.begin_attempt("B", "k2", "{}", now).unwrap().unwrap();
+        store
+            .begin_attempt("A", "k1", "{}", None, now, now)
+            .unwrap()
+            .unwrap();
+        store
+            .begin_attempt("B", "k2", "{}", None, now, now)
+            .unwrap()
+            .unwrap();
         store.abandon_group();
         assert_eq!(count(&store), 0);
         assert_eq!(wait_of(&store, "A"), ("pending".into(), None));
         // Committed: both attempts, and the contacts active.
         store.begin_group().unwrap();
-        store.begin_attempt("A", "k1", "{}", now).unwrap().unwrap();
-        store.begin_attempt("B", "k2", "{}", now).unwrap().unwrap();
+        store
+            .begin_attempt("A", "k1", "{}", None, now, now)
+            .unwrap()
+            .unwrap();
+        store
+            .begin_attempt("B", "k2", "{}", None, now, now)
+            .unwrap()
+            .unwrap();
         store.end_group().unwrap();
         assert_eq!(count(&store), 2);
         assert_eq!(wait_of(&store, "B"), ("active".into(), None));
@@ -1280,7 +1469,10 @@ mod tests {
             "id,name,phone\nA,Ana,(415) 555-0101\nB,Wei,(212) 555-0102\nC,Lin,(312) 555-0103\n",
         );
         let now = t("2026-12-07T17:00:00Z");
-        let a = store.begin_attempt("A", "k1", "{}", now).unwrap().unwrap();
+        let a = store
+            .begin_attempt("A", "k1", "{}", None, now, now)
+            .unwrap()
+            .unwrap();
         assert!(store.begin_round().is_err(), "only inside a group");
         store.begin_group().unwrap();
         let placed = crate::state::after_place(&crate::state::PlaceResult::Placed, now);
@@ -1288,11 +1480,17 @@ mod tests {
             .record_placement(a, "A", placed, Some("c1"), Some("ringing"), None, None, now)
             .unwrap();
         store.begin_round().unwrap();
-        store.begin_attempt("B", "k2", "{}", now).unwrap().unwrap();
+        store
+            .begin_attempt("B", "k2", "{}", None, now, now)
+            .unwrap()
+            .unwrap();
         store.undo_round().unwrap();
         // A round kept is committed with the group.
         store.begin_round().unwrap();
-        store.begin_attempt("C", "k3", "{}", now).unwrap().unwrap();
+        store
+            .begin_attempt("C", "k3", "{}", None, now, now)
+            .unwrap()
+            .unwrap();
         store.end_round().unwrap();
         store.end_group().unwrap();
         let other = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
@@ -1323,7 +1521,10 @@ mod tests {
         let mut store = store(dir.path(), "id,name,phone\nA,Ana,(415) 555-0101\n");
         let now = t("2026-12-07T17:00:00Z");
         // Refused for now (rate limit): back to pending, waiting out the backoff.
-        let id = store.begin_attempt("A", "k1", "{}", now).unwrap().unwrap();
+        let id = store
+            .begin_attempt("A", "k1", "{}", None, now, now)
+            .unwrap()
+            .unwrap();
         let transient = PlaceResult::Transient {
             retry_after: std::time::Duration::from_secs(30),
         };
@@ -1346,7 +1547,7 @@ mod tests {
         // Claimed again: no longer waiting.
         let later = t("2026-12-07T17:01:00Z");
         let id = store
-            .begin_attempt("A", "k2", "{}", later)
+            .begin_attempt("A", "k2", "{}", None, later, later)
             .unwrap()
             .unwrap();
         assert_eq!(wait_of(&store, "A"), ("active".into(), None));
@@ -1391,7 +1592,7 @@ mod tests {
         assert_eq!((groups[0].reason, groups[0].next_due), ("due", None));
         // Completed on the next call: done, no wait, nothing waiting.
         let id = store
-            .begin_attempt("A", "k3", "{}", later)
+            .begin_attempt("A", "k3", "{}", None, later, later)
             .unwrap()
             .unwrap();
         store

@@ -13,6 +13,7 @@
 //!   a newer version is refused, never "upgraded" down;
 //! - the API key is never stored.
 
+pub mod account;
 mod attempts;
 mod history;
 pub mod import;
@@ -30,13 +31,13 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub use attempts::{Due, Finish, LateCall, OpenAttempt};
+pub use attempts::{Due, Finish, LateCall, OpenAttempt, Stray};
 pub use history::{AttemptHistory, History};
 pub use import::{ImportSummary, Imported};
 pub use lock::{Lock, LockError};
 pub use preview::Upcoming;
 pub use results::{
-    Attention, CallAttempt, ErrorEntry, PlacedCall, ResultRow, StatusSummary, Stopping,
+    Attention, CallAttempt, ErrorEntry, PAUSED, PlacedCall, ResultRow, StatusSummary, Stopping,
     WAIT_REASONS, WaitGroup,
 };
 pub use webhooks::{Effect, Pushed};
@@ -72,6 +73,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_waits_and_zones.sql"),
     include_str!("migrations/0004_webhook_events.sql"),
     include_str!("migrations/0005_drop_contacts_due.sql"),
+    include_str!("migrations/0006_anchors.sql"),
 ];
 
 /// Why the state file cannot be used.

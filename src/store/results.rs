@@ -250,8 +250,19 @@ impl Store {
                 .meta(crate::runner::STOPPING)?
                 .as_deref()
                 .and_then(Stopping::parse),
+            paused: self.meta(PAUSED)?.and_then(|since| since.parse().ok()),
             ..StatusSummary::default()
         };
+        s.unmatched_events = self
+            .conn
+            .query_row(
+                "SELECT COUNT(DISTINCT w.call_id) FROM webhook_events w
+                 WHERE w.call_id IS NOT NULL
+                   AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.call_id = w.call_id)",
+                [],
+                |r| count(r, 0),
+            )
+            .map_err(get)?;
         let tally = self.tally_contacts(now)?;
         s.contacts = tally.present;
         s.absent = tally.absent;
@@ -550,6 +561,15 @@ pub struct StatusSummary {
     /// A run stopping after Ctrl-C or SIGTERM, as it last said (it may have been killed since:
     /// past `until`, it is stale).
     pub stopping: Option<Stopping>,
+    /// Since when (real time) a run has paused placing until it has read the API's list of
+    /// calls again (see [`PAUSED`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused: Option<Timestamp>,
+    /// Calls that webhook events were received for but that no attempt of this campaign has:
+    /// kept, never dropped (a lost placement they could not be matched to, or another
+    /// campaign's call sent to this receiver).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub unmatched_events: u64,
     /// Contacts still in the CSV, by state.
     pub contacts: BTreeMap<&'static str, u64>,
     /// Contacts no longer in the CSV (never called again).
@@ -583,6 +603,14 @@ pub struct StatusSummary {
     /// Newest first.
     pub errors: Vec<ErrorEntry>,
     pub errors_total: u64,
+}
+
+/// The `meta` entry a run writes while it pauses placing until it has read the API's list of
+/// calls again (`runner::lost`): since when, in real time. Cleared when it goes on.
+pub const PAUSED: &str = "run_paused_for_list";
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A run's graceful stop, in real time: since the signal, and until when at the latest it

@@ -208,7 +208,7 @@ mod tests {
             )
             .unwrap();
         let attempt = store
-            .begin_attempt("k", "idem", "{}", now)
+            .begin_attempt("k", "idem", "{}", None, now, now)
             .unwrap()
             .unwrap();
         let placement = Placement {

@@ -135,7 +135,9 @@ mod tests {
         assert!(plan.contains("USING INDEX contacts_next"), "{plan}");
 
         // Claiming a contact clears its wait.
-        store.begin_attempt("A", "k1", "{}", opens).unwrap();
+        store
+            .begin_attempt("A", "k1", "{}", None, opens, opens)
+            .unwrap();
         assert_eq!(row(&store, "A").1, None);
 
         // A new run applies the schedule afresh: contacts held back are due again; a retry

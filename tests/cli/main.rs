@@ -11,6 +11,7 @@ mod explain;
 mod export;
 mod guards;
 mod help;
+mod lost;
 mod memory;
 mod plan;
 mod run;

@@ -77,6 +77,7 @@ fn runner(test: &Test, url: &str) -> Command {
         .current_dir(test.path())
         .env("BYS_API_KEY", KEY)
         .env("HOOKS_SECRET", SECRET)
+        .env("XDG_STATE_HOME", test.path().join("state-home"))
         .env_remove("BYS_API_URL")
         .env_remove("BYS_LOG")
         .env("NO_COLOR", "1")
@@ -511,17 +512,30 @@ fn bad_deliveries_are_refused_and_a_terminal_event_is_final() {
     assert!(results.contains("Confirmed by the test."), "{results}");
 }
 
-#[test]
-fn a_runner_killed_mid_campaign_and_restarted_loses_and_duplicates_nothing() {
-    const ROWS: usize = 40;
-    let test = setup(&contacts(ROWS - 3, &["0191", "0194", "0198"]));
-    // The same port after the restart, so the sandbox's retries find the new receiver.
+/// A campaign of `contacts` whose runner is killed and started again: the receiver's address to
+/// pass every run (the same port after a restart, so the sandbox's retries find the new
+/// receiver). The sandbox on loopback handles a request at once: a POST of a killed runner takes
+/// effect within 2 s of real time or never (`lost_answer_wait`).
+fn killable(contacts: &str) -> (Test, String) {
+    let test = setup(contacts).file(
+        "campaign.yaml",
+        campaign(SECTION).replace(
+            "  max_concurrent: 20\n",
+            "  max_concurrent: 20\n  lost_answer_wait: 2s\n",
+        ),
+    );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let listen = format!("127.0.0.1:{port}");
+    (test, format!("127.0.0.1:{port}"))
+}
+
+#[test]
+fn a_runner_killed_mid_campaign_and_restarted_loses_and_duplicates_nothing() {
+    const ROWS: usize = 40;
+    let (test, listen) = killable(&contacts(ROWS - 3, &["0191", "0194", "0198"]));
     let sandbox = SandboxProcess::spawn(&["--time-scale", "0.01", "--seed", "9"]);
     let url = sandbox.base_url.clone();
     let state = state_path(&test);
@@ -736,4 +750,130 @@ fn validate_checks_the_webhook_section() {
         .args(&["validate", "campaign.yaml"])
         .run();
     assert_run!(typo);
+}
+
+#[test]
+fn lost_answers_and_kills_in_webhook_mode_lose_and_duplicate_no_result() {
+    // 5 % of the POSTs' answers lost (the calls exist), and the runner killed three times
+    // mid-campaign: every call the API created ends with exactly one result, and no row is
+    // unknown.
+    const ROWS: usize = 60;
+    let (test, listen) = killable(&contacts(ROWS, &[]));
+    let sandbox = SandboxProcess::spawn(&[
+        "--time-scale",
+        "0.01",
+        "--seed",
+        "27",
+        "--drop-after-create",
+        "0.05",
+    ]);
+    let url = sandbox.base_url.clone();
+    let state = state_path(&test);
+    let command = || {
+        let mut command = runner(&test, &url);
+        command.args(["--webhook-listen", &listen]);
+        command
+    };
+    for (kill, results) in [(1, 5), (2, 15), (3, 30)] {
+        let mut running = Running::start(command());
+        until("more results by webhook", || {
+            count_once_ready(
+                &state,
+                "SELECT COUNT(*) FROM webhook_events WHERE effect = 'result'",
+            )
+            .is_some_and(|n| n >= results)
+        });
+        assert!(
+            running.child.try_wait().unwrap().is_none(),
+            "the campaign was over before kill {kill}"
+        );
+        // Only our own child, by its handle: SIGKILL mid-campaign.
+        running.child.kill().unwrap();
+        running.child.wait().unwrap();
+    }
+    let (code, stderr) = run_to_end(command());
+    assert_eq!(code, Some(0), "{stderr}");
+    let calls = sandbox_calls(&url);
+    assert_every_call_has_one_result(&test, &calls);
+    assert_every_row_has_its_result(&test, ROWS);
+}
+
+#[test]
+fn a_webhook_event_settles_a_lost_placement_and_an_unmatched_one_is_kept() {
+    // An earlier version left Ana `unknown`: her POST's answer was lost and the list of calls
+    // could not tell (its anchor is a call the list no longer shows). Her call's terminal event
+    // comes to the receiver: it names her number and objective, and only her attempt could
+    // have made it. 555-0195 never ends by itself and keeps the run going meanwhile.
+    let test = setup("first_name,phone\nAna,212-555-0101\nWei,646-555-0195\n");
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.1", "--seed", "4"]);
+    let url = sandbox.base_url.clone();
+    let mut import = runner(&test, &url);
+    import.args(["--max-calls", "0"]);
+    assert_eq!(output(import).code, 0);
+    let objective = "Confirm Ana's appointment.";
+    let call_id = sandbox.place(KEY, "+12125550101", objective);
+    let request = json!({"to": "+12125550101", "objective": objective}).to_string();
+    let state = state_path(&test);
+    crate::support::state::unknown_lost_attempt(&state, "+12125550101", &request);
+    crate::support::state::set_anchor(&state, "+12125550101", "a-call-the-list-no-longer-shows");
+
+    let running = Running::start(runner(&test, &url));
+    until("Wei's call in progress", || {
+        count_once_ready(
+            &state,
+            "SELECT COUNT(*) FROM attempts WHERE status = 'in_progress'",
+        ) == Some(1)
+    });
+    let hook = running.receiver.clone();
+    let done = json!({
+        "event": "call.completed", "eventId": "evt_ana_done", "callId": call_id,
+        "status": "completed", "to": "+12125550101", "objective": objective,
+        "summary": "Confirmed.", "extracted": {}, "endedAt": "2026-01-05T09:10:00Z",
+    })
+    .to_string()
+    .into_bytes();
+    assert_eq!(post(&hook, signed(SECRET, &done), done), 200);
+    let stranger = json!({
+        "event": "call.completed", "eventId": "evt_stranger", "callId": "call_not_ours",
+        "status": "completed", "to": "+13125550199", "objective": "Something else",
+    })
+    .to_string()
+    .into_bytes();
+    assert_eq!(post(&hook, signed(SECRET, &stranger), stranger), 200);
+    let status = Test::new()
+        .current_dir(test.path().to_owned())
+        .args(&["status", "campaign.yaml"])
+        .run();
+    assert!(
+        status
+            .stdout
+            .contains("Webhooks: events for 1 call this campaign has no attempt for"),
+        "{}",
+        status.stdout
+    );
+    // Ends Wei's call, and so the run.
+    let wei = query::<String>(
+        &state,
+        "SELECT call_id FROM attempts WHERE contact_key = '+16465550195'",
+    )
+    .remove(0);
+    let end = json!({
+        "event": "call.declined", "eventId": "evt_wei_end", "callId": wei, "status": "declined",
+    })
+    .to_string()
+    .into_bytes();
+    assert_eq!(post(&hook, signed(SECRET, &end), end), 200);
+    let (code, stderr) = running.finish();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("the call its lost answer may have placed was named by a webhook event"),
+        "{stderr}"
+    );
+    let rows: BTreeMap<String, BTreeMap<String, String>> = crate::run::results(&test)
+        .into_iter()
+        .map(|r| (r["first_name"].clone(), r))
+        .collect();
+    assert_eq!(rows["Ana"]["status"], "completed", "{rows:?}");
+    assert_eq!(rows["Ana"]["call_id"], call_id);
+    assert_eq!(sandbox_calls(&url).len(), 2, "Ana was not called again");
 }

@@ -100,6 +100,7 @@ fn a_rehearsal_started_outside_the_windows_places_each_call_inside_its_contacts_
         ])
         .current_dir(test.path())
         .env("BYS_API_KEY", "bys_ak_test_windows")
+        .env("XDG_STATE_HOME", test.path().join("state-home"))
         .env_remove("BYS_API_URL")
         .env_remove("BYS_LOG")
         .stdin(Stdio::null())

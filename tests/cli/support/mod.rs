@@ -112,6 +112,8 @@ impl Test {
             .env_remove("BYS_API_KEY")
             .env_remove("BYS_API_URL")
             .env_remove("BYS_LOG")
+            // The account's shared record goes in the test's folder, never the user's.
+            .env("XDG_STATE_HOME", self.dir.path().join("state-home"))
             .env("NO_COLOR", "1")
             // A fixed width, so wrapped help text is the same on every machine.
             .env("COLUMNS", "100");

@@ -190,6 +190,27 @@ impl SandboxProcess {
         SandboxProcess { child, base_url }
     }
 
+    /// Places a call to `to` with `key` as any client would (`POST /v1/agent/calls`); its id.
+    pub fn place(&self, key: &str, to: &str, objective: &str) -> String {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let body: Value = reqwest::Client::new()
+                .post(format!("{}/v1/agent/calls", self.base_url))
+                .bearer_auth(key)
+                .json(&serde_json::json!({"to": to, "objective": objective}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["callId"].as_str().expect("a call id").to_owned()
+        })
+    }
+
     /// The sandbox's simulated time now.
     pub fn now(&self) -> Timestamp {
         let rt = tokio::runtime::Builder::new_current_thread()

@@ -187,3 +187,36 @@ pub fn midway(dir: &Path) -> PathBuf {
     contact("7", "active", None, 1, None, None);
     path
 }
+
+/// What a run of an earlier version left for a lost answer the list could not settle: the
+/// contact `key` unknown, its attempt `unknown` without a call id (nor anchor), made now with
+/// `request`. The contact must be imported already.
+pub fn unknown_lost_attempt(state: &Path, key: &str, request: &str) {
+    let db = Connection::open(state).expect("state file opens");
+    let now = jiff::Timestamp::now().as_millisecond();
+    let changed = db
+        .execute(
+            "UPDATE contacts SET state = 'unknown', calls = 1, due_at = ?2, updated_at = ?2,
+                reason = 'a call may have been placed: the API''s list of recent calls does not reach back far enough to tell'
+             WHERE key = ?1",
+            params![key, now],
+        )
+        .unwrap();
+    assert_eq!(changed, 1, "contact {key} is imported");
+    db.execute(
+        "INSERT INTO attempts (contact_key, state, idempotency_key, request, created_at, updated_at, error)
+         VALUES (?1, 'unknown', 'lost-earlier', ?2, ?3, ?3, 'a call may have been placed')",
+        params![key, request, now],
+    )
+    .unwrap();
+}
+
+/// Sets the anchor (see `runner::lost`) of the attempts of contact `key`.
+pub fn set_anchor(state: &Path, key: &str, anchor: &str) {
+    let db = Connection::open(state).expect("state file opens");
+    db.execute(
+        "UPDATE attempts SET anchor = ?2 WHERE contact_key = ?1",
+        params![key, anchor],
+    )
+    .unwrap();
+}
