@@ -159,6 +159,20 @@ pub fn judge(sighting: &Sighting, settled: bool) -> Option<(Evidence, Option<Dou
     }
 }
 
+/// The anchor an attempt may be given in the state file after a read, so that a run resumed
+/// after a kill (whose chain of reads begins again) needs to reach back only that far: the
+/// chain's newest call, when the chain held the attempt's anchor and showed nothing since that
+/// could be its call. Its call, if it is ever made, is then newer than that head too. `None`:
+/// keep the anchor it has.
+pub fn checkpoint(sighting: &Sighting, anchor: &Anchor, head: Option<Anchor>) -> Option<Anchor> {
+    match sighting {
+        Sighting::Seen { calls, unreadable } if calls.is_empty() && *unreadable == 0 => {
+            head.filter(|head| head != anchor)
+        }
+        _ => None,
+    }
+}
+
 /// A call seen in the chain: its id, and what it is matched on.
 #[derive(Debug, Clone)]
 struct Seen {
@@ -595,6 +609,26 @@ mod tests {
                 "{sighting:?} {settled}"
             );
         }
+    }
+
+    #[test]
+    fn a_checkpoint_moves_the_anchor_up_only_past_calls_that_cannot_be_the_attempts() {
+        let head = || Some(anchor("h"));
+        // Nothing since the anchor could be its call: the head is the new anchor.
+        assert_eq!(checkpoint(&seen(&[], 0), &anchor("a"), head()), head());
+        assert_eq!(checkpoint(&seen(&[], 0), &Anchor::Start, head()), head());
+        // Already there, or no head to move to.
+        assert_eq!(checkpoint(&seen(&[], 0), &anchor("h"), head()), None);
+        assert_eq!(checkpoint(&seen(&[], 0), &anchor("a"), None), None);
+        // A candidate, or an item that could be one, stays behind the anchor it has.
+        assert_eq!(checkpoint(&seen(&["c1"], 0), &anchor("a"), head()), None);
+        assert_eq!(checkpoint(&seen(&[], 1), &anchor("a"), head()), None);
+        // The chain does not reach the anchor (yet): nothing is known since it.
+        assert_eq!(checkpoint(&Sighting::Waiting, &anchor("a"), head()), None);
+        assert_eq!(
+            checkpoint(&Sighting::OutOfReach, &anchor("a"), head()),
+            None
+        );
     }
 
     #[test]

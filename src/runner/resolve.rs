@@ -61,6 +61,10 @@ pub(super) struct Unsettled {
     pub(super) key: String,
     sent: Sent,
     anchor: Anchor,
+    /// The anchor the state file holds for it: [`Unsettled::anchor`], or a later checkpoint
+    /// ([`lost::checkpoint`]) for a resumed run. This run's chain keeps reading back to
+    /// `anchor`, which also lets it see calls that show in the list late.
+    saved: Anchor,
     /// From which of this run's placements a call of ours could be newer than the anchor.
     mark: u64,
     created_at: Timestamp,
@@ -258,6 +262,7 @@ impl Runner {
             attempt: open.id,
             key: open.contact_key,
             sent,
+            saved: Anchor::from_column(open.anchor.clone()),
             anchor: Anchor::from_column(open.anchor),
             mark: 0,
             created_at: open.created_at,
@@ -278,6 +283,7 @@ impl Runner {
             attempt,
             key: posting.key,
             sent: posting.sent,
+            saved: stand.anchor.clone(),
             anchor: stand.anchor,
             mark: stand.mark,
             created_at: posting.created_at,
@@ -378,6 +384,7 @@ impl Runner {
             self.store.clear_meta(PAUSED)?;
         }
         let lost = std::mem::take(&mut self.resolve.unsettled);
+        let mut checkpoints = Vec::new();
         for mut u in lost {
             if asked.at >= u.created_at {
                 u.read_since = true;
@@ -409,7 +416,15 @@ impl Runner {
                 "lost answer looked for"
             );
             match lost::judge(&sighting, settled) {
-                None => self.resolve.unsettled.push(u),
+                None => {
+                    if let Some(to) =
+                        lost::checkpoint(&sighting, &u.saved, self.resolve.watch.head())
+                    {
+                        checkpoints.push((u.attempt, to.clone()));
+                        u.saved = to;
+                    }
+                    self.resolve.unsettled.push(u);
+                }
                 Some((evidence, doubt)) => {
                     let call = match &sighting {
                         Sighting::Seen { calls, .. } if evidence == Evidence::Found => {
@@ -417,16 +432,21 @@ impl Runner {
                         }
                         _ => None,
                     };
-                    let status = call.as_ref().and_then(|id| {
-                        recent
-                            .iter()
-                            .find(|c| &c.id == id)
-                            .map(|c| c.status.as_str().to_owned())
-                    });
-                    self.settle(u, evidence, doubt, call, status, now)?;
+                    let record = call
+                        .as_ref()
+                        .and_then(|id| recent.iter().find(|c| &c.id == id));
+                    self.settle(u, evidence, doubt, call, record, now)?;
                 }
             }
         }
+        // The chain itself ends with the run: what it ruled out is kept in the state file, so a
+        // run resumed after a kill reads back only as far as this read's newest call.
+        self.store.checkpoint_anchors(
+            checkpoints
+                .iter()
+                .map(|(attempt, to)| (*attempt, to.to_column())),
+            now,
+        )?;
         if first {
             self.look_for_strays(now)?;
         }
@@ -587,13 +607,12 @@ impl Runner {
         match (lost.as_slice(), strays.as_slice()) {
             ([i], []) => {
                 let u = self.resolve.unsettled.remove(*i);
-                let status = Some(record.status.as_str().to_owned());
                 self.settle(
                     u,
                     Evidence::Found,
                     None,
                     Some(call_id.to_owned()),
-                    status,
+                    Some(record),
                     now,
                 )?;
                 Ok(true)
@@ -610,7 +629,7 @@ impl Runner {
         evidence: Evidence,
         doubt: Option<Doubt>,
         call: Option<String>,
-        status: Option<String>,
+        record: Option<&CallRecord>,
         now: Timestamp,
     ) -> Result<(), RunError> {
         let (attempt_state, contact_state) = state::after_resolve(&evidence);
@@ -622,7 +641,15 @@ impl Runner {
         };
         match (evidence, call) {
             (Evidence::Found, Some(call_id)) => {
-                let next = self.next_poll(lost.created_at, now, 0);
+                let status = record.map(|r| r.status.as_str().to_owned());
+                // Its deadlines run from when the API created it (a POST held on its way takes
+                // effect late), never from later than now.
+                let placed_at = record
+                    .and_then(|r| r.created_at)
+                    .map_or(lost.created_at, |created| {
+                        created.clamp(lost.created_at, now.max(lost.created_at))
+                    });
+                let next = self.next_poll(placed_at, now, 0);
                 self.store.record_placement(
                     lost.attempt,
                     &lost.key,
@@ -636,15 +663,7 @@ impl Runner {
                 self.learned(&call_id);
                 self.owned(&call_id, lost.subject.as_deref(), None)?;
                 let calls = self.store.contact_calls(&lost.key)?;
-                self.follow(
-                    lost.attempt,
-                    lost.key,
-                    call_id,
-                    lost.created_at,
-                    0,
-                    calls,
-                    now,
-                );
+                self.follow(lost.attempt, lost.key, call_id, placed_at, 0, calls, now);
                 if let Some(following) = self.following.get_mut(&lost.attempt) {
                     following.status = status;
                 }

@@ -343,6 +343,39 @@ impl Store {
         Ok(Some(id))
     }
 
+    /// Gives attempts still being settled (`placing` or `ambiguous`) a later anchor (see
+    /// `runner::lost::checkpoint`; the column's form of [`OpenAttempt::anchor`]), in one
+    /// transaction. An attempt settled meanwhile keeps its own (the fence). Returns how many
+    /// moved.
+    pub fn checkpoint_anchors<'a>(
+        &mut self,
+        moves: impl IntoIterator<Item = (i64, Option<&'a str>)>,
+        now: Timestamp,
+    ) -> Result<usize, StoreError> {
+        let mut moves = moves.into_iter().peekable();
+        if moves.peek().is_none() {
+            return Ok(0);
+        }
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.savepoint().map_err(sql)?;
+        let mut moved = 0;
+        for (attempt, anchor) in moves {
+            moved += exec(
+                &tx,
+                "UPDATE attempts SET anchor = ?2, updated_at = ?3
+                 WHERE id = ?1 AND state IN ('placing', 'ambiguous')",
+                params![attempt, anchor, millis(now)],
+            )
+            .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)?;
+        Ok(moved)
+    }
+
     /// Records how a POST (or the resolution of a lost one) ended.
     #[allow(clippy::too_many_arguments)]
     pub fn record_placement(

@@ -160,6 +160,55 @@ fn fast_campaigns_with_lost_answers_keep_every_result() {
 }
 
 #[test]
+fn a_run_killed_while_answers_are_lost_at_speed_resumes_with_every_call_in_reach() {
+    // 3 % of POSTs take effect 10 simulated minutes late, at 600 calls a minute: hundreds of
+    // placements go out while each waits to show. The run is killed mid-campaign; the resumed
+    // run's chain of reads begins again with the newest 100 calls, so it must not need to read
+    // back to where the killed run's attempts began (their checkpoints carry the ground the
+    // killed chain covered): each late call is found when it shows, none is lost or `unknown`.
+    // POSTs the kill stopped before they were sent are judged absent after lost_answer_wait
+    // (1 minute of real time here, 100 simulated minutes: longer than any POST is held).
+    const ROWS: usize = 300;
+    let test = setup(
+        "  calls_per_minute: 600\n  burst: 10\n  max_concurrent: 1000\n  lost_answer_wait: 1m",
+        &contacts(ROWS),
+    );
+    let sandbox = SandboxProcess::spawn(&[
+        "--time-scale",
+        "0.01",
+        "--seed",
+        "31",
+        "--late-create",
+        "600",
+        "--late-create-rate",
+        "0.03",
+    ]);
+    let mut first = runner(&test, &sandbox.base_url)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the runner starts");
+    crate::run::until("half the calls", || {
+        sandbox_calls(&sandbox.base_url).len() >= ROWS / 2
+    });
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "it ended before the kill"
+    );
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let killed_at = sandbox.now();
+    let Done { code, stderr } =
+        run_within(runner(&test, &sandbox.base_url), Duration::from_secs(300));
+    assert_eq!(code, Some(0), "{stderr}");
+    let settled = killed_at + jiff::SignedDuration::from_secs(600);
+    crate::run::until("every held POST to take effect", || sandbox.now() > settled);
+    let calls = sandbox_calls(&sandbox.base_url);
+    assert_eq!(calls.len(), ROWS, "one call a row");
+    assert_every_call_in_the_results(&test, &calls, ROWS);
+}
+
+#[test]
 fn two_campaigns_on_one_key_never_share_or_lose_a_call() {
     // The same 30 rows and objective, run at once on one account, half of the answers lost:
     // each lost answer could be matched with the other campaign's call to the same number.
