@@ -76,12 +76,23 @@ impl ApiKey {
 
     /// A fingerprint of this key with the API's address (`base_url`), naming the account's
     /// shared record (`store::account`): 16 bytes of a SHA-256, from which the key cannot be
-    /// recovered.
+    /// recovered. Spellings of one address give one fingerprint: the scheme and host in any
+    /// case, the scheme's default port written out or not, a trailing `/`.
     pub fn account_id(&self, base_url: &str) -> String {
         use sha2::{Digest, Sha256};
+        let address = match reqwest::Url::parse(base_url) {
+            Ok(url) => format!(
+                "{}://{}:{}{}",
+                url.scheme(),
+                url.host_str().unwrap_or_default(),
+                url.port_or_known_default().unwrap_or_default(),
+                url.path().trim_end_matches('/')
+            ),
+            Err(_) => base_url.trim_end_matches('/').to_owned(),
+        };
         let mut hasher = Sha256::new();
         hasher.update(b"bys-campaign account\0");
-        hasher.update(base_url.trim_end_matches('/').as_bytes());
+        hasher.update(address.as_bytes());
         hasher.update([0]);
         hasher.update(self.0.as_bytes());
         hex::encode(&hasher.finalize()[..16])
@@ -130,6 +141,35 @@ mod tests {
         assert_eq!(key.expose(), SECRET);
         let other = ApiKey::from_env_value("sk_other_key").unwrap();
         assert_eq!(other.to_string(), "…(redacted)");
+    }
+
+    #[test]
+    fn one_account_has_one_fingerprint_however_its_address_is_spelled() {
+        let key = ApiKey("bys_ak_live_0123456789".into());
+        let id = key.account_id("https://api.byyourside.example");
+        for spelling in [
+            "https://api.byyourside.example/",
+            "HTTPS://API.ByYourSide.example",
+            "https://api.byyourside.example:443",
+            "https://api.byyourside.example:443/",
+        ] {
+            assert_eq!(key.account_id(spelling), id, "{spelling}");
+        }
+        let local = key.account_id("http://127.0.0.1:4010");
+        assert_eq!(key.account_id("HTTP://127.0.0.1:4010/"), local);
+        // Another port, scheme, host or key is another account (or may be).
+        for other in [
+            "http://127.0.0.1:4011",
+            "https://127.0.0.1:4010",
+            "http://api.byyourside.example",
+        ] {
+            assert_ne!(key.account_id(other), local, "{other}");
+        }
+        assert_ne!(
+            ApiKey("bys_ak_live_other".into()).account_id("http://127.0.0.1:4010"),
+            local
+        );
+        assert!(!id.contains("0123456789"));
     }
 
     #[test]
