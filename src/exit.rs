@@ -74,8 +74,11 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         if cause.downcast_ref::<LockError>().is_some() {
             return Exit::TempFail;
         }
-        if let Some(StoreError::OtherCampaign { .. } | StoreError::OtherApi { .. }) =
-            cause.downcast_ref::<StoreError>()
+        if let Some(
+            StoreError::OtherCampaign { .. }
+            | StoreError::OtherApi { .. }
+            | StoreError::OtherIdentity { .. },
+        ) = cause.downcast_ref::<StoreError>()
         {
             return Exit::Config;
         }

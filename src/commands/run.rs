@@ -147,6 +147,10 @@ async fn drive(
     } else {
         ApiKind::Live
     })?;
+    store.claim_identity(&match &campaign.input.key_column {
+        Some(column) => format!("column `{}`", column.name),
+        None => "their phone number".to_owned(),
+    })?;
     let sandbox_run = sandbox.is_some();
     let imported = store.import(campaign, clock.now())?;
     let s = &imported.summary;

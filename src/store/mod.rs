@@ -109,6 +109,18 @@ pub enum StoreError {
         found: ApiKind,
         expected: ApiKind,
     },
+    #[error(
+        "state file {path} knows its contacts by {found}; the campaign file now knows them by \
+         {expected} (input.key_column): every row would be taken for a new contact and called \
+         again, numbers already called included\n  \
+         hint: put input.key_column back as it was; to start the campaign afresh and call every \
+         row again, pass --state NEW_FILE"
+    )]
+    OtherIdentity {
+        path: PathBuf,
+        found: String,
+        expected: String,
+    },
     #[error("state file {path}: {message}")]
     Corrupt { path: PathBuf, message: String },
 }
@@ -266,6 +278,22 @@ impl Store {
         }
     }
 
+    /// Records what tells this file's contacts apart (`identity`: "their phone number" or
+    /// "column `id`"), or checks that it is what it was: a change would make every row a new
+    /// contact, to be called again. A file that already holds contacts from before this was
+    /// recorded takes the identity it meets.
+    pub fn claim_identity(&self, identity: &str) -> Result<(), StoreError> {
+        match self.meta("identity")? {
+            None => self.set_meta("identity", identity),
+            Some(found) if found == identity => Ok(()),
+            Some(found) => Err(StoreError::OtherIdentity {
+                path: self.path.clone(),
+                found,
+                expected: identity.to_owned(),
+            }),
+        }
+    }
+
     /// "Now" for reading this state file: the wall clock, or for a file of simulated calls the
     /// last simulated instant it recorded when that is later (a rehearsal runs ahead of the wall
     /// clock, and "due in 3 days" should be counted from where it stopped).
@@ -344,6 +372,22 @@ mod tests {
             store.claim_campaign("b"),
             Err(StoreError::OtherCampaign { .. })
         ));
+    }
+
+    #[test]
+    fn a_state_file_keeps_to_one_identity_of_its_contacts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        store.claim_identity("their phone number").unwrap();
+        store.claim_identity("their phone number").unwrap();
+        let err = store.claim_identity("column `id`").unwrap_err();
+        assert!(matches!(err, StoreError::OtherIdentity { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("their phone number") && text.contains("column `id`"),
+            "{text}"
+        );
+        assert!(text.contains("--state NEW_FILE"), "{text}");
     }
 
     #[test]

@@ -1409,3 +1409,42 @@ fn a_state_file_of_simulated_calls_refuses_a_live_api() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_changed_key_column_is_refused_before_anyone_is_called_again() {
+    // Each row's identity is its number, then `id`: every contact would be new, and called a
+    // second time. The run refuses, naming the change and both ways out.
+    let contacts = "id,first_name,phone\nA1,Ana,212-555-0101\nA2,Wei,212-555-0102\n";
+    let test = setup("  calls_per_minute: 60\n  burst: 10", contacts).args(&[
+        "run",
+        "campaign.yaml",
+        "--sandbox",
+    ]);
+    let first = test.run();
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let state = test.path().join("run.rehearsal.state.db");
+    let attempts = || -> i64 {
+        rusqlite::Connection::open(&state)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM attempts", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(attempts(), 2);
+    let keyed = campaign("  calls_per_minute: 60\n  burst: 10").replace(
+        "  default_region: US\n",
+        "  default_region: US\n  key_column: id\n",
+    );
+    let test = test.file("campaign.yaml", keyed);
+    let second = test.run();
+    assert_eq!(second.code, 78, "{}", second.stderr);
+    assert!(
+        second
+            .stderr
+            .contains("knows its contacts by their phone number")
+            && second.stderr.contains("by column `id`")
+            && second.stderr.contains("--state NEW_FILE"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(attempts(), 2, "nobody was called again");
+}
