@@ -19,7 +19,7 @@ use super::{
     RetryPolicy, Schedule, Window, defaults, duration,
 };
 use crate::contacts;
-use crate::render::{TemplateKind, Templates};
+use crate::render::{RenderError, TemplateKind, Templates, budget};
 use crate::text::did_you_mean;
 
 pub(super) fn load(file: &Path, source: &str) -> Result<Campaign, LoadError> {
@@ -183,9 +183,7 @@ impl Checker<'_> {
     fn campaign(&mut self, raw: RawCampaign) -> Result<Option<Campaign>, LoadError> {
         let name = self.name(raw.name.as_deref());
         let input = self.input(&raw.input)?;
-        let call = input
-            .as_ref()
-            .and_then(|input| self.call(raw.call, &input.columns));
+        let call = input.as_ref().and_then(|input| self.call(raw.call, input));
         let fields = self.fields(raw.fields);
         let schedule = raw.schedule.map(|s| self.schedule(s));
         let limits = self.limits(&raw.limits);
@@ -380,7 +378,8 @@ impl Checker<'_> {
         None
     }
 
-    fn call(&mut self, raw: RawCall, columns: &[String]) -> Option<Call> {
+    fn call(&mut self, raw: RawCall, input: &Input) -> Option<Call> {
+        let columns = &input.columns;
         let templates = match Templates::compile(&raw.objective, raw.context.as_deref()) {
             Ok(t) => Some(t),
             Err(err) => {
@@ -419,6 +418,9 @@ impl Checker<'_> {
                 ok = false;
             }
         }
+        if ok && let Some(templates) = &templates {
+            ok = self.within_budget(templates, input);
+        }
         let caller_id = raw.caller_id.as_deref().and_then(|id| {
             let normalized = contacts::phone::strict_e164(id);
             if normalized.is_none() {
@@ -455,6 +457,49 @@ impl Checker<'_> {
             voice: raw.voice,
             language: raw.language,
         })
+    }
+
+    /// Tries the templates on empty cells and on the first rows of the CSV: a template that
+    /// goes over the render budget there (see [`crate::render::budget`]) would on every row,
+    /// and is refused now, with its line in the campaign file, rather than found row by row.
+    fn within_budget(&mut self, templates: &Templates, input: &Input) -> bool {
+        let empty = vec![String::new(); input.columns.len()];
+        let rows = contacts::first_rows(&input.path, input.delimiter, input.columns.len(), 3);
+        let tries =
+            std::iter::once((None, empty)).chain(rows.into_iter().map(|(l, c)| (Some(l), c)));
+        for (line, cells) in tries {
+            let Err(RenderError::OverBudget { kind, limit }) =
+                templates.render_row(&input.columns, &cells)
+            else {
+                continue;
+            };
+            let path = match kind {
+                TemplateKind::Objective => "call.objective",
+                TemplateKind::Context => "call.context",
+            };
+            let on = match line {
+                None => "even with every cell empty".to_owned(),
+                Some(line) => format!(
+                    "on line {line} of {}",
+                    input.path.file_name().unwrap_or_default().to_string_lossy()
+                ),
+            };
+            self.report(
+                path,
+                format!(
+                    "`{path}` goes over the render budget {on}: {}",
+                    limit.describe()
+                ),
+            )
+            .hint = Some(format!(
+                "each row's objective and context may be {} bytes long and take {} loop steps \
+                 to render; make the loops shorter",
+                budget::thousands(budget::MAX_OUTPUT as u64),
+                budget::thousands(budget::MAX_STEPS.into())
+            ));
+            return false;
+        }
+        true
     }
 
     fn fields(&mut self, raw: Vec<super::raw::RawField>) -> Vec<Field> {

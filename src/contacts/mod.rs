@@ -79,6 +79,30 @@ pub fn read_header(path: &Path, delimiter: u8) -> Result<Vec<String>, HeaderErro
     Ok(columns)
 }
 
+/// The first `n` data rows of a CSV that have as many cells as `width` and are UTF-8, each with
+/// the line it starts on: what `validate` tries the templates on before scanning the file.
+/// Unreadable rows are skipped (the scan reports them).
+pub fn first_rows(path: &Path, delimiter: u8, width: usize, n: usize) -> Vec<(u64, Vec<String>)> {
+    let Ok(file) = File::open(path) else {
+        return Vec::new();
+    };
+    let mut reader = builder(delimiter).from_reader(LineIndex::new(BufReader::new(file)));
+    let mut rows = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    while rows.len() < n && matches!(reader.read_byte_record(&mut record), Ok(true)) {
+        let offset = record.position().map_or(0, csv::Position::byte);
+        let line = reader.get_mut().line_at(offset);
+        let cells: Option<Vec<String>> = record
+            .iter()
+            .map(|c| std::str::from_utf8(c).ok().map(str::to_owned))
+            .collect();
+        if let Some(cells) = cells.filter(|c| c.len() == width) {
+            rows.push((line, cells));
+        }
+    }
+    rows
+}
+
 fn builder(delimiter: u8) -> csv::ReaderBuilder {
     let mut b = csv::ReaderBuilder::new();
     // Rows with the wrong number of cells are reported as invalid rows, not read errors.

@@ -455,3 +455,78 @@ fn a_reader_that_goes_away_ends_the_report_quietly() {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert_eq!(stderr, "");
 }
+
+/// Issue 19: a template that would loop for hours (and grow to gigabytes) on every row.
+const BOMB: &str =
+    "\"{% for i in range(end=100000) %}{% for j in range(end=100000) %}x{% endfor %}{% endfor %}\"";
+
+#[test]
+fn a_template_bomb_is_refused_with_its_line_within_a_second() {
+    for command in ["validate", "plan"] {
+        let test = Test::demo()
+            .edit_campaign(
+                "Confirm {{ first_name }}'s appointment on {{ date }}.",
+                BOMB,
+            )
+            .args(&[command, "campaign.yaml"]);
+        let started = std::time::Instant::now();
+        let run = test.run();
+        let took = started.elapsed();
+        assert_eq!(run.code, 78, "{}", run.transcript());
+        assert!(
+            took < std::time::Duration::from_secs(1),
+            "{command} took {took:?}"
+        );
+        if command == "validate" {
+            assert_run!(run);
+        }
+    }
+}
+
+#[test]
+fn a_rehearsal_refuses_a_template_bomb_before_any_call() {
+    let test = Test::demo()
+        .edit_campaign(
+            "Confirm {{ first_name }}'s appointment on {{ date }}.",
+            BOMB,
+        )
+        .args(&["run", "campaign.yaml", "--sandbox"]);
+    let started = std::time::Instant::now();
+    let run = test.run();
+    assert_eq!(run.code, 78, "{}", run.transcript());
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert!(
+        run.stderr
+            .contains("campaign.yaml:7:14: `call.objective` goes over the render budget"),
+        "{}",
+        run.stderr
+    );
+    assert!(!test.path().join("demo.rehearsal.state.db").exists());
+}
+
+#[test]
+fn a_template_over_budget_on_one_row_only_makes_that_row_invalid() {
+    // The first rows are fine; a later row's value makes the loop too long.
+    let mut contacts = String::from("id,first_name,phone,date,n\n");
+    for i in 1..=4 {
+        contacts.push_str(&format!("{i},P{i},(415) 555-01{i:02},2026-12-07,3\n"));
+    }
+    contacts.push_str("5,Big,(415) 555-0105,2026-12-07,50000\n");
+    let run = Test::demo()
+        .file("contacts.csv", contacts)
+        .edit_campaign(
+            "Confirm {{ first_name }}'s appointment on {{ date }}.",
+            "\"Hi {{ first_name }}{% for i in range(end=n|int) %}.{% endfor %}\"",
+        )
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.contains("invalid           1"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "line 6: the objective template goes over its render budget: it takes more than 10,000 loop steps"
+        ),
+        "{}",
+        run.stdout
+    );
+}
