@@ -1,4 +1,4 @@
-//! Making untrusted text safe to print on a terminal.
+//! Text helpers: making untrusted text safe to print on a terminal, and numbers easy to read.
 //!
 //! CSV cells and API bodies can carry control characters (an ANSI escape in a contact's name
 //! could rewrite the screen); everything from outside goes through [`escape_control`] before
@@ -24,9 +24,29 @@ pub fn escape_control(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `10,000`: a whole number with thousands separators.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_read_with_separators() {
+        assert_eq!(thousands(10_000), "10,000");
+        assert_eq!(thousands(1_065_536), "1,065,536");
+        assert_eq!(thousands(999), "999");
+    }
 
     #[test]
     fn plain_text_is_borrowed() {

@@ -36,6 +36,7 @@ pub(super) fn load(file: &Path, source: &str) -> Result<Campaign, LoadError> {
     checker
         .problems
         .sort_by_key(|p| p.pos.map(|pos| (pos.line, pos.column)));
+    checker.problems = Problem::merge(std::mem::take(&mut checker.problems));
     match campaign {
         Some(campaign) if checker.problems.is_empty() => Ok(campaign),
         _ => Err(LoadError::Invalid {
@@ -494,8 +495,8 @@ impl Checker<'_> {
             .hint = Some(format!(
                 "each row's objective and context may be {} bytes long and take {} loop steps \
                  to render; make the loops shorter",
-                budget::thousands(budget::MAX_OUTPUT as u64),
-                budget::thousands(budget::MAX_STEPS.into())
+                crate::text::thousands(budget::MAX_OUTPUT as u64),
+                crate::text::thousands(budget::MAX_STEPS.into())
             ));
             return false;
         }
@@ -508,7 +509,7 @@ impl Checker<'_> {
                 &format!("fields[{}]", defaults::MAX_FIELDS),
                 format!(
                     "{} fields; the API accepts at most {}",
-                    raw.len(),
+                    crate::text::thousands(raw.len() as u64),
                     defaults::MAX_FIELDS
                 ),
             )

@@ -13,6 +13,10 @@ pub struct Problem {
     pub pos: Option<Pos>,
     pub message: String,
     pub hint: Option<String>,
+    /// The same problem again, word for word, this many more times (see [`Problem::merge`]).
+    pub again: u64,
+    /// Where the last of those is.
+    pub last: Option<Pos>,
 }
 
 impl Problem {
@@ -21,7 +25,31 @@ impl Problem {
             pos,
             message: message.into(),
             hint: None,
+            again: 0,
+            last: None,
         }
+    }
+
+    /// Folds problems that say the same thing into the first of them, in order, so that a file
+    /// repeating one mistake 200,000 times gets one line with the count, not 200,000 lines.
+    pub fn merge(problems: Vec<Problem>) -> Vec<Problem> {
+        let mut seen: std::collections::HashMap<(String, Option<String>), usize> =
+            std::collections::HashMap::new();
+        let mut merged: Vec<Problem> = Vec::new();
+        for problem in problems {
+            let key = (problem.message.clone(), problem.hint.clone());
+            match seen.get(&key) {
+                Some(&i) => {
+                    merged[i].again += 1;
+                    merged[i].last = problem.pos.or(merged[i].last);
+                }
+                None => {
+                    seen.insert(key, merged.len());
+                    merged.push(problem);
+                }
+            }
+        }
+        merged
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> Problem {
@@ -89,6 +117,14 @@ impl fmt::Display for Problems<'_> {
             match p.pos {
                 Some(pos) => write!(f, "{pad}{file}:{}:{}: {}", pos.line, pos.column, p.message)?,
                 None => write!(f, "{pad}{file}: {}", p.message)?,
+            }
+            if p.again > 0 {
+                let times = if p.again == 1 { "time" } else { "times" };
+                write!(f, " (and {} more {times}", crate::text::thousands(p.again))?;
+                if let Some(last) = p.last {
+                    write!(f, ", the last on line {}", last.line)?;
+                }
+                write!(f, ")")?;
             }
             if let Some(hint) = &p.hint {
                 write!(f, "\n{pad}  hint: {hint}")?;

@@ -23,6 +23,8 @@ use std::io;
 
 use tera::{Kwargs, State, TeraResult, Value};
 
+use crate::text::thousands;
+
 /// Bytes a rendered objective or context may have: a few KB is several minutes of speech.
 pub const MAX_OUTPUT: usize = 8 * 1024;
 /// Loop turns (and elements made by `range` and `split`) one render may take.
@@ -59,18 +61,6 @@ impl Limit {
             ),
         }
     }
-}
-
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 thread_local! {
@@ -555,12 +545,5 @@ mod tests {
         let list = Value::from(vec![Value::from("ab"), Value::from("cd")]);
         assert!(size_over(&list, 4));
         assert!(!size_over(&list, 6));
-    }
-
-    #[test]
-    fn numbers_read_with_separators() {
-        assert_eq!(thousands(10_000), "10,000");
-        assert_eq!(thousands(65_536), "65,536");
-        assert_eq!(thousands(999), "999");
     }
 }

@@ -530,3 +530,28 @@ fn a_template_over_budget_on_one_row_only_makes_that_row_invalid() {
         run.stdout
     );
 }
+
+#[test]
+fn a_problem_repeated_twenty_thousand_times_is_counted_not_printed() {
+    // The demo's fields list replaced by 20,000 entries of the same field, last in the file.
+    let without = CAMPAIGN.replace(
+        "fields:\n  - { name: confirmed, type: boolean, description: Did they confirm? }\n",
+        "",
+    );
+    let yaml = format!(
+        "{without}fields:\n{}",
+        "  - { name: confirmed }\n".repeat(20_000)
+    );
+    let run = Test::demo()
+        .file("campaign.yaml", yaml)
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(
+        run.code,
+        78,
+        "{}",
+        &run.stderr[..run.stderr.len().min(2000)]
+    );
+    assert!(run.stderr.lines().count() < 10, "{}", &run.stderr[..2000]);
+    assert_run!(run);
+}
