@@ -37,8 +37,9 @@ pub enum Command {
     /// Exit codes: 0 the campaign can run; 78 the campaign file or a template is broken;
     /// 66 a file it names is missing; 65 with --strict when any row is invalid.
     ///
-    /// Example:
+    /// Examples:
     ///   bys-campaign validate campaigns/appointment-confirmations.yaml
+    ///   bys-campaign validate campaign.yaml --invalid-csv invalid-rows.csv   # every bad row
     #[command(verbatim_doc_comment)]
     Validate(ValidateArgs),
 
@@ -152,6 +153,11 @@ pub struct ValidateArgs {
     /// Fail (exit 65) when any contact row is invalid, instead of skipping it.
     #[arg(long)]
     pub strict: bool,
+
+    /// Write every invalid row to this CSV, with every problem it has: its line, the
+    /// problems, then its cells as read (the report lists a few lines per problem).
+    #[arg(long, value_name = "FILE")]
+    pub invalid_csv: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -22,7 +22,6 @@
 //! are never touched: `-3` in a `number` field is a number, not a formula.
 
 use std::collections::HashSet;
-use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -331,80 +330,25 @@ pub fn write(
         path: path.to_owned(),
         source,
     };
-    let (temp, file) = TempFile::create(path).map_err(failed)?;
-    let mut out = csv::Writer::from_writer(io::BufWriter::new(file));
-    out.write_record(&layout.header)
-        .map_err(|e| failed(e.into()))?;
-    let rows = store.for_each_result(|row| {
-        out.write_record(layout.cells(&row, options))
-            .map_err(|e| failed(e.into()))
+    let rows = crate::atomic::write(path, |file| {
+        let mut out = csv::Writer::from_writer(file);
+        out.write_record(&layout.header)
+            .map_err(|e| failed(e.into()))?;
+        let rows = store.for_each_result(|row| {
+            out.write_record(layout.cells(&row, options))
+                .map_err(|e| failed(e.into()))
+        })?;
+        out.flush().map_err(failed)?;
+        Ok(rows)
+    })
+    .map_err(|e| match e {
+        crate::atomic::Error::Io(source) => failed(source),
+        crate::atomic::Error::Fill(e) => e,
     })?;
-    let buffered = out.into_inner().map_err(|e| failed(e.into_error()))?;
-    let file = buffered.into_inner().map_err(|e| failed(e.into_error()))?;
-    file.sync_all().map_err(failed)?;
-    drop(file);
-    temp.persist().map_err(failed)?;
     Ok(ExportSummary {
         path: path.to_owned(),
         rows,
     })
-}
-
-/// A file being written beside its final path; removed on drop unless [`TempFile::persist`]
-/// renamed it into place.
-#[derive(Debug)]
-struct TempFile {
-    temp: PathBuf,
-    target: PathBuf,
-    persisted: bool,
-}
-
-impl TempFile {
-    /// Creates the folder of `target` if needed, and a new hidden file beside `target`.
-    fn create(target: &Path) -> io::Result<(TempFile, File)> {
-        let dir = target
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        fs::create_dir_all(dir)?;
-        let name = target
-            .file_name()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
-        // Unique per process and instant, so two exports never share a temp file.
-        let temp = dir.join(format!(
-            ".{}.{}-{}.tmp",
-            name.to_string_lossy(),
-            std::process::id(),
-            Timestamp::now().as_nanosecond()
-        ));
-        let file = File::options().write(true).create_new(true).open(&temp)?;
-        let guard = TempFile {
-            temp,
-            target: target.to_owned(),
-            persisted: false,
-        };
-        Ok((guard, file))
-    }
-
-    /// Renames the (closed, synced) temp file over the target.
-    fn persist(mut self) -> io::Result<()> {
-        fs::rename(&self.temp, &self.target)?;
-        self.persisted = true;
-        // The rename is durable once the folder is synced.
-        #[cfg(unix)]
-        if let Some(dir) = self.target.parent().filter(|d| !d.as_os_str().is_empty()) {
-            File::open(dir)?.sync_all()?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if !self.persisted {
-            let _ = fs::remove_file(&self.temp);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -735,6 +679,8 @@ mod tests {
 
 #[cfg(test)]
 mod write_tests {
+    use std::fs;
+
     use super::*;
     use crate::store::results_tests::{break_contact, midway, rows};
 

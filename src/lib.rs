@@ -14,6 +14,7 @@
 //! - [`cli`] and [`commands`] are the command line; [`exit`] is the one table of exit codes.
 
 pub mod api;
+pub mod atomic;
 pub mod campaign;
 pub mod cli;
 pub mod clock;

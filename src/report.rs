@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::campaign::Campaign;
-use crate::contacts::{self, Contact, ReadError, Row, RowProblem, Scanned, Suppression};
-use crate::render::{self, CallRequest, RenderError};
+use crate::contacts::{self, Contact, Problems, ReadError, Row, Scanned, Suppression};
+use crate::render::{self, CallRequest};
+use crate::schedule::zone::{self, TzSource};
 
 /// How many line numbers a group lists before "and N more".
 const LINES_SHOWN: usize = 5;
@@ -65,12 +66,18 @@ pub enum Selected {
 pub struct Report {
     pub rows: u64,
     pub to_call: u64,
-    /// Invalid rows by reason.
+    /// Rows that cannot be called.
+    pub invalid_rows: u64,
+    /// Invalid rows by problem: a row with several problems is in several groups.
     pub invalid: BTreeMap<&'static str, Group>,
     pub duplicates: Group,
     pub suppressed: Group,
     /// Rows to call by where their zone comes from: `column`, `number`, `default`.
     pub time_zones: BTreeMap<&'static str, u64>,
+    /// Rows whose timezone column names a zone without summer time where its places have one
+    /// (`GMT`), by the name (see [`crate::schedule::zone::without_summer_time`]).
+    #[serde(skip)]
+    pub fixed_zones: BTreeMap<String, Group>,
     pub warnings: Vec<String>,
     /// The first requests, as many as asked for.
     pub requests: Vec<Planned>,
@@ -80,7 +87,7 @@ pub struct Report {
 
 impl Report {
     pub fn invalid_count(&self) -> u64 {
-        self.invalid.values().map(|g| g.count).sum()
+        self.invalid_rows
     }
 }
 
@@ -95,6 +102,18 @@ pub struct Options<'a> {
 
 /// Reads every row of the campaign's contacts and tallies what would happen to it.
 pub fn scan(campaign: &Campaign, options: &Options<'_>) -> Result<Report, ScanError> {
+    scan_each(campaign, options, None)
+}
+
+/// Called with each invalid row: its line, its cells as read, every problem it has.
+pub type OnInvalid<'a> = &'a mut dyn FnMut(u64, Vec<String>, &Problems) -> std::io::Result<()>;
+
+/// [`scan`], handing every invalid row to `on_invalid` as well (`validate --invalid-csv`).
+pub fn scan_each(
+    campaign: &Campaign,
+    options: &Options<'_>,
+    mut on_invalid: Option<OnInvalid<'_>>,
+) -> Result<Report, ScanError> {
     let suppression = Suppression::load(&campaign.suppress, campaign.input.default_region)
         .map_err(ScanError::Suppression)?;
     let mut report = Report {
@@ -117,10 +136,26 @@ pub fn scan(campaign: &Campaign, options: &Options<'_>) -> Result<Report, ScanEr
         &suppression,
         |contact| render::check(campaign, contact),
         |scanned| {
+            if let (Some(each), Row::Invalid { line, problems, .. }) =
+                (on_invalid.as_mut(), &scanned.row)
+            {
+                each(*line, scanned.cells.to_strings(), problems).map_err(ScanError::Invalid)?;
+            }
             tally(campaign, &mut report, options, wanted.as_deref(), scanned);
             Ok::<_, ScanError>(())
         },
     )?;
+    for (name, group) in &report.fixed_zones {
+        let given = format!(
+            "{} ({}) {} the time zone",
+            plural(group.count, "row", "rows"),
+            lines_text(group),
+            if group.count == 1 { "gives" } else { "give" }
+        );
+        report
+            .warnings
+            .extend(zone::summer_time_warning(&given, name));
+    }
     Ok(report)
 }
 
@@ -130,26 +165,31 @@ fn tally(
     report: &mut Report,
     options: &Options<'_>,
     wanted: Option<&str>,
-    scanned: Scanned<'_, Result<(), RenderError>>,
+    scanned: Scanned<'_, ()>,
 ) {
     report.rows += 1;
-    let row = match rendered(scanned.row, scanned.work) {
-        Ok(contact) => return tally_callable(campaign, report, options.show, wanted, contact),
-        Err(row) => row,
+    let row = match scanned.row {
+        Row::Callable(contact) => {
+            return tally_callable(campaign, report, options.show, wanted, contact);
+        }
+        row => row,
     };
     let is_wanted = wanted.is_some() && row.key() == wanted;
     match row {
         Row::Callable(_) => unreachable!("handled above"),
-        Row::Invalid { line, problem, .. } => {
-            report
-                .invalid
-                .entry(problem.label())
-                .or_default()
-                .add(line, || problem.to_string());
+        Row::Invalid { line, problems, .. } => {
+            report.invalid_rows += 1;
+            for problem in problems.iter() {
+                report
+                    .invalid
+                    .entry(problem.label())
+                    .or_default()
+                    .add(line, || problem.to_string());
+            }
             if is_wanted {
                 report.selected = Some(Selected::Invalid {
                     line,
-                    reason: problem.to_string(),
+                    reason: problems.to_string(),
                 });
             }
         }
@@ -176,22 +216,6 @@ fn tally(
     }
 }
 
-/// A callable row whose request renders (`check`, the scan's work on it); any other row —
-/// including a callable one whose template failed on its values, which becomes invalid — as
-/// `Err`.
-pub fn rendered(row: Row, check: Option<Result<(), RenderError>>) -> Result<Contact, Row> {
-    match (row, check) {
-        (Row::Callable(contact), Some(Ok(()))) => Ok(contact),
-        (Row::Callable(contact), Some(Err(err))) => Err(Row::Invalid {
-            line: contact.line,
-            key: Some(contact.key),
-            problem: RowProblem::Render(err),
-        }),
-        (Row::Callable(_), None) => unreachable!("the scan works on every callable row"),
-        (other, _) => Err(other),
-    }
-}
-
 fn tally_callable(
     campaign: &Campaign,
     report: &mut Report,
@@ -202,6 +226,12 @@ fn tally_callable(
     report.to_call += 1;
     if let Some(source) = contact.tz_source {
         *report.time_zones.entry(source.as_str()).or_default() += 1;
+    }
+    if let (Some(zone), Some(TzSource::Column)) = (&contact.timezone, contact.tz_source)
+        && zone::without_summer_time(zone).is_some()
+    {
+        let group = report.fixed_zones.entry(zone.clone()).or_default();
+        group.add(contact.line, String::new);
     }
     let is_wanted = wanted == Some(contact.key.as_str());
     if report.requests.len() < show || is_wanted {
@@ -232,6 +262,8 @@ pub enum ScanError {
     Open(std::io::Error),
     #[error(transparent)]
     Read(#[from] ReadError),
+    #[error("cannot write the invalid rows: {0}")]
+    Invalid(std::io::Error),
 }
 
 /// How long placing the campaign's calls would take at its limits.
@@ -357,12 +389,30 @@ pub fn human(campaign: &Campaign, report: &Report) -> String {
         );
     }
     if !report.invalid.is_empty() {
-        let _ = writeln!(out, "\nInvalid rows");
+        let by_problem: u64 = report.invalid.values().map(|g| g.count).sum();
+        if by_problem > report.invalid_rows {
+            let _ = writeln!(
+                out,
+                "\nInvalid rows, by problem (a row with several problems is under each)"
+            );
+        } else {
+            let _ = writeln!(out, "\nInvalid rows, by problem");
+        }
         for (reason, group) in &report.invalid {
             let _ = writeln!(out, "  {reason} ({}): {}", group.count, lines_text(group));
             if let Some(example) = &group.example {
                 let _ = writeln!(out, "    {}", esc(example));
             }
+        }
+        if report
+            .invalid
+            .values()
+            .any(|g| g.count > g.lines.len() as u64)
+        {
+            let _ = writeln!(
+                out,
+                "  (every invalid row with all its problems: add --invalid-csv FILE to validate)"
+            );
         }
     }
     for (title, group) in [

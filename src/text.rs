@@ -24,6 +24,23 @@ pub fn escape_control(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `bytes` read as Windows-1252 (what Excel's "CSV (Comma delimited)" writes on Windows), to
+/// show a cell that is not UTF-8 as its author sees it; `None` when some byte is undefined there.
+pub fn windows_1252(bytes: &[u8]) -> Option<String> {
+    // 0x80..=0x9F; the rest of the upper half is Latin-1. Zeros are the five undefined bytes.
+    const HIGH: [char; 32] = [
+        '€', '\0', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\0', 'Ž', '\0', '\0',
+        '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\0', 'ž', 'Ÿ',
+    ];
+    bytes
+        .iter()
+        .map(|&b| match b {
+            0x80..=0x9F => Some(HIGH[usize::from(b - 0x80)]).filter(|&c| c != '\0'),
+            _ => Some(char::from(b)),
+        })
+        .collect()
+}
+
 /// `10,000`: a whole number with thousands separators.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -40,6 +57,15 @@ pub fn thousands(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn windows_1252_is_read_as_excel_wrote_it() {
+        assert_eq!(
+            windows_1252(b"Zo\xeb \xd3'Brien \x80\x96").as_deref(),
+            Some("Zoë Ó'Brien €–")
+        );
+        assert_eq!(windows_1252(b"\x81"), None);
+    }
 
     #[test]
     fn numbers_read_with_separators() {

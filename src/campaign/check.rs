@@ -202,6 +202,10 @@ impl Checker<'_> {
         let mut warnings = Vec::new();
         if let Some(Some(schedule)) = &schedule {
             warnings.extend(short_windows(schedule));
+            warnings.extend(crate::schedule::zone::summer_time_warning(
+                "schedule.timezone is",
+                &schedule.timezone_name,
+            ));
         }
         if schedule.is_none() {
             warnings.push(

@@ -33,7 +33,11 @@ pub enum HeaderError {
     Io(io::Error),
     #[error("the file is empty: the first line must be a header naming the columns")]
     Empty,
-    #[error("the header is not valid UTF-8: save the file as UTF-8")]
+    #[error(
+        "the header is not valid UTF-8: the file was probably saved by Excel as \"CSV (Comma \
+         delimited)\", which writes Windows-1252; save it as \"CSV UTF-8 (Comma delimited)\" \
+         instead"
+    )]
     NotUtf8,
     #[error("column `{name}` appears twice in the header (columns {first} and {second})")]
     DuplicateColumn {
@@ -135,8 +139,20 @@ pub struct Contact {
 pub enum RowProblem {
     #[error("has {found} cells, the header has {expected}")]
     CellCount { found: usize, expected: usize },
-    #[error("is not valid UTF-8")]
-    NotUtf8,
+    #[error(
+        "is not valid UTF-8 (its `{column}` cell{}); the file was probably saved by Excel as \
+         \"CSV (Comma delimited)\", which writes Windows-1252: save it as \"CSV UTF-8 (Comma \
+         delimited)\" instead",
+        windows_1252.as_ref().map(|t| format!(
+            " reads {} in Windows-1252",
+            crate::text::escape_control(&format!("{t:?}"))
+        )).unwrap_or_default()
+    )]
+    NotUtf8 {
+        column: String,
+        /// The cell read as Windows-1252, to recognise it by (`None`: not that either).
+        windows_1252: Option<String>,
+    },
     #[error("{}: {error}", crate::text::escape_control(&format!("{raw:?}")))]
     Phone { raw: String, error: PhoneError },
     #[error("has an empty `{0}` (the key column)")]
@@ -175,7 +191,7 @@ impl RowProblem {
     pub fn label(&self) -> &'static str {
         match self {
             RowProblem::CellCount { .. } => "wrong number of cells",
-            RowProblem::NotUtf8 => "not UTF-8",
+            RowProblem::NotUtf8 { .. } => "not UTF-8",
             RowProblem::Phone { error, .. } => error.label(),
             RowProblem::EmptyKey(_) => "empty key",
             RowProblem::DuplicateKey { .. } => "duplicate key",
@@ -186,6 +202,37 @@ impl RowProblem {
     }
 }
 
+/// Every reason a row cannot be called, in the order they were found; never empty.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problems(Vec<RowProblem>);
+
+impl Problems {
+    pub fn one(problem: RowProblem) -> Problems {
+        Problems(vec![problem])
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, RowProblem> {
+        self.0.iter()
+    }
+
+    /// The first problem found: the one a row is grouped under when one group is enough.
+    pub fn first(&self) -> &RowProblem {
+        &self.0[0]
+    }
+}
+
+impl std::fmt::Display for Problems {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, problem) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{problem}")?;
+        }
+        Ok(())
+    }
+}
+
 /// What the campaign does with one row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Row {
@@ -193,7 +240,7 @@ pub enum Row {
     Invalid {
         line: u64,
         key: Option<String>,
-        problem: RowProblem,
+        problems: Problems,
     },
     /// Same phone number as an earlier row, in a campaign without a key column: not called.
     Duplicate {
@@ -323,83 +370,125 @@ struct Checked<T> {
 #[derive(Debug)]
 struct Invalid {
     key: Option<String>,
-    problem: RowProblem,
+    problems: Vec<RowProblem>,
 }
 
-/// Everything about a row that does not depend on other rows, and `work` on it if it can be
-/// called. Pure: the scan runs it on several threads.
+/// Everything about a row that does not depend on other rows, every problem of it, and `work`
+/// on it (which may find one more: a template that fails on its values). Pure: the scan runs it
+/// on several threads.
 fn check<T>(
     campaign: &Campaign,
     record: &csv::ByteRecord,
     line: u64,
-    work: &impl Fn(&Contact) -> T,
+    work: &impl Fn(&Contact) -> Result<T, RowProblem>,
 ) -> Checked<T> {
     let input = &campaign.input;
-    let invalid = |claim: Option<String>, key: Option<String>, problem| Checked {
-        line,
-        claim,
-        fate: Err(Invalid { key, problem }),
-    };
     let expected = input.columns.len();
     if record.len() != expected {
+        // The cells do not line up with the columns: nothing else can be read.
         let found = record.len();
-        return invalid(None, None, RowProblem::CellCount { found, expected });
+        return Checked {
+            line,
+            claim: None,
+            fate: Err(Invalid {
+                key: None,
+                problems: vec![RowProblem::CellCount { found, expected }],
+            }),
+        };
     }
+    let mut problems = Vec::new();
     let mut values = Vec::with_capacity(expected);
-    for cell in record {
+    let mut unreadable = vec![false; expected];
+    for (i, cell) in record.iter().enumerate() {
         match std::str::from_utf8(cell) {
             Ok(text) => values.push(text.to_owned()),
-            Err(_) => return invalid(None, None, RowProblem::NotUtf8),
+            Err(_) => {
+                unreadable[i] = true;
+                if problems.is_empty() {
+                    problems.push(RowProblem::NotUtf8 {
+                        column: input.columns[i].clone(),
+                        windows_1252: crate::text::windows_1252(cell),
+                    });
+                }
+                values.push(String::from_utf8_lossy(cell).into_owned());
+            }
         }
     }
     let key_from_column = input
         .key_column
         .as_ref()
+        .filter(|c| !unreadable[c.index])
         .map(|c| values[c.index].trim().to_owned());
     if let (Some(key), Some(column)) = (&key_from_column, &input.key_column)
         && key.is_empty()
     {
-        return invalid(None, None, RowProblem::EmptyKey(column.name.clone()));
+        problems.push(RowProblem::EmptyKey(column.name.clone()));
     }
-    let claim = key_from_column.clone();
-    let phone = match phone::normalize(&values[input.phone_column.index], input.default_region) {
-        Ok(phone) => phone,
+    let claim = key_from_column.filter(|k| !k.is_empty());
+    let raw_phone = &values[input.phone_column.index];
+    let phone = match phone::normalize(raw_phone, input.default_region) {
+        Ok(phone) => Some(phone),
         Err(error) => {
-            let raw = values[input.phone_column.index].clone();
-            return invalid(claim, key_from_column, RowProblem::Phone { raw, error });
+            let raw = raw_phone.clone();
+            problems.push(RowProblem::Phone { raw, error });
+            None
         }
     };
     let column_zone = match &input.timezone_column {
         Some(c) if !values[c.index].trim().is_empty() => {
             let name = values[c.index].trim();
             if jiff::tz::db().get(name).is_err() {
-                let problem = RowProblem::TimeZone(name.to_owned());
-                return invalid(claim, key_from_column, problem);
+                problems.push(RowProblem::TimeZone(name.to_owned()));
+                None
+            } else {
+                Some(name)
             }
-            Some(name)
         }
         _ => None,
     };
-    let zone = crate::schedule::zone::resolve(campaign, column_zone, &phone);
-    if crate::schedule::zone::required_but_unknown(campaign, zone.as_ref()) {
+    let zone = phone
+        .as_deref()
+        .and_then(|phone| crate::schedule::zone::resolve(campaign, column_zone, phone));
+    if let Some(phone) = &phone
+        && crate::schedule::zone::required_but_unknown(campaign, zone.as_ref())
+    {
         let column = input.timezone_column.as_ref().map(|c| c.name.clone());
-        let problem = RowProblem::ZoneRequired { phone, column };
-        return invalid(claim, key_from_column, problem);
+        let phone = phone.clone();
+        problems.push(RowProblem::ZoneRequired { phone, column });
     }
     let (timezone, tz_source) = zone.map_or((None, None), |z| (Some(z.name), Some(z.source)));
+    let phone = phone.unwrap_or_else(|| raw_phone.trim().to_owned());
     let contact = Contact {
         line,
-        key: key_from_column.unwrap_or_else(|| phone.clone()),
+        key: claim.clone().unwrap_or_else(|| phone.clone()),
         phone,
         values,
         timezone,
         tz_source,
     };
-    let done = work(&contact);
-    Checked {
+    let done = match work(&contact) {
+        Ok(done) => Some(done),
+        Err(problem) => {
+            problems.push(problem);
+            None
+        }
+    };
+    let fate = match done {
+        Some(done) if problems.is_empty() => Ok((contact, done)),
+        _ => Err(Invalid {
+            key: claim.clone(),
+            problems,
+        }),
+    };
+    Checked { line, claim, fate }
+}
+
+fn invalid(line: u64, key: Option<String>, problems: Vec<RowProblem>) -> Row {
+    let problems = Problems(problems);
+    Row::Invalid {
         line,
-        claim,
-        fate: Ok((contact, done)),
+        key,
+        problems,
     }
 }
 
@@ -420,16 +509,18 @@ impl Settle<'_> {
         if let Some(key) = checked.claim
             && let Some(first_line) = self.seen.first_line(&key, line)
         {
-            let problem = RowProblem::DuplicateKey {
+            let mut problems = vec![RowProblem::DuplicateKey {
                 key: key.clone(),
                 first_line,
-            };
-            let key = Some(key);
-            return (Row::Invalid { line, key, problem }, None);
+            }];
+            if let Err(invalid) = checked.fate {
+                problems.extend(invalid.problems);
+            }
+            return (invalid(line, Some(key), problems), None);
         }
         let (contact, done) = match checked.fate {
             Ok(callable) => callable,
-            Err(Invalid { key, problem }) => return (Row::Invalid { line, key, problem }, None),
+            Err(Invalid { key, problems }) => return (invalid(line, key, problems), None),
         };
         if !self.keyed
             && let Some(first_line) = self.seen.first_line(&contact.phone, line)
@@ -471,7 +562,7 @@ pub(crate) mod tests {
             .map(|row| {
                 let what = match &row {
                     Row::Callable(_) => "call",
-                    Row::Invalid { problem, .. } => problem.label(),
+                    Row::Invalid { problems, .. } => problems.first().label(),
                     Row::Duplicate { .. } => "duplicate",
                     Row::Suppressed { .. } => "suppressed",
                 };
@@ -487,7 +578,7 @@ pub(crate) mod tests {
             .unwrap()
             .for_each(
                 &Suppression::default(),
-                |_| (),
+                |_| Ok(()),
                 |scanned| {
                     rows.push(scanned.row);
                     Ok::<_, ReadError>(())

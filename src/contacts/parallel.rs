@@ -14,7 +14,7 @@
 
 use std::sync::mpsc::{SyncSender, sync_channel};
 
-use super::{Cells, Checked, ReadError, Reader, Scanned, Settle, Suppression, check};
+use super::{Cells, Checked, ReadError, Reader, RowProblem, Scanned, Settle, Suppression, check};
 use crate::contacts::Contact;
 
 /// Records per batch: large enough that passing a batch costs little next to checking it.
@@ -41,12 +41,13 @@ fn workers() -> usize {
 }
 
 impl Reader<'_> {
-    /// Reads every row, in CSV order, runs `work` on each callable one (on worker threads) and
-    /// calls `each` with it (on this thread). Stops at the first error of `each`, or of the CSV.
+    /// Reads every row, in CSV order, runs `work` on each one whose cells can be read (on
+    /// worker threads; a problem it finds makes the row invalid) and calls `each` with it (on
+    /// this thread). Stops at the first error of `each`, or of the CSV.
     pub fn for_each<T, E>(
         mut self,
         suppression: &Suppression,
-        work: impl Fn(&Contact) -> T + Sync,
+        work: impl Fn(&Contact) -> Result<T, RowProblem> + Sync,
         mut each: impl FnMut(Scanned<'_, T>) -> Result<(), E>,
     ) -> Result<(), E>
     where
@@ -185,16 +186,18 @@ mod tests {
             let line = i + 2;
             assert_eq!(row.line(), line);
             match row {
-                Row::Invalid {
-                    problem: RowProblem::DuplicateKey { first_line, .. },
-                    ..
-                } => {
+                Row::Invalid { problems, .. }
+                    if matches!(problems.first(), RowProblem::DuplicateKey { .. }) =>
+                {
+                    let RowProblem::DuplicateKey { first_line, .. } = problems.first() else {
+                        unreachable!()
+                    };
                     assert!(i % 7 == 6 && i >= 600, "line {line}");
                     assert_eq!(*first_line, line - 600);
                 }
-                Row::Invalid { problem, .. } => {
-                    assert!(i % 11 == 10, "line {line}: {problem}");
-                    assert_eq!(problem.label(), "invalid phone number");
+                Row::Invalid { problems, .. } => {
+                    assert!(i % 11 == 10, "line {line}: {problems}");
+                    assert_eq!(problems.first().label(), "invalid phone number");
                 }
                 Row::Callable(contact) => assert_eq!(contact.key, i.to_string()),
                 other => panic!("line {line}: {other:?}"),
@@ -209,7 +212,7 @@ mod tests {
         let mut calls = 0;
         let result = Reader::open(&campaign).unwrap().for_each(
             &Suppression::default(),
-            |_| (),
+            |_| Ok(()),
             |_| {
                 calls += 1;
                 if calls == BATCH + 10 {

@@ -203,8 +203,10 @@ pub fn request(campaign: &Campaign, contact: &Contact) -> Result<CallRequest, Re
 
 /// Whether the contact's request renders, without building it: what a scan of the CSV checks
 /// for every row (see [`crate::contacts::Reader::for_each`]).
-pub fn check(campaign: &Campaign, contact: &Contact) -> Result<(), RenderError> {
-    texts(campaign, contact).map(drop)
+pub fn check(campaign: &Campaign, contact: &Contact) -> Result<(), crate::contacts::RowProblem> {
+    texts(campaign, contact)
+        .map(drop)
+        .map_err(crate::contacts::RowProblem::Render)
 }
 
 /// The rendered objective and context.

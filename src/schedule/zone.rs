@@ -64,6 +64,35 @@ pub fn required_but_unknown(campaign: &Campaign, zone: Option<&ContactZone>) -> 
     required && zone.is_none_or(|z| z.source == TzSource::Default)
 }
 
+/// For a zone name that keeps one offset all year although the places that use it change their
+/// clocks in summer (`GMT`: the UK moves to British Summer Time from March to October), the
+/// zone to write instead; `None` for every other name. Such a zone is valid, so it is accepted
+/// with a warning: calling windows read in it would be an hour off half the year.
+pub fn without_summer_time(name: &str) -> Option<&'static str> {
+    match name {
+        "GMT" | "Etc/GMT" | "GMT0" | "GMT+0" | "GMT-0" | "Etc/GMT0" | "Etc/GMT+0" | "Etc/GMT-0"
+        | "Greenwich" | "Etc/Greenwich" => Some("Europe/London"),
+        "EST" => Some("America/New_York"),
+        "MST" => Some("America/Denver (or America/Phoenix, which keeps MST all year)"),
+        _ => None,
+    }
+}
+
+/// The warning for a zone [`without_summer_time`] knows, where it is given (`schedule.timezone
+/// GMT`, `3 rows (lines 2, 5, 9) give the time zone GMT`).
+pub fn summer_time_warning(given: &str, name: &str) -> Option<String> {
+    let instead = without_summer_time(name)?;
+    let clocks = if instead == "Europe/London" {
+        "UK clocks move to British Summer Time (an hour ahead) from March to October"
+    } else {
+        "the places that use it move their clocks an hour ahead in summer"
+    };
+    Some(format!(
+        "{given} {name}, which keeps the same time all year, but {clocks}: calling windows \
+         would be an hour off then; write {instead} instead"
+    ))
+}
+
 /// The zone name closest to a misspelt one (`America/Los_Angles` → `America/Los_Angeles`), when
 /// one is close: at most a quarter of its letters differ. Remembered per name: a CSV tends to
 /// repeat the same wrong name on many rows, and each look-up compares with every zone.

@@ -111,74 +111,74 @@ impl Store {
                 summary.rows += 1;
                 let seq = summary.rows as i64;
                 let mut tz_source = None;
-                let (line, key, kind, phone, timezone, reason, cells) =
-                    match report::rendered(row, work) {
-                        Ok(contact) => {
-                            tz_source = contact.tz_source.map(TzSource::as_str);
-                            (
-                                contact.line,
-                                contact.key,
-                                RowKind::Callable,
-                                Some(contact.phone),
-                                contact.timezone,
-                                None,
-                                contact.values,
-                            )
-                        }
-                        Err(Row::Suppressed { line, key, phone }) => {
-                            let reason = format!("{phone} is on a suppression list");
-                            (
-                                line,
-                                key,
-                                RowKind::Suppressed,
-                                Some(phone),
-                                None,
-                                Some(reason),
-                                cells.to_strings(),
-                            )
-                        }
-                        Err(Row::Invalid {
-                            line,
-                            key: Some(key),
-                            problem,
-                        }) if !matches!(problem, RowProblem::DuplicateKey { .. }) => (
+                debug_assert_eq!(work.is_some(), matches!(row, Row::Callable(_)));
+                let (line, key, kind, phone, timezone, reason, cells) = match row {
+                    Row::Callable(contact) => {
+                        tz_source = contact.tz_source.map(TzSource::as_str);
+                        (
+                            contact.line,
+                            contact.key,
+                            RowKind::Callable,
+                            Some(contact.phone),
+                            contact.timezone,
+                            None,
+                            contact.values,
+                        )
+                    }
+                    Row::Suppressed { line, key, phone } => {
+                        let reason = format!("{phone} is on a suppression list");
+                        (
                             line,
                             key,
-                            RowKind::Invalid,
+                            RowKind::Suppressed,
+                            Some(phone),
                             None,
-                            None,
-                            Some(problem.to_string()),
+                            Some(reason),
                             cells.to_strings(),
-                        ),
-                        Err(other) => {
-                            let (line, state, reason) = match other {
-                                Row::Duplicate {
-                                    line,
-                                    phone,
-                                    first_line,
-                                } => (
-                                    line,
-                                    ContactState::Duplicate,
-                                    format!("{phone} is also on line {first_line}"),
-                                ),
-                                Row::Invalid { line, problem, .. } => {
-                                    (line, ContactState::Invalid, problem.to_string())
-                                }
-                                Row::Callable(c) => {
-                                    (c.line, ContactState::Invalid, "unreachable".into())
-                                }
-                                Row::Suppressed { line, .. } => {
-                                    (line, ContactState::Suppressed, "suppressed".into())
-                                }
-                            };
-                            let cells = serde_json::to_string(&cells.to_strings())
-                                .expect("strings serialize");
-                            skip.execute(params![seq, line as i64, cells, state.as_str(), reason])
-                                .map_err(sql)?;
-                            summary.skipped += 1;
-                            return Ok(());
-                        }
-                    };
+                        )
+                    }
+                    Row::Invalid {
+                        line,
+                        key: Some(key),
+                        problems,
+                    } if !matches!(problems.first(), RowProblem::DuplicateKey { .. }) => (
+                        line,
+                        key,
+                        RowKind::Invalid,
+                        None,
+                        None,
+                        Some(problems.to_string()),
+                        cells.to_strings(),
+                    ),
+                    other => {
+                        let (line, state, reason) = match other {
+                            Row::Duplicate {
+                                line,
+                                phone,
+                                first_line,
+                            } => (
+                                line,
+                                ContactState::Duplicate,
+                                format!("{phone} is also on line {first_line}"),
+                            ),
+                            Row::Invalid { line, problems, .. } => {
+                                (line, ContactState::Invalid, problems.to_string())
+                            }
+                            Row::Callable(c) => {
+                                (c.line, ContactState::Invalid, "unreachable".into())
+                            }
+                            Row::Suppressed { line, .. } => {
+                                (line, ContactState::Suppressed, "suppressed".into())
+                            }
+                        };
+                        let cells =
+                            serde_json::to_string(&cells.to_strings()).expect("strings serialize");
+                        skip.execute(params![seq, line as i64, cells, state.as_str(), reason])
+                            .map_err(sql)?;
+                        summary.skipped += 1;
+                        return Ok(());
+                    }
+                };
                 let cells = serde_json::to_string(&cells).expect("strings serialize");
                 let print = fingerprint(&cells);
                 let before: Option<(String, String, i64)> = if first {

@@ -555,3 +555,94 @@ fn a_problem_repeated_twenty_thousand_times_is_counted_not_printed() {
     assert!(run.stderr.lines().count() < 10, "{}", &run.stderr[..2000]);
     assert_run!(run);
 }
+
+#[test]
+fn every_problem_of_every_row_goes_to_the_invalid_csv() {
+    // Line 2 has three problems at once; line 3 repeats line 2's key and has a bad zone too;
+    // line 4 is fine; line 5 has a cell too many.
+    let contacts = "id,first_name,phone,date,tz\n\
+        ,Ana,555-01,2026-12-07,Mars/Base\n\
+        7,Wei,(415) 555-0102,2026-12-07,\n\
+        7,Lin,(415) 555-0103,2026-12-07,Europe/Lndon\n\
+        8,Sam,(415) 555-0104,2026-12-07,,extra\n";
+    let test = Test::demo()
+        .file("contacts.csv", contacts)
+        .edit_campaign(
+            "  default_region: US\n",
+            "  default_region: US\n  timezone_column: tz\n",
+        )
+        .args(&[
+            "validate",
+            "campaign.yaml",
+            "--invalid-csv",
+            "bad/invalid.csv",
+        ]);
+    let run = test.run();
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(
+        run.stdout.contains("  invalid           3"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("a row with several problems is under each"),
+        "{}",
+        run.stdout
+    );
+    let written = std::fs::read_to_string(test.path().join("bad/invalid.csv")).unwrap();
+    insta::assert_snapshot!(written);
+}
+
+#[test]
+fn a_file_saved_by_excel_as_windows_1252_says_how_to_save_it() {
+    // "Zoë" in Windows-1252: a single 0xEB byte.
+    let mut contacts = b"id,first_name,phone,date\n1,Zo".to_vec();
+    contacts.extend_from_slice(b"\xeb,(415) 555-0101,2026-12-07\n");
+    let run = Test::demo()
+        .file("contacts.csv", &contacts)
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(
+        run.stdout.contains(
+            "line 2: is not valid UTF-8 (its `first_name` cell reads \"Zoë\" in Windows-1252); the file was probably saved by Excel as \"CSV (Comma delimited)\", which writes Windows-1252: save it as \"CSV UTF-8 (Comma delimited)\" instead"
+        ),
+        "{}",
+        run.stdout
+    );
+    let header = b"id,first_\xe9name,phone,date\n1,Ana,(415) 555-0101,2026-12-07\n";
+    let run = Test::demo()
+        .file("contacts.csv", header)
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 78, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .contains("save it as \"CSV UTF-8 (Comma delimited)\""),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn gmt_is_accepted_with_a_word_about_british_summer_time() {
+    let contacts = "id,first_name,phone,date,tz\n\
+        1,Ana,+44 20 7946 0101,2026-12-07,GMT\n\
+        2,Wei,+44 20 7946 0102,2026-12-07,Europe/London\n\
+        3,Lin,+44 20 7946 0103,2026-12-07,Etc/GMT\n";
+    let yaml = CAMPAIGN
+        .replace(
+            "  default_region: US\n",
+            "  default_region: GB\n  timezone_column: tz\n",
+        )
+        .replace("  timezone: America/New_York\n", "  timezone: GMT\n");
+    let run = Test::demo()
+        .file("campaign.yaml", yaml)
+        .file("contacts.csv", contacts)
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let warnings = &run.stdout[run.stdout.find("Warnings").expect("warnings")..];
+    insta::assert_snapshot!(warnings);
+}
