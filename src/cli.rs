@@ -102,6 +102,8 @@ pub enum Command {
     /// Examples:
     ///   bys-campaign export campaigns/appointment-confirmations.yaml
     ///   bys-campaign export campaigns/appointment-confirmations.yaml -o /tmp/results.csv
+    ///   bys-campaign export campaigns/appointment-confirmations.yaml --excel -o results.csv
+    ///   bys-campaign export campaigns/appointment-confirmations.yaml -o - | head
     #[command(verbatim_doc_comment)]
     Export(ExportArgs),
 
@@ -328,15 +330,20 @@ pub struct ExportArgs {
     #[command(flatten)]
     pub state: ReadStateArg,
 
-    /// Where to write [default: output.path of the campaign; with --rehearsal, the same name
-    /// with `.rehearsal` before the extension].
+    /// Where to write; `-` writes to standard output [default: output.path of the campaign;
+    /// with --rehearsal, the same name with `.rehearsal` before the extension].
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 
     /// Write cells exactly as received, without neutralising spreadsheet formulas
     /// (cells starting with =, +, -, @, tab or CR get a leading ' by default).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "excel")]
     pub raw: bool,
+
+    /// Write for Excel or LibreOffice (as `output.excel: true` does): a UTF-8 byte-order mark,
+    /// times in schedule.timezone without fractions, phone numbers kept as text.
+    #[arg(long)]
+    pub excel: bool,
 }
 
 /// Runs the parsed command line and returns how the process should exit.

@@ -22,6 +22,7 @@ pub mod commands;
 pub mod contacts;
 pub mod exit;
 pub mod export;
+pub mod fate;
 pub mod logging;
 pub mod out;
 pub mod progress;

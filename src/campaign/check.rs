@@ -198,6 +198,7 @@ impl Checker<'_> {
                     .unwrap_or_else(|| format!("results/{name}.csv")),
             ),
             transcript: raw.output.transcript.unwrap_or(false),
+            excel: raw.output.excel.unwrap_or(false),
         };
         let mut warnings = Vec::new();
         if let Some(Some(schedule)) = &schedule {

@@ -171,6 +171,22 @@ pub struct RetryPolicy {
     pub declined: Retry,
 }
 
+impl Default for RetryPolicy {
+    /// The rules of a campaign file without a `retry` section.
+    fn default() -> RetryPolicy {
+        let rule = |(attempts, after): (u32, Duration)| Retry {
+            attempts: NonZeroU32::new(attempts).expect("default attempts are positive"),
+            after,
+        };
+        RetryPolicy {
+            no_answer: rule(defaults::NO_ANSWER),
+            voicemail: rule(defaults::VOICEMAIL),
+            failed: rule(defaults::FAILED),
+            declined: rule(defaults::DECLINED),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retry {
     /// Calls placed in total for a contact, the first included.
@@ -185,6 +201,8 @@ pub struct Output {
     /// Resolved against the campaign file's folder.
     pub path: PathBuf,
     pub transcript: bool,
+    /// Write the results for a spreadsheet (see [`crate::export`]).
+    pub excel: bool,
 }
 
 /// Webhook mode: where the runner's receiver listens and what it tells the API.
@@ -276,6 +294,14 @@ impl Campaign {
             None => format!("{stem}.rehearsal"),
         };
         path.with_file_name(name)
+    }
+
+    /// What the campaign's settings say about every contact's fate (see [`crate::fate`]).
+    pub fn fate_rules(&self) -> crate::fate::Rules<'_> {
+        crate::fate::Rules {
+            retry: &self.retry,
+            windows: self.schedule.is_some(),
+        }
     }
 
     /// The folder relative paths in the campaign file are resolved against.

@@ -138,11 +138,12 @@ pub struct RawRetryRule {
 #[derive(Debug, Default, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `path` and optionally `transcript`"
+    expecting = "a mapping with `path` and optionally `transcript`, `excel`"
 )]
 pub struct RawOutput {
     pub path: Option<String>,
     pub transcript: Option<bool>,
+    pub excel: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -13,7 +13,8 @@ use serde_json::Value;
 use crate::campaign::Campaign;
 use crate::cli::ExplainArgs;
 use crate::exit::Exit;
-use crate::state::{AttemptState, ContactState, Outcome};
+use crate::fate::{self, Standing};
+use crate::state::{AttemptState, ContactState};
 use crate::store::{AttemptHistory, History};
 use crate::text::escape_control;
 
@@ -96,67 +97,17 @@ fn second(at: Timestamp) -> Timestamp {
 
 /// Why and when the contact is called next, or why never.
 pub fn next_step(campaign: &Campaign, h: &History, now: Timestamp) -> String {
-    if !h.present && h.state != ContactState::Active {
-        return "never again: the row is no longer in the CSV".into();
-    }
-    let reason = h.reason.as_deref().map(escape_control).unwrap_or_default();
-    match h.state {
-        ContactState::Pending => match h.due_at.filter(|&d| d > now) {
-            Some(due) => format!(
-                "next call due at {} ({})",
-                second(due),
-                super::status::reason_text(h.wait.map_or("scheduled", |w| w.as_str()))
-            ),
-            None if campaign.schedule.is_some() => {
-                "due now: the next run places it as soon as the limits allow, inside its calling \
-                 window (a closed window holds it back to the next opening)"
-                    .into()
-            }
-            None => "due now: the next run places it as soon as the limits allow".into(),
-        },
-        ContactState::Active => {
-            "a call is being placed or followed now; `run` records its result".into()
-        }
-        ContactState::Done => match h.outcome {
-            Some(Outcome::Completed) => "never again: the call was completed".into(),
-            Some(outcome) => {
-                let allowed = outcome
-                    .retry_rule(&campaign.retry)
-                    .map_or(1, |r| r.attempts.get());
-                if h.calls >= allowed {
-                    format!(
-                        "never again: attempts used up ({} call(s) placed; retry.{outcome} allows {allowed})",
-                        h.calls
-                    )
-                } else {
-                    // Settled under an earlier retry policy of the campaign file.
-                    format!(
-                        "never again: settled as {outcome} after {} call(s) (retry.{outcome} now \
-                         allows {allowed}; a settled contact is never reopened)",
-                        h.calls
-                    )
-                }
-            }
-            None => format!("never again: the API refused it ({reason})"),
-        },
-        ContactState::Unknown => match h.due_at.filter(|&d| d > now) {
-            Some(held) => format!(
-                "never, unless a run is given --retry-unknown after {} (until then its call may \
-                 still be going on, and no row with its number is called): a call may have gone \
-                 out ({reason})",
-                second(held)
-            ),
-            None => format!(
-                "never, unless a run is given --retry-unknown: a call may have gone out ({reason})"
-            ),
-        },
-        ContactState::Invalid if !h.attempts.is_empty() => {
-            format!("never: the API refused the number ({reason})")
-        }
-        ContactState::Invalid => format!("never: the row is invalid ({reason})"),
-        ContactState::Duplicate => format!("never: a duplicate ({reason})"),
-        ContactState::Suppressed => format!("never: suppressed ({reason})"),
-    }
+    let standing = Standing {
+        present: h.present,
+        state: h.state,
+        reason: h.reason.as_deref(),
+        outcome: h.outcome,
+        calls: h.calls,
+        due_at: h.due_at,
+        wait: h.wait,
+        attempted: !h.attempts.is_empty(),
+    };
+    fate::fate(campaign.fate_rules(), &standing, now).why
 }
 
 /// The whole explanation, as text.

@@ -1,14 +1,18 @@
 //! `bys-campaign export`: writes the results CSV from the state file, at any time (also while a
 //! run is going on: the export reads one consistent snapshot and takes no lock).
 //!
-//! stdout carries the path written (one line, for scripts); the human note goes to stderr.
+//! stdout carries the path written (one line, for scripts), or with `-o -` the CSV itself; the
+//! human note goes to stderr.
+
+use std::path::Path;
 
 use anyhow::Context as _;
 
 use crate::campaign::Campaign;
 use crate::cli::ExportArgs;
 use crate::exit::Exit;
-use crate::export::{self, ExportOptions};
+use crate::export::{self, ExportError, ExportOptions};
+use crate::out::StdoutError;
 
 pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
     let campaign = Campaign::load(&args.campaign)?;
@@ -22,19 +26,40 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
     )?;
     let default = campaign.results_path(args.state.rehearsal);
     let path = args.output.as_ref().unwrap_or(&default);
-    let options = ExportOptions { raw: args.raw };
-    let summary = export::write(&store, &campaign, path, options)
-        .with_context(|| format!("exporting {}", args.campaign.display()))?;
-    crate::outln!("{}", summary.path.display())?;
+    let options = ExportOptions {
+        raw: args.raw,
+        excel: (args.excel || campaign.output.excel) && !args.raw,
+        now: store.reading_time()?,
+    };
+    let exporting = || format!("exporting {}", args.campaign.display());
+    let (rows, to) = if path == Path::new("-") {
+        let failed = |source| ExportError::Write {
+            path: "standard output".into(),
+            source,
+        };
+        let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+        let rows = match export::stream(&store, &campaign, stdout, options, &failed) {
+            Ok(rows) => rows,
+            // A reader that went away (`| head`) ends the export quietly.
+            Err(ExportError::Write { source, .. }) => return Err(StdoutError(source).into()),
+            Err(err) => return Err(anyhow::Error::new(err).context(exporting())),
+        };
+        (rows, "standard output".to_owned())
+    } else {
+        let summary = export::write(&store, &campaign, path, options).with_context(exporting)?;
+        crate::outln!("{}", summary.path.display())?;
+        (summary.rows, summary.path.display().to_string())
+    };
     eprintln!(
-        "exported {} to {}{}",
-        match summary.rows {
+        "exported {} to {to}{}",
+        match rows {
             1 => "1 row".to_owned(),
             n => format!("{n} rows"),
         },
-        summary.path.display(),
         if args.raw {
             " (--raw: formulas not neutralised)"
+        } else if options.excel {
+            " (for a spreadsheet: UTF-8 with a byte-order mark, local times, phone numbers as text)"
         } else {
             ""
         }

@@ -306,7 +306,11 @@ async fn drive(
         .map(|(state, n)| format!("{state} {n}"))
         .collect();
     eprintln!("campaign: {}", tally.join(", "));
-    let options = ExportOptions { raw: args.raw };
+    let options = ExportOptions {
+        raw: args.raw,
+        excel: campaign.output.excel && !args.raw,
+        now: clock.now(),
+    };
     let results = campaign.results_path(sandbox_run);
     let written = crate::export::write(&store, campaign, &results, options)?;
     eprintln!(

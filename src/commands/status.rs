@@ -98,23 +98,7 @@ pub fn spending(limits: &Limits, s: &StatusSummary) -> String {
     }
 }
 
-/// What a wait reason means, in a few words.
-pub fn reason_text(reason: &str) -> &'static str {
-    match reason {
-        "due" => "due now, as fast as the limits allow",
-        "in_flight" => "being called now",
-        "retry" => "waiting for the retry delay after an unsuccessful call",
-        "window" => "outside their calling windows",
-        "campaign" => "before the campaign's schedule.not_before",
-        "backoff" => "backing off after the API refused a placement for now",
-        "scheduled" => "due later",
-        "unknown" => "a call may have gone out: never called again without --retry-unknown",
-        "suppressed" => "on a suppression list: never called",
-        "invalid" => "invalid: never called",
-        "duplicate" => "a duplicate of another row: never called",
-        _ => "waiting",
-    }
-}
+pub use crate::fate::reason_text;
 
 fn second(at: Timestamp) -> Timestamp {
     at.round(jiff::Unit::Second).unwrap_or(at)

@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use rusqlite::Row;
 
 use super::{Store, StoreError, instant, millis};
-use crate::state::{AttemptState, ContactState, Outcome};
+use crate::state::{AttemptState, ContactState, Outcome, Wait};
 
 /// One line of the results: a contact (present, or absent but called) or a skipped row.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,6 +48,9 @@ pub struct ResultRow {
     /// The contact's IANA zone, and where it came from (`column`, `number`, `default`).
     pub timezone: Option<String>,
     pub tz_source: Option<String>,
+    /// A pending contact: not called before this instant, and why.
+    pub due_at: Option<Timestamp>,
+    pub wait: Option<Wait>,
 }
 
 /// The attempt whose call a result row describes.
@@ -60,6 +63,9 @@ pub struct CallAttempt {
     /// When the call ended, as recorded by the runner.
     pub ended_at: Option<Timestamp>,
     pub error: Option<String>,
+    /// The number the call was placed to (E.164), from the request sent: the row's `phone`
+    /// may have been edited since.
+    pub dialled: Option<String>,
 }
 
 impl ResultRow {
@@ -77,7 +83,7 @@ SELECT 0 AS part, c.seq, c.line, c.key, c.cells, c.state, c.reason, c.outcome, c
        a.state, a.call_id, a.record, a.ended_at, a.error,
        (SELECT l.error FROM attempts l WHERE l.contact_key = c.key ORDER BY l.id DESC LIMIT 1),
        EXISTS (SELECT 1 FROM attempts x WHERE x.contact_key = c.key), 1,
-       c.timezone, c.tz_source
+       c.timezone, c.tz_source, c.due_at, c.wait, json_extract(a.request, '$.to')
 FROM contacts c
 LEFT JOIN attempts a ON a.id = (
     SELECT p.id FROM attempts p
@@ -86,14 +92,14 @@ LEFT JOIN attempts a ON a.id = (
 WHERE c.present = 1
 UNION ALL
 SELECT 0, s.seq, s.line, NULL, s.cells, s.state, s.reason, NULL, 0,
-       NULL, NULL, NULL, NULL, NULL, NULL, 0, 1, NULL, NULL
+       NULL, NULL, NULL, NULL, NULL, NULL, 0, 1, NULL, NULL, NULL, NULL, NULL
 FROM skipped_rows s
 UNION ALL
 SELECT 1, c.seq, c.line, c.key, c.cells, c.state, c.reason, c.outcome, c.calls,
        a.state, a.call_id, a.record, a.ended_at, a.error,
        (SELECT l.error FROM attempts l WHERE l.contact_key = c.key ORDER BY l.id DESC LIMIT 1),
        EXISTS (SELECT 1 FROM attempts x WHERE x.contact_key = c.key), 0,
-       c.timezone, c.tz_source
+       c.timezone, c.tz_source, c.due_at, c.wait, json_extract(a.request, '$.to')
 FROM contacts c
 LEFT JOIN attempts a ON a.id = (
     SELECT p.id FROM attempts p
@@ -139,8 +145,10 @@ impl Store {
                 record: row.get(11).map_err(get)?,
                 ended_at: row.get::<_, Option<i64>>(12).map_err(get)?.map(instant),
                 error: row.get(13).map_err(get)?,
+                dialled: row.get(21).map_err(get)?,
             }),
         };
+        let wait: Option<String> = row.get(20).map_err(get)?;
         Ok(ResultRow {
             seq,
             line: row.get(2).map_err(get)?,
@@ -156,6 +164,8 @@ impl Store {
             attempted: row.get(15).map_err(get)?,
             timezone: row.get(17).map_err(get)?,
             tz_source: row.get(18).map_err(get)?,
+            due_at: row.get::<_, Option<i64>>(19).map_err(get)?.map(instant),
+            wait: wait.as_deref().map(|w| self.parse(w)).transpose()?,
         })
     }
 

@@ -5,6 +5,7 @@
 
 pub mod receiver;
 pub mod sandbox;
+pub mod spreadsheet;
 pub mod state;
 
 pub use sandbox::*;
