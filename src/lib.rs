@@ -16,6 +16,7 @@
 pub mod api;
 pub mod atomic;
 pub mod campaign;
+pub mod census;
 pub mod cli;
 pub mod clock;
 pub mod commands;

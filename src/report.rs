@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::campaign::Campaign;
+use crate::census::Census;
 use crate::contacts::{self, Contact, Problems, ReadError, Row, Scanned, Suppression};
 use crate::render::{self, CallRequest};
 use crate::schedule::zone::{self, TzSource};
@@ -88,6 +89,17 @@ pub struct Report {
 impl Report {
     pub fn invalid_count(&self) -> u64 {
         self.invalid_rows
+    }
+
+    /// The rows, each counted once, as `run`, `status` and `export` count them.
+    pub fn census(&self) -> Census {
+        Census {
+            rows: self.rows,
+            to_call: self.to_call,
+            invalid: self.invalid_rows,
+            duplicates: self.duplicates.count,
+            suppressed: self.suppressed.count,
+        }
     }
 }
 
@@ -351,7 +363,7 @@ pub fn human(campaign: &Campaign, report: &Report) -> String {
         out,
         "Contacts   {} ({})",
         campaign.input.path.display(),
-        plural(report.rows, "row", "rows")
+        report.census().line()
     );
     let _ = writeln!(out);
     let _ = writeln!(out, "Rows");

@@ -50,11 +50,14 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
         crate::outln!("{}", summary.path.display())?;
         (summary.rows, summary.path.display().to_string())
     };
+    let (census, _) = store.census()?;
+    let history = rows.saturating_sub(census.rows);
     eprintln!(
-        "exported {} to {to}{}",
-        match rows {
-            1 => "1 row".to_owned(),
-            n => format!("{n} rows"),
+        "exported to {to}: {}{}{}",
+        census.line(),
+        match history {
+            0 => String::new(),
+            n => format!(", and {n} called earlier and no longer in the CSV"),
         },
         if args.raw {
             " (--raw: formulas not neutralised)"

@@ -14,6 +14,8 @@ struct JsonPlan<'a> {
     campaign: &'a str,
     file: String,
     contacts: String,
+    /// The rows, each counted once, as `status --json` has them.
+    census: crate::census::Census,
     #[serde(flatten)]
     report: &'a Report,
     estimate: Estimate,
@@ -52,6 +54,7 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Exit> {
             campaign: &campaign.name,
             file: campaign.file.display().to_string(),
             contacts: campaign.input.path.display().to_string(),
+            census: report.census(),
             report: &report,
             estimate,
         };

@@ -154,14 +154,14 @@ async fn drive(
     let sandbox_run = sandbox.is_some();
     let imported = store.import(campaign, clock.now())?;
     let s = &imported.summary;
+    let (census, _) = store.census()?;
     eprintln!(
-        "contacts: {} rows in {} ({} new, {} edited, {} removed since the last run, {} skipped)",
-        s.rows,
+        "contacts: {} in {} ({} new, {} edited, {} removed since the last run)",
+        census.line(),
         campaign.input.path.display(),
         s.added,
         s.edited,
         s.removed,
-        s.skipped
     );
     for warning in &imported.suppression_warnings {
         eprintln!(
@@ -300,12 +300,14 @@ async fn drive(
             summary.left_unsettled
         );
     }
-    let tally: Vec<String> = store
-        .tally()?
-        .into_iter()
-        .map(|(state, n)| format!("{state} {n}"))
-        .collect();
-    eprintln!("campaign: {}", tally.join(", "));
+    let (census, progress) = store.census()?;
+    let mut to_call = progress.clone();
+    to_call.retain(|word, _| !matches!(*word, "invalid" | "duplicate" | "suppressed"));
+    eprintln!(
+        "campaign: {} (to call: {})",
+        census.line(),
+        crate::census::breakdown(&to_call)
+    );
     let options = ExportOptions {
         raw: args.raw,
         excel: campaign.output.excel && !args.raw,

@@ -9,10 +9,11 @@ use std::fmt::Write as _;
 use jiff::Timestamp;
 
 use crate::campaign::{Campaign, Limits};
+use crate::census;
 use crate::cli::StatusArgs;
 use crate::exit::Exit;
 use crate::runner::eta::{self, Eta, EtaInput};
-use crate::state::{AttemptState, ContactState, Outcome};
+use crate::state::AttemptState;
 use crate::store::{StatusSummary, WaitGroup};
 use crate::text::escape_control;
 
@@ -185,16 +186,6 @@ pub fn waiting(s: &StatusSummary, eta: Option<&Eta>) -> String {
     out
 }
 
-const CONTACT_STATES: [ContactState; 7] = [
-    ContactState::Pending,
-    ContactState::Active,
-    ContactState::Done,
-    ContactState::Unknown,
-    ContactState::Invalid,
-    ContactState::Duplicate,
-    ContactState::Suppressed,
-];
-
 const ATTEMPT_STATES: [AttemptState; 6] = [
     AttemptState::Placing,
     AttemptState::Placed,
@@ -245,46 +236,28 @@ pub fn human(name: &str, state_file: &str, s: &StatusSummary) -> String {
         );
     }
 
-    let in_csv: u64 = s.contacts.values().sum();
-    let _ = writeln!(w, "\nContacts: {in_csv} in the CSV");
-    for state in CONTACT_STATES {
-        let Some(n) = s.contacts.get(state.as_str()) else {
+    let _ = writeln!(w, "\nRows in the CSV: {}", s.census.line());
+    for word in census::PROGRESS {
+        let Some(n) = s.progress.get(word) else {
             continue;
         };
-        let _ = write!(w, "  {:<11} {n:>6}", state.as_str());
-        if state == ContactState::Pending {
+        let _ = write!(w, "  {word:<11} {n:>6}");
+        if word == "pending" {
             let _ = write!(w, "  ({} due now", s.due_now);
             if let Some(next) = s.next_due {
-                let _ = write!(
-                    w,
-                    "; next due {}",
-                    next.round(jiff::Unit::Second).unwrap_or(next)
-                );
+                let _ = write!(w, "; next due {}", second(next));
             }
             let _ = write!(w, ")");
         }
         let _ = writeln!(w);
     }
-    let skipped: u64 = s.skipped.values().sum();
-    if skipped > 0 {
-        let by_state: Vec<String> = s.skipped.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    if s.absent > 0 {
         let _ = writeln!(
             w,
-            "Skipped rows (no identity of their own, never called): {skipped} ({})",
-            by_state.join(", ")
+            "\nHistory: {} of earlier imports no longer in the CSV, never called again: {}",
+            plural(s.absent, "contact", "contacts"),
+            census::breakdown(&s.history)
         );
-    }
-    if s.absent > 0 {
-        let _ = writeln!(w, "No longer in the CSV (never called again): {}", s.absent);
-    }
-
-    if !s.outcomes.is_empty() {
-        let _ = writeln!(w, "\nOutcomes");
-        for outcome in Outcome::ALL {
-            if let Some(n) = s.outcomes.get(outcome.as_str()) {
-                let _ = writeln!(w, "  {:<11} {n:>6}", outcome.as_str());
-            }
-        }
     }
 
     let attempts: u64 = s.attempts.values().sum();
@@ -359,6 +332,16 @@ mod tests {
         let at: Timestamp = "2026-12-07T17:00:00.250Z".parse().unwrap();
         let summary = StatusSummary {
             campaign: Some("demo".into()),
+            census: census::Census {
+                rows: 6,
+                to_call: 5,
+                duplicates: 1,
+                ..Default::default()
+            },
+            progress: [("pending", 3), ("completed", 2), ("duplicate", 1)]
+                .into_iter()
+                .collect(),
+            history: [("completed", 3), ("no_answer", 1)].into_iter().collect(),
             contacts: [("pending", 3), ("done", 2)].into_iter().collect(),
             absent: 4,
             skipped: [("duplicate", 1)].into_iter().collect(),

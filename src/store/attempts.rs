@@ -1029,20 +1029,6 @@ impl Store {
             .map(|(count, until)| until.map(|until| (count as u64, instant(until))))
             .map_err(|e| self.err(e))
     }
-
-    /// Counts for the run's final summary: contacts by state, and done contacts by outcome.
-    pub fn tally(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT CASE WHEN state = 'done' AND outcome IS NOT NULL THEN outcome ELSE state END AS s, COUNT(*)
-                 FROM contacts WHERE present = 1 GROUP BY s ORDER BY s",
-            )
-            .map_err(|e| self.err(e))?;
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
-            .and_then(Iterator::collect)
-            .map_err(|e| self.err(e))
-    }
 }
 
 /// A call's final record, as [`Store::record_finished`] and a webhook's terminal event commit it.
@@ -1675,8 +1661,9 @@ mod tests {
             .set_contact_suppressed("A", "+14155550101", now)
             .unwrap();
         assert_eq!(next(&store, "2026-12-07T17:00:00Z"), None);
-        let groups = store.waiting(now).unwrap();
-        assert_eq!((groups[0].reason, groups[0].contacts), ("suppressed", 1));
+        // Never called: not waiting, but counted as suppressed.
+        assert_eq!(store.waiting(now).unwrap(), []);
+        assert_eq!(store.census().unwrap().0.suppressed, 1);
     }
 
     #[test]

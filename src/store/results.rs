@@ -16,6 +16,7 @@ use jiff::Timestamp;
 use rusqlite::Row;
 
 use super::{Store, StoreError, instant, millis};
+use crate::census::{self, Census};
 use crate::state::{AttemptState, ContactState, Outcome, Wait};
 
 /// One line of the results: a contact (present, or absent but called) or a skipped row.
@@ -277,6 +278,8 @@ impl Store {
         s.contacts = tally.present;
         s.absent = tally.absent;
         s.outcomes = tally.outcomes;
+        s.history = tally.history;
+        (s.census, s.progress) = self.with_skipped(tally.census, tally.progress)?;
         for (state, _, n) in
             self.counts("SELECT state, 1, COUNT(*) FROM skipped_rows GROUP BY state")?
         {
@@ -320,18 +323,39 @@ impl Store {
         self.wait_groups(tally.waiting)
     }
 
-    /// The contacts' groups of [`ContactTally::waiting`] with the skipped rows added (to
-    /// `invalid` and `duplicate`), in the order of [`WAIT_REASONS`].
-    fn wait_groups(
+    /// How the rows of the CSV last imported divide up (see [`crate::census`]), and the rows to
+    /// call by how far they got: the same counts as `status`, for `run` and `export`.
+    pub fn census(&self) -> Result<(Census, BTreeMap<&'static str, u64>), StoreError> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        let tally = self.tally_contacts(millis(Timestamp::now()));
+        let census = tally.and_then(|t| self.with_skipped(t.census, t.progress));
+        tx.rollback().map_err(|e| self.err(e))?;
+        census
+    }
+
+    /// The contacts' census with the rows that have no identity of their own added (duplicates,
+    /// repeated or empty keys): they are rows of the CSV too.
+    fn with_skipped(
         &self,
-        mut groups: BTreeMap<&'static str, WaitGroup>,
-    ) -> Result<Vec<WaitGroup>, StoreError> {
+        mut census: Census,
+        mut progress: BTreeMap<&'static str, u64>,
+    ) -> Result<(Census, BTreeMap<&'static str, u64>), StoreError> {
         for (state, _, n) in
             self.counts("SELECT state, 1, COUNT(*) FROM skipped_rows GROUP BY state")?
         {
-            let reason = self.wait_reason(&state)?;
-            group(&mut groups, reason).contacts += n;
+            let state: ContactState = self.parse(&state)?;
+            let word = census::progress(state, None, false);
+            census.add(word, n);
+            *progress.entry(word).or_default() += n;
         }
+        Ok((census, progress))
+    }
+
+    /// The contacts' groups of [`ContactTally::waiting`], in the order of [`WAIT_REASONS`].
+    fn wait_groups(
+        &self,
+        groups: BTreeMap<&'static str, WaitGroup>,
+    ) -> Result<Vec<WaitGroup>, StoreError> {
         let mut groups: Vec<WaitGroup> = groups.into_values().collect();
         groups.sort_by_key(|g| WAIT_REASONS.iter().position(|&r| r == g.reason));
         Ok(groups)
@@ -352,8 +376,10 @@ impl Store {
         let mut statement = self
             .conn
             .prepare(
-                "SELECT state, present = 1, outcome, wait, phone IS NOT NULL, due_at, calls
-                 FROM contacts",
+                "SELECT state, present = 1, outcome, wait, phone IS NOT NULL, due_at, calls,
+                        state IN ('invalid', 'done') AND outcome IS NULL
+                            AND EXISTS (SELECT 1 FROM attempts a WHERE a.contact_key = c.key)
+                 FROM contacts c",
             )
             .map_err(get)?;
         let mut rows = statement.query([]).map_err(get)?;
@@ -366,14 +392,20 @@ impl Store {
             let due_at: Option<i64> = row.get(5).map_err(get)?;
             let calls = count(row, 6).map_err(get)?;
             t.calls += calls;
-            if let Some(outcome) = text(2).map_err(get)? {
-                let outcome: Outcome = self.parse(outcome)?;
+            let outcome: Option<Outcome> =
+                text(2).map_err(get)?.map(|o| self.parse(o)).transpose()?;
+            if let Some(outcome) = outcome {
                 *t.outcomes.entry(outcome.as_str()).or_default() += 1;
             }
+            let attempted: bool = row.get(7).map_err(get)?;
+            let word = census::progress(state, outcome, attempted);
             if !present {
                 t.absent += 1;
+                *t.history.entry(word).or_default() += 1;
                 continue;
             }
+            t.census.add(word, 1);
+            *t.progress.entry(word).or_default() += 1;
             *t.present.entry(state.as_str()).or_default() += 1;
             let pending = state == ContactState::Pending;
             // A pending contact is due when its instant has come; otherwise `wait` says why
@@ -388,9 +420,13 @@ impl Store {
                     t.pending_calls += calls;
                 }
             }
-            // Contacts that will never be called are grouped by their state.
+            // Contacts that will never be called (again) are not waiting: only those that may
+            // still be, or whose call may still be going on.
             let reason = match state {
-                ContactState::Done => continue,
+                ContactState::Done
+                | ContactState::Invalid
+                | ContactState::Duplicate
+                | ContactState::Suppressed => continue,
                 ContactState::Pending if !has_phone => continue,
                 ContactState::Pending if later.is_none() => "due",
                 ContactState::Pending => match text(3).map_err(get)? {
@@ -534,6 +570,12 @@ impl Store {
 struct ContactTally {
     /// Contacts in the CSV, by state.
     present: BTreeMap<&'static str, u64>,
+    /// Contacts in the CSV, counted once each (skipped rows not yet added).
+    census: Census,
+    /// Contacts in the CSV by their progress word (see [`census::progress`]).
+    progress: BTreeMap<&'static str, u64>,
+    /// Contacts no longer in the CSV, by progress word.
+    history: BTreeMap<&'static str, u64>,
     absent: u64,
     outcomes: BTreeMap<&'static str, u64>,
     calls: u64,
@@ -580,6 +622,13 @@ pub struct StatusSummary {
     /// campaign's call sent to this receiver).
     #[serde(skip_serializing_if = "is_zero")]
     pub unmatched_events: u64,
+    /// The rows of the CSV last imported, each counted once, as `validate` counts them.
+    pub census: Census,
+    /// Its rows by how far they got: `pending`, `in_flight`, an outcome, `refused`, …, and the
+    /// never-called `invalid`, `duplicate`, `suppressed` (see [`crate::census::progress`]).
+    pub progress: BTreeMap<&'static str, u64>,
+    /// Contacts of earlier imports no longer in the CSV, by the same words.
+    pub history: BTreeMap<&'static str, u64>,
     /// Contacts still in the CSV, by state.
     pub contacts: BTreeMap<&'static str, u64>,
     /// Contacts no longer in the CSV (never called again).
@@ -650,9 +699,10 @@ impl Stopping {
 /// - `campaign`: before `schedule.not_before`;
 /// - `backoff`: the API refused a placement for a passing reason (rate limit, 5xx);
 /// - `scheduled`: due later, for a reason an older version did not record;
-/// - `unknown`: a call may have gone out; never called again without `--retry-unknown`;
-/// - `suppressed`, `invalid`, `duplicate`: never called.
-pub const WAIT_REASONS: [&str; 11] = [
+/// - `unknown`: a call may have gone out; never called again without `--retry-unknown`.
+///
+/// Rows that are never called (invalid, duplicate, suppressed) or settled are not waiting.
+pub const WAIT_REASONS: [&str; 8] = [
     "due",
     "in_flight",
     "retry",
@@ -661,9 +711,6 @@ pub const WAIT_REASONS: [&str; 11] = [
     "backoff",
     "scheduled",
     "unknown",
-    "suppressed",
-    "invalid",
-    "duplicate",
 ];
 
 /// Contacts waiting for one reason.

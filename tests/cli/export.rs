@@ -110,7 +110,8 @@ fn dash_writes_the_csv_to_standard_output_and_no_file() {
         .count();
     assert_eq!(records, 8, "{}", run.stdout);
     assert!(
-        run.stderr.contains("exported 8 rows to standard output"),
+        run.stderr
+            .contains("exported to standard output: 8 rows: 6 to call, 2 invalid"),
         "{}",
         run.stderr
     );

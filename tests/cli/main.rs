@@ -5,6 +5,7 @@
 mod support;
 
 mod api;
+mod counts;
 mod docs;
 mod ending;
 mod explain;

@@ -55,7 +55,7 @@ fn peak_kib(rows: u32) -> u64 {
     let output = child.wait_with_output().expect("collect output");
     assert!(output.status.success(), "validate failed on {rows} rows");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains(&format!("({rows} rows)")), "{stdout}");
+    assert!(stdout.contains(&format!("({rows} rows: ")), "{stdout}");
     assert!(peak > 0, "no VmHWM read for the validate process");
     peak
 }

@@ -106,9 +106,14 @@ impl Test {
     }
 
     pub fn command(&self) -> Command {
+        self.command_with(&self.args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// The command for other arguments in the same folder (a later step of the same test).
+    pub fn command_with(&self, args: &[&str]) -> Command {
         let mut command = Command::new(binary());
         command
-            .args(&self.args)
+            .args(args)
             .current_dir(self.cwd.as_deref().unwrap_or(self.dir.path()))
             .env_remove("BYS_API_KEY")
             .env_remove("BYS_API_URL")
