@@ -232,6 +232,17 @@ pub struct RunArgs {
     #[arg(long, value_name = "DATETIME", requires = "sandbox")]
     pub start: Option<String>,
 
+    /// With --sandbox: a caller ID the rehearsal's account owns, as your real account does
+    /// (repeat for several) [default: the sandbox's +14155550100 only]. A call.caller_id the
+    /// account does not own is refused (exit 77), as a real account refuses it.
+    #[arg(
+        long = "caller-id",
+        value_name = "E164",
+        requires = "sandbox",
+        value_parser = parse_e164
+    )]
+    pub caller_ids: Vec<String>,
+
     /// API base URL.
     #[arg(
         long,
@@ -359,6 +370,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Completions(args) => commands::manual::completions(&args),
         Command::Man(args) => commands::manual::man(&args),
     }
+}
+
+/// A phone number in E.164 (`+14155550100`), normalized.
+fn parse_e164(text: &str) -> Result<String, String> {
+    crate::contacts::phone::strict_e164(text)
+        .ok_or_else(|| format!("`{text}` is not an E.164 number such as +14155550100"))
 }
 
 /// A duration as the campaign file writes them: `90s`, `5m`, `1h30m`.

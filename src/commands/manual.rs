@@ -11,9 +11,26 @@ use crate::exit::Exit;
 
 pub fn completions(args: &CompletionsArgs) -> anyhow::Result<Exit> {
     let mut script = Vec::new();
-    clap_complete::generate(args.shell, &mut Cli::command(), "bys-campaign", &mut script);
-    crate::out!("{}", String::from_utf8_lossy(&script))?;
+    clap_complete::generate(args.shell, &mut Cli::command(), BIN, &mut script);
+    let mut script = String::from_utf8_lossy(&script).into_owned();
+    if args.shell == clap_complete::Shell::Bash {
+        script = mend_bash(&script);
+    }
+    crate::out!("{script}")?;
     Ok(Exit::Ok)
+}
+
+const BIN: &str = "bys-campaign";
+
+/// Works around a clap_complete bug for binaries with a `-` in their name: its bash script sets
+/// `cmd` to `bys__campaign__subcmd__run` while walking the words, but names the branches that
+/// complete each subcommand `bys__subcmd__campaign__subcmd__run` (the `-` escaped once more), so
+/// no branch matches and `run --s<TAB>` offers nothing. The branches are renamed to what `cmd`
+/// holds.
+fn mend_bash(script: &str) -> String {
+    let walked = BIN.replace('-', "__");
+    let branch = BIN.replace('-', "__subcmd__");
+    script.replace(&branch, &walked)
 }
 
 pub fn man(args: &ManArgs) -> anyhow::Result<Exit> {

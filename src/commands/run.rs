@@ -103,7 +103,7 @@ async fn drive(
             };
             let clock = Clock::scaled(start, args.time_scale);
             let secret = webhook.as_ref().map(|w| w.secret.clone());
-            let sandbox = start_sandbox(campaign, clock.clone(), args.time_scale, secret).await?;
+            let sandbox = start_sandbox(args, clock.clone(), secret).await?;
             let key = ApiKey::from_env_value(SANDBOX_KEY)?;
             let client = Client::new(sandbox.base_url(), key, ClientOptions::default())?;
             eprintln!(
@@ -203,11 +203,15 @@ async fn drive(
     let listener = Signals::new();
     let (stop_tx, stop_rx) = watch::channel(Stop::No);
     let progress = Progress::new(pending);
+    let (max_calls, max_calls_by) = match (args.max_calls, args.canary) {
+        (Some(a), Some(b)) if b <= a => (Some(b), format!("--canary {b}")),
+        (Some(a), _) => (Some(a), format!("--max-calls {a}")),
+        (None, Some(b)) => (Some(b), format!("--canary {b}")),
+        (None, None) => (None, String::new()),
+    };
     let options = runner::Options {
-        max_calls: match (args.max_calls, args.canary) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        },
+        max_calls,
+        max_calls_by,
         until_idle: args.until_idle,
         // Only the built-in sandbox shares this process's clock; a sandbox elsewhere keeps its own.
         skip_idle: sandbox.is_some(),
@@ -407,6 +411,20 @@ async fn drive(
         }
         Ending::Refused(why) => {
             eprintln!("error: the API refused the run: {why}");
+            if sandbox_run && why.contains("caller_id_not_owned") {
+                eprintln!(
+                    "  hint: the rehearsal's account owns {} only, and a real account refuses \
+                     a call.caller_id it does not own the same way; if yours owns {}, rehearse \
+                     with --caller-id {}",
+                    if args.caller_ids.is_empty() {
+                        crate::sandbox::DEFAULT_CALLER_ID.to_owned()
+                    } else {
+                        args.caller_ids.join(", ")
+                    },
+                    campaign.call.caller_id.as_deref().unwrap_or("it"),
+                    campaign.call.caller_id.as_deref().unwrap_or("NUMBER"),
+                );
+            }
             Exit::Refused
         }
         Ending::ScheduleOver { not_after, left } => {
@@ -486,21 +504,23 @@ async fn start_receiver(
     Ok((Inbox::new(rx, url), stop, task))
 }
 
+/// The rehearsal's sandbox. Its account owns the caller IDs `--caller-id` names, else only the
+/// sandbox's own: never the campaign's `call.caller_id` merely because the campaign names it,
+/// or a rehearsal would pass where a real account refuses the run.
 async fn start_sandbox(
-    campaign: &Campaign,
+    args: &RunArgs,
     clock: Clock,
-    time_scale: f64,
     webhook_secret: Option<String>,
 ) -> anyhow::Result<SandboxHandle> {
     let mut config = SandboxConfig {
-        time_scale,
+        time_scale: args.time_scale,
         ..SandboxConfig::default()
     };
     if let Some(secret) = webhook_secret {
         config.webhook_secret = secret;
     }
-    if let Some(caller_id) = &campaign.call.caller_id {
-        config.caller_ids = vec![caller_id.clone()];
+    if !args.caller_ids.is_empty() {
+        config.caller_ids = args.caller_ids.clone();
     }
     Ok(Sandbox::start(config, clock).await?)
 }

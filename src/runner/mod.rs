@@ -124,6 +124,8 @@ pub const STOPPING: &str = "run_stopping";
 pub struct Options {
     /// Cap on placements in this run (`--max-calls`, `--canary`).
     pub max_calls: Option<u64>,
+    /// What the user passed to set `max_calls`, for messages: `--max-calls 5`, `--canary 3`.
+    pub max_calls_by: String,
     /// `--until-idle`: end when nothing is in flight and nothing is due within [`IDLE_WAIT`],
     /// instead of sleeping until the next contact is due.
     pub until_idle: bool,
@@ -142,6 +144,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             max_calls: None,
+            max_calls_by: "--max-calls".into(),
             until_idle: false,
             skip_idle: false,
             stop_grace: DEFAULT_STOP_GRACE,
@@ -774,7 +777,7 @@ impl Runner {
         if let Some(cap) = self.options.max_calls
             && self.summary.placed >= cap
         {
-            return Ok(Some(format!("--max-calls {cap} reached")));
+            return Ok(Some(format!("{} reached", self.options.max_calls_by)));
         }
         // Counted from the state file once, at start: counting it before every placement
         // grew with the campaign. This run's placements are `summary.placed`, which keeps a

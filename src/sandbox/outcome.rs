@@ -122,40 +122,57 @@ pub enum Magic {
     PlacementFailedThenCompleted,
 }
 
-/// The magic-number table: US numbers `+1 NPA 555-0190 … 555-0199` (any area code) force an
-/// outcome. The rest of the fictional 555-01xx range gets the seeded distribution.
+/// The magic-number table: the last ten numbers of each fictional range force an outcome:
+/// US and Canadian `+1 NPA 555-0190 … 555-0199` (any area code), and the UK's drama numbers
+/// `+44 20 7946 0190 … 0199` (London; the drama mobiles, 07700 900xxx, are not valid numbers to
+/// libphonenumber, so no campaign could use them). The rest of those ranges gets the seeded
+/// distribution.
 ///
-/// | suffix | effect |
+/// | last digit | effect |
 /// |---|---|
-/// | 0190 | completed |
-/// | 0191 | no_answer |
-/// | 0192 | voicemail |
-/// | 0193 | declined |
-/// | 0194 | failed |
-/// | 0195 | answered, never finishes |
-/// | 0196 | 503 placement_failed at POST, always |
-/// | 0197 | 400 destination_blocked at POST, always |
-/// | 0198 | no_answer on the first call, completed afterwards |
-/// | 0199 | 503 placement_failed on the first POST, then placed and completed |
+/// | 0 | completed |
+/// | 1 | no_answer |
+/// | 2 | voicemail |
+/// | 3 | declined |
+/// | 4 | failed |
+/// | 5 | answered, never finishes |
+/// | 6 | 503 placement_failed at POST, always |
+/// | 7 | 400 destination_blocked at POST, always |
+/// | 8 | no_answer on the first call, completed afterwards |
+/// | 9 | 503 placement_failed on the first POST, then placed and completed |
 pub fn magic(to: &str) -> Option<Magic> {
-    let digits = to.strip_prefix("+1")?;
-    if digits.len() != 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let (_area, line) = digits.split_at(3);
-    let suffix = line.strip_prefix("555019")?;
-    Some(match suffix {
-        "0" => Magic::Always(Outcome::Completed),
-        "1" => Magic::Always(Outcome::NoAnswer),
-        "2" => Magic::Always(Outcome::Voicemail),
-        "3" => Magic::Always(Outcome::Declined),
-        "4" => Magic::Always(Outcome::Failed),
-        "5" => Magic::NeverFinishes,
-        "6" => Magic::PlacementFailed,
-        "7" => Magic::DestinationBlocked,
-        "8" => Magic::NoAnswerThenCompleted,
+    let digit = magic_digit(to)?;
+    Some(match digit {
+        '0' => Magic::Always(Outcome::Completed),
+        '1' => Magic::Always(Outcome::NoAnswer),
+        '2' => Magic::Always(Outcome::Voicemail),
+        '3' => Magic::Always(Outcome::Declined),
+        '4' => Magic::Always(Outcome::Failed),
+        '5' => Magic::NeverFinishes,
+        '6' => Magic::PlacementFailed,
+        '7' => Magic::DestinationBlocked,
+        '8' => Magic::NoAnswerThenCompleted,
         _ => Magic::PlacementFailedThenCompleted,
     })
+}
+
+/// The last digit of a magic number (see [`magic`]), `None` for any other number.
+fn magic_digit(to: &str) -> Option<char> {
+    let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let last = |rest: &str| {
+        let mut chars = rest.chars();
+        match (chars.next(), chars.next()) {
+            (Some(d), None) if d.is_ascii_digit() => Some(d),
+            _ => None,
+        }
+    };
+    if let Some(digits) = to.strip_prefix("+1") {
+        if digits.len() != 10 || !digits_only(digits) {
+            return None;
+        }
+        return last(digits[3..].strip_prefix("555019")?);
+    }
+    last(to.strip_prefix("+4420794601")?.strip_prefix('9')?)
 }
 
 /// How a placed call ends.
@@ -304,6 +321,14 @@ mod tests {
             ("+14155550189", None),
             ("+441555550190", None),
             ("+1415555019", None),
+            ("+442079460190", Some(Magic::Always(Outcome::Completed))),
+            ("+442079460191", Some(Magic::Always(Outcome::NoAnswer))),
+            ("+442079460195", Some(Magic::NeverFinishes)),
+            ("+442079460197", Some(Magic::DestinationBlocked)),
+            ("+442079460189", None),
+            ("+44207946019", None),
+            ("+4420794601901", None),
+            ("+447700900190", None),
         ];
         for (to, expected) in cases {
             assert_eq!(magic(to), expected, "{to}");

@@ -87,7 +87,7 @@ pub fn check_destination(to: &str) -> Result<(), ApiError> {
         return blocked("premium-rate number");
     }
     if magic(to) == Some(Magic::DestinationBlocked) {
-        return blocked("sandbox test number 555-0197 is always blocked");
+        return blocked("sandbox test number ending in 0197 is always blocked");
     }
     let invalid_number = || {
         ApiError::new(

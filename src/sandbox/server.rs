@@ -251,7 +251,7 @@ async fn place(
         Some(Magic::PlacementFailed) => {
             return Err(ApiError::new(
                 ErrorToken::PlacementFailed,
-                "the carrier refused the call (sandbox test number 555-0196)",
+                "the carrier refused the call (sandbox test number ending in 0196)",
             ));
         }
         Some(Magic::PlacementFailedThenCompleted) if counts.attempts == 0 => {

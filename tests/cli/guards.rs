@@ -556,6 +556,12 @@ fn a_canary_places_n_calls_prints_their_results_and_stops() {
         stderr.contains("canary: 2 call(s) placed and followed to their end (above)"),
         "{stderr}"
     );
+    // The message names what the user passed, not the --max-calls it works through.
+    assert!(
+        stderr.contains("stopped placing: --canary 2 reached"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("--max-calls"), "{stderr}");
     assert_eq!(sandbox_calls(&sandbox.base_url).len(), 2);
     insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
     // Without --canary, the rest go out.

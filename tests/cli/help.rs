@@ -77,3 +77,62 @@ fn man_prints_the_page_or_writes_one_per_command() {
     assert!(run.contains(".TH bys-campaign-run 1"), "{run}");
     assert!(run.contains("stop\\-grace"), "{run}");
 }
+
+/// Asks a real bash what `<words><TAB>` completes to, with the script `completions bash` prints
+/// sourced the way bash-completion loads it: the function `complete -p` names is called with
+/// `COMP_WORDS`, `COMP_CWORD` and (command, current word, previous word), as readline does.
+fn bash_completes(script: &std::path::Path, words: &[&str]) -> Vec<String> {
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let program = format!(
+        "source '{}'\n\
+         words=({})\n\
+         func=$(complete -p bys-campaign | sed -E 's/.* -F ([^ ]+) .*/\\1/')\n\
+         COMP_WORDS=(\"${{words[@]}}\"); COMP_CWORD=$(( ${{#words[@]}} - 1 ))\n\
+         COMP_LINE=\"${{words[*]}}\"; COMP_POINT=${{#COMP_LINE}}\n\
+         prev=''; [ \"$COMP_CWORD\" -gt 0 ] && prev=\"${{words[COMP_CWORD-1]}}\"\n\
+         \"$func\" \"${{words[0]}}\" \"${{words[COMP_CWORD]}}\" \"$prev\"\n\
+         printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display(),
+        quoted.join(" ")
+    );
+    let output = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", &program])
+        .output()
+        .expect("bash runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn bash_completes_the_options_of_each_command_in_a_real_bash() {
+    let test = Test::new().args(&["completions", "bash"]);
+    let run = test.run();
+    assert_eq!(run.code, 0);
+    let script = test.path().join("bys-campaign.bash");
+    std::fs::write(&script, &run.stdout).unwrap();
+    let bin = crate::support::binary();
+    for (words, expected) in [
+        (vec!["bys-campaign", "ru"], vec!["run"]),
+        (
+            vec!["bys-campaign", "run", "--s"],
+            vec!["--state", "--sandbox", "--start", "--stop-grace"],
+        ),
+        (vec![bin, "run", "--until"], vec!["--until-idle"]),
+        (vec!["bys-campaign", "export", "--ex"], vec!["--excel"]),
+        (
+            vec!["bys-campaign", "validate", "--inv"],
+            vec!["--invalid-csv"],
+        ),
+        (vec!["bys-campaign", "status", "--re"], vec!["--rehearsal"]),
+    ] {
+        assert_eq!(bash_completes(&script, &words), expected, "{words:?}");
+    }
+}

@@ -352,15 +352,20 @@ async fn calling_a_number_again_can_change_its_outcome() {
     assert!(distinct.len() > 1, "{distinct:?}");
 }
 
-#[tokio::test]
-async fn magic_numbers_force_their_outcome() {
-    let ts = TestSandbox::start(SandboxConfig {
-        // Whatever the seed and the distribution, magic numbers win.
+/// A sandbox whose distribution makes every call fail: whatever the seed and the
+/// distribution, magic numbers win.
+async fn all_fail() -> TestSandbox {
+    TestSandbox::start(SandboxConfig {
         seed: 12345,
         outcomes: bys_campaign::sandbox::outcome::Distribution::parse("failed=1").unwrap(),
         ..SandboxConfig::default()
     })
-    .await;
+    .await
+}
+
+#[tokio::test]
+async fn magic_numbers_force_their_outcome() {
+    let ts = all_fail().await;
     let mut rows = Vec::new();
     for suffix in 190..=199 {
         for attempt in 1..=2 {
@@ -385,6 +390,45 @@ async fn magic_numbers_force_their_outcome() {
         ));
     }
     insta::assert_snapshot!(out.join("\n"));
+}
+
+#[tokio::test]
+async fn uk_drama_numbers_are_magic_too() {
+    // Each London drama number behaves like the US numbers with the same last digit.
+    let ts = all_fail().await;
+    let mut placed = Vec::new();
+    for digit in 0..=9 {
+        for to in [
+            format!("+1303555019{digit}"),
+            format!("+1212555019{digit}"),
+            format!("+44207946019{digit}"),
+        ] {
+            let a = ts.api.post(json!({"to": to, "objective": "x"})).await;
+            let id = a.body["callId"].as_str().map(str::to_string);
+            placed.push((digit, a.status, a.body["error"].clone(), id));
+        }
+    }
+    ts.advance(86_400);
+    let mut by_digit: std::collections::BTreeMap<u32, Vec<String>> = Default::default();
+    for (digit, status, error, id) in placed {
+        let after = match id {
+            Some(id) => ts.api.call(&id).await["status"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            None => "-".to_string(),
+        };
+        by_digit
+            .entry(digit)
+            .or_default()
+            .push(format!("POST {status} {error} -> {after}"));
+    }
+    for (digit, seen) in by_digit {
+        assert!(
+            seen.iter().all(|s| *s == seen[0]),
+            "last digit {digit}: {seen:?}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -959,4 +1003,40 @@ fn a_scenario_file_configures_the_binary() {
         let limited = api.post(json!({"to":"+14155550123","objective":"x"})).await;
         assert_eq!(limited.body["error"], "rate_limited");
     });
+}
+
+#[test]
+fn a_rehearsal_refuses_a_caller_id_the_account_was_not_said_to_own() {
+    // The demo campaign with a caller ID a real account might not own: the rehearsal's
+    // account owns only the sandbox's, so it refuses the run as a real account would.
+    let campaign =
+        crate::support::CAMPAIGN.replace("call:\n", "call:\n  caller_id: \"+44 20 7946 0100\"\n");
+    let rehearse = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "campaign.yaml",
+            "--sandbox",
+            "--start",
+            "2026-12-07 10:00",
+        ];
+        args.extend_from_slice(extra);
+        crate::support::Test::demo()
+            .file("campaign.yaml", &campaign)
+            .args(&args)
+            .run()
+    };
+    let refused = rehearse(&[]);
+    assert_eq!(refused.code, 77, "{}", refused.transcript());
+    assert!(
+        refused.stderr.contains(
+            "hint: the rehearsal's account owns +14155550100 only, and a real account refuses a \
+             call.caller_id it does not own the same way; if yours owns +442079460100, rehearse \
+             with --caller-id +442079460100"
+        ),
+        "{}",
+        refused.stderr
+    );
+    // Said to be owned, it is used.
+    let owned = rehearse(&["--caller-id", "+44 20 7946 0100"]);
+    assert_eq!(owned.code, 0, "{}", owned.transcript());
 }
