@@ -34,6 +34,8 @@ pub fn progress(state: ContactState, outcome: Option<Outcome>, attempted: bool) 
         ContactState::Unknown => "unknown",
         ContactState::Duplicate => "duplicate",
         ContactState::Suppressed => "suppressed",
+        ContactState::Expired => "expired",
+        ContactState::Removed => "removed",
     }
 }
 

@@ -355,6 +355,11 @@ pub struct ExportArgs {
     /// times in schedule.timezone without fractions, phone numbers kept as text.
     #[arg(long)]
     pub excel: bool,
+
+    /// Also list the contacts of earlier imports that were called and are no longer in the CSV
+    /// (the campaign's history, with a daily CSV), after the rows of the current one.
+    #[arg(long)]
+    pub all: bool,
 }
 
 /// Runs the parsed command line and returns how the process should exit.

@@ -1,4 +1,6 @@
-//! The results CSV: one line per input row, in CSV order, with what became of it.
+//! The results CSV: one line per row of the CSV last imported, in CSV order, with what became
+//! of it; with [`ExportOptions::history`], then the contacts of earlier imports that were
+//! called and are no longer in the CSV (a daily CSV leaves yesterday's rows out).
 //!
 //! Columns: the input columns in their original order, then `status`, `attempts`,
 //! `last_outcome`, one column per extracted field, `summary`, `call_id`, `dialled`, `started_at`,
@@ -64,6 +66,9 @@ pub struct ExportOptions {
     pub raw: bool,
     /// For a spreadsheet: byte-order mark, local times, phone-like cells kept as text.
     pub excel: bool,
+    /// Also the contacts of earlier imports no longer in the CSV that were called, after the
+    /// rows of the CSV (`export --all`).
+    pub history: bool,
     /// The instant `reason` and `next_call_at` are judged at.
     pub now: Timestamp,
 }
@@ -74,6 +79,7 @@ impl ExportOptions {
         ExportOptions {
             raw: false,
             excel: false,
+            history: false,
             now,
         }
     }
@@ -397,9 +403,11 @@ fn error(row: &ResultRow) -> Option<String> {
             Some(reason) => format!("{UNKNOWN_NOTE} ({reason})"),
             None => UNKNOWN_NOTE.to_owned(),
         }),
-        ContactState::Invalid | ContactState::Duplicate | ContactState::Suppressed => {
-            row.reason.clone().or(last)
-        }
+        ContactState::Invalid
+        | ContactState::Duplicate
+        | ContactState::Suppressed
+        | ContactState::Expired => row.reason.clone().or(last),
+        ContactState::Removed => last,
         ContactState::Done if row.outcome.is_none() => row.reason.clone().or(last),
         // A pending contact has a reason only when the campaign ended before it was called.
         ContactState::Pending => row.reason.clone().or(last),
@@ -537,7 +545,7 @@ pub fn stream(
     let mut out = csv::Writer::from_writer(out);
     out.write_record(&layout.header)
         .map_err(|e| failed(e.into()))?;
-    let rows = store.for_each_result(|row| {
+    let rows = store.for_each_result(options.history, |row| {
         out.write_record(layout.cells(&row, options))
             .map_err(|e| failed(e.into()))
     })?;
@@ -988,13 +996,24 @@ mod write_tests {
             summary,
             ExportSummary {
                 path: path.clone(),
-                rows: 7
-            }
+                rows: 6
+            },
+            "Z, called and then removed from the CSV, is history"
         );
-        let expected = to_csv(&Layout::for_campaign(&campaign), &rows(&store), opts());
+        let all = rows(&store);
+        let expected = to_csv(&Layout::for_campaign(&campaign), &all[..6], opts());
         assert_eq!(fs::read_to_string(&path).unwrap(), expected);
         assert!(expected.starts_with("id,name,phone,status,attempts,last_outcome,summary,"));
         assert_eq!(leftovers(path.parent().unwrap()), Vec::<String>::new());
+        // With the history, Z follows the rows of the CSV.
+        let history = ExportOptions {
+            history: true,
+            ..opts()
+        };
+        let summary = write(&store, &campaign, &path, history).unwrap();
+        assert_eq!(summary.rows, 7);
+        let expected = to_csv(&Layout::for_campaign(&campaign), &all, history);
+        assert_eq!(fs::read_to_string(&path).unwrap(), expected);
     }
 
     #[test]

@@ -131,6 +131,9 @@ pub fn fate(rules: Rules<'_>, s: &Standing<'_>, now: Timestamp) -> Fate {
         ContactState::Invalid => never(format!("never: the row is invalid ({reason})")),
         ContactState::Duplicate => never(format!("never: a duplicate ({reason})")),
         ContactState::Suppressed => never(format!("never: suppressed ({reason})")),
+        ContactState::Expired if reason.is_empty() => never("never: its deadline passed".into()),
+        ContactState::Expired => never(format!("never: {reason}")),
+        ContactState::Removed => never("never again: the row is no longer in the CSV".into()),
     }
 }
 

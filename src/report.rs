@@ -73,6 +73,9 @@ pub struct Report {
     pub invalid: BTreeMap<&'static str, Group>,
     pub duplicates: Group,
     pub suppressed: Group,
+    /// Rows to call whose deadline has already passed (`input.deadline_column` less
+    /// `schedule.stop_before`): a run writes them `expired` without calling them.
+    pub past_deadline: Group,
     /// Rows to call by where their zone comes from: `column`, `number`, `default`.
     pub time_zones: BTreeMap<&'static str, u64>,
     /// Rows whose timezone column names a zone without summer time where its places have one
@@ -110,6 +113,8 @@ pub struct Options<'a> {
     pub show: usize,
     /// Keep the fate of the row with this key.
     pub row: Option<&'a str>,
+    /// The instant deadlines are judged at [default: now].
+    pub now: Option<jiff::Timestamp>,
 }
 
 /// Reads every row of the campaign's contacts and tallies what would happen to it.
@@ -143,6 +148,7 @@ pub fn scan_each(
         None => contacts::phone::normalize(row, campaign.input.default_region)
             .unwrap_or_else(|_| row.trim().to_owned()),
     });
+    let now = options.now.unwrap_or_else(jiff::Timestamp::now);
     let reader = contacts::Reader::open(campaign).map_err(ScanError::Open)?;
     reader.for_each(
         &suppression,
@@ -153,7 +159,14 @@ pub fn scan_each(
             {
                 each(*line, scanned.cells.to_strings(), problems).map_err(ScanError::Invalid)?;
             }
-            tally(campaign, &mut report, options, wanted.as_deref(), scanned);
+            tally(
+                campaign,
+                &mut report,
+                options,
+                wanted.as_deref(),
+                now,
+                scanned,
+            );
             Ok::<_, ScanError>(())
         },
     )?;
@@ -177,11 +190,17 @@ fn tally(
     report: &mut Report,
     options: &Options<'_>,
     wanted: Option<&str>,
+    now: jiff::Timestamp,
     scanned: Scanned<'_, ()>,
 ) {
     report.rows += 1;
     let row = match scanned.row {
         Row::Callable(contact) => {
+            if !crate::state::before_cutoff(contact.cutoff, now) {
+                report.past_deadline.add(contact.line, || {
+                    format!("{}: its deadline has passed", contact.key)
+                });
+            }
             return tally_callable(campaign, report, options.show, wanted, contact);
         }
         row => row,
@@ -426,6 +445,17 @@ pub fn human(campaign: &Campaign, report: &Report) -> String {
                 "  (every invalid row with all its problems: add --invalid-csv FILE to validate)"
             );
         }
+    }
+    if report.past_deadline.count > 0 {
+        let group = &report.past_deadline;
+        let _ = writeln!(
+            out,
+            "\nPast their deadline ({}): {}\n  to call, but calls for them stop before now \
+             (input.deadline_column less schedule.stop_before): a run writes them expired, never \
+             called",
+            group.count,
+            lines_text(group)
+        );
     }
     for (title, group) in [
         ("Duplicates", &report.duplicates),

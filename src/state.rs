@@ -75,6 +75,26 @@ pub enum ContactState {
     Duplicate,
     /// On a suppression list.
     Suppressed,
+    /// Its deadline passed (`input.deadline_column` less `schedule.stop_before`) before it was
+    /// settled: never called again (see [`after_deadline`]).
+    Expired,
+    /// Its row left the CSV before it was called or settled: never called again, unless the row
+    /// comes back (see [`after_removal`]).
+    Removed,
+}
+
+impl ContactState {
+    pub const ALL: [ContactState; 9] = [
+        ContactState::Pending,
+        ContactState::Active,
+        ContactState::Done,
+        ContactState::Unknown,
+        ContactState::Invalid,
+        ContactState::Duplicate,
+        ContactState::Suppressed,
+        ContactState::Expired,
+        ContactState::Removed,
+    ];
 }
 
 /// Where one attempt (one POST, and the call it may have made) is.
@@ -145,6 +165,8 @@ text_enum!(ContactState {
     Invalid => "invalid",
     Duplicate => "duplicate",
     Suppressed => "suppressed",
+    Expired => "expired",
+    Removed => "removed",
 });
 
 text_enum!(AttemptState {
@@ -292,8 +314,10 @@ pub enum RowKind {
 }
 
 /// A contact's state after an import, given its state before (if it was known). Once a contact
-/// has been called, its history wins: editing or re-importing the CSV never calls it again.
-/// Rows no longer in the CSV are not a state: the store flags them as absent.
+/// has been called, its history wins: editing or re-importing the CSV never calls it again. A
+/// row that comes back after it was `removed` is judged afresh, and so is an `expired` one (its
+/// deadline may have been moved later: [`after_deadline`] expires it again before any placement
+/// if not).
 pub fn after_import(before: Option<ContactState>, row: RowKind) -> ContactState {
     use ContactState as C;
     match (before, row) {
@@ -302,6 +326,39 @@ pub fn after_import(before: Option<ContactState>, row: RowKind) -> ContactState 
         (_, RowKind::Invalid) => C::Invalid,
         (_, RowKind::Suppressed) => C::Suppressed,
     }
+}
+
+/// A contact's state once its row is no longer in the CSV: one waiting to be called is
+/// `removed`, never called from the old data; every other keeps its state (a call in flight is
+/// still followed, an `unknown` one still needs a look, a settled one keeps its result). The
+/// store keeps the contact, flagged absent, for the campaign's history.
+pub fn after_removal(state: ContactState) -> ContactState {
+    match state {
+        ContactState::Pending => ContactState::Removed,
+        other => other,
+    }
+}
+
+/// A contact's state once `now` is judged against its cutoff (its deadline less
+/// `schedule.stop_before`), with its next call due at `due` (`None`: now): a pending contact
+/// whose next call could not come before the cutoff is `expired`; any other keeps its state.
+/// No call is placed at or after the cutoff.
+pub fn after_deadline(
+    state: ContactState,
+    cutoff: Timestamp,
+    due: Option<Timestamp>,
+    now: Timestamp,
+) -> ContactState {
+    let next = due.map_or(now, |due| due.max(now));
+    match state {
+        ContactState::Pending if next >= cutoff => ContactState::Expired,
+        other => other,
+    }
+}
+
+/// Whether a call may be placed at `now` for a contact whose cutoff is `cutoff`.
+pub fn before_cutoff(cutoff: Option<Timestamp>, now: Timestamp) -> bool {
+    cutoff.is_none_or(|cutoff| now < cutoff)
 }
 
 fn add(at: Timestamp, delay: Duration) -> Timestamp {
@@ -337,18 +394,11 @@ mod tests {
         for o in Outcome::ALL {
             assert_eq!(o.as_str().parse::<Outcome>(), Ok(o));
         }
-        use ContactState as C;
-        for c in [
-            C::Pending,
-            C::Active,
-            C::Done,
-            C::Unknown,
-            C::Invalid,
-            C::Duplicate,
-            C::Suppressed,
-        ] {
+        for c in ContactState::ALL {
             assert_eq!(c.as_str().parse::<ContactState>(), Ok(c));
         }
+        assert_eq!(ContactState::Expired.as_str(), "expired");
+        assert_eq!(ContactState::Removed.as_str(), "removed");
         use AttemptState as A;
         for a in [
             A::Placing,
@@ -478,16 +528,7 @@ mod tests {
     #[test]
     fn after_import_table() {
         use {ContactState as C, RowKind as R};
-        let befores = [
-            None,
-            Some(C::Pending),
-            Some(C::Active),
-            Some(C::Done),
-            Some(C::Unknown),
-            Some(C::Invalid),
-            Some(C::Duplicate),
-            Some(C::Suppressed),
-        ];
+        let befores = std::iter::once(None).chain(ContactState::ALL.map(Some));
         for before in befores {
             for row in [R::Callable, R::Invalid, R::Suppressed] {
                 let expected = match (before, row) {
@@ -501,6 +542,66 @@ mod tests {
                 assert_eq!(after_import(before, row), expected, "{before:?} + {row:?}");
             }
         }
+    }
+
+    #[test]
+    fn only_a_contact_waiting_to_be_called_is_removed_with_its_row() {
+        use ContactState as C;
+        for state in ContactState::ALL {
+            let expected = if state == C::Pending {
+                C::Removed
+            } else {
+                state
+            };
+            assert_eq!(after_removal(state), expected, "{state}");
+        }
+    }
+
+    #[test]
+    fn after_deadline_table() {
+        use ContactState as C;
+        let cutoff = t("2026-12-03T21:00:00Z");
+        let before = t("2026-12-03T20:00:00Z");
+        let at = cutoff;
+        // (state, due, now, expected)
+        let table = [
+            (C::Pending, None, before, C::Pending),
+            (C::Pending, None, at, C::Expired),
+            (
+                C::Pending,
+                Some(t("2026-12-03T20:30:00Z")),
+                before,
+                C::Pending,
+            ),
+            // A retry or a window that opens only at or after the cutoff: expired at once.
+            (C::Pending, Some(cutoff), before, C::Expired),
+            (
+                C::Pending,
+                Some(t("2026-12-04T09:00:00Z")),
+                before,
+                C::Expired,
+            ),
+            // A due time in the past is now.
+            (
+                C::Pending,
+                Some(t("2026-12-03T10:00:00Z")),
+                before,
+                C::Pending,
+            ),
+        ];
+        for (state, due, now, expected) in table {
+            assert_eq!(
+                after_deadline(state, cutoff, due, now),
+                expected,
+                "{state} due {due:?} at {now}"
+            );
+        }
+        for state in ContactState::ALL.into_iter().filter(|s| *s != C::Pending) {
+            assert_eq!(after_deadline(state, cutoff, None, at), state, "{state}");
+        }
+        assert!(before_cutoff(Some(cutoff), before));
+        assert!(!before_cutoff(Some(cutoff), at));
+        assert!(before_cutoff(None, at));
     }
 
     #[test]

@@ -20,6 +20,7 @@ use super::{
 };
 use crate::contacts;
 use crate::render::{RenderError, TemplateKind, Templates, budget};
+use crate::schedule::deadline::StopBefore;
 use crate::text::did_you_mean;
 
 pub(super) fn load(file: &Path, source: &str) -> Result<Campaign, LoadError> {
@@ -186,6 +187,10 @@ impl Checker<'_> {
         let input = self.input(&raw.input)?;
         let call = input.as_ref().and_then(|input| self.call(raw.call, input));
         let fields = self.fields(raw.fields);
+        let stop_before_given = raw
+            .schedule
+            .as_ref()
+            .is_some_and(|s| s.stop_before.is_some());
         let schedule = raw.schedule.map(|s| self.schedule(s));
         let limits = self.limits(&raw.limits);
         let retry = self.retry(&raw.retry);
@@ -227,6 +232,30 @@ impl Checker<'_> {
                 duration::format(limits.lost_answer_wait),
                 duration::format(defaults::LOST_ANSWER_WAIT_WARN)
             ));
+        }
+        let deadlines = raw.input.deadline_column.is_some();
+        if deadlines && schedule.is_none() {
+            self.report(
+                "input.deadline_column",
+                "`input.deadline_column` needs a `schedule`: deadlines are read in each row's \
+                 zone, which falls back to schedule.timezone",
+            )
+            .hint = Some(
+                "add a schedule with its timezone, e.g. schedule: { timezone: Europe/London }"
+                    .into(),
+            );
+        }
+        if !deadlines && stop_before_given {
+            self.report(
+                "schedule.stop_before",
+                "`schedule.stop_before` needs `input.deadline_column`: it says how long before \
+                 each row's deadline its calls stop",
+            )
+            .hint = Some(
+                "name the column that holds each row's deadline, e.g. input.deadline_column: \
+                 appointment"
+                    .into(),
+            );
         }
         let (Some(input), Some(call), Some(limits), Some(retry)) = (input, call, limits, retry)
         else {
@@ -326,6 +355,10 @@ impl Checker<'_> {
             .timezone_column
             .as_deref()
             .map(|c| self.column("input.timezone_column", c, &header));
+        let deadline_column = raw
+            .deadline_column
+            .as_deref()
+            .map(|c| self.column("input.deadline_column", c, &header));
         let (Some(delimiter), Some(phone_column)) = (delimiter, phone_column) else {
             return Ok(None);
         };
@@ -342,6 +375,11 @@ impl Checker<'_> {
             Some(Some(c)) => Some(c),
             None => None,
         };
+        let deadline_column = match deadline_column {
+            Some(None) => return Ok(None),
+            Some(Some(c)) => Some(c),
+            None => None,
+        };
         Ok(Some(Input {
             path,
             delimiter,
@@ -349,6 +387,7 @@ impl Checker<'_> {
             phone_column,
             key_column,
             timezone_column,
+            deadline_column,
             default_region,
         }))
     }
@@ -602,6 +641,25 @@ impl Checker<'_> {
             None => Some(defaults::LAST_CALL_BEFORE_END),
             Some(text) => self.duration("schedule.last_call_before_end", text),
         };
+        let stop_before = match raw.stop_before.as_deref().map(str::trim) {
+            None => Some(StopBefore::Ahead(Duration::ZERO)),
+            Some("day_before") => Some(StopBefore::DayBefore),
+            Some(text) => match duration::parse(text) {
+                Some(d) => Some(StopBefore::Ahead(d)),
+                None => {
+                    self.report(
+                        "schedule.stop_before",
+                        format!("{text:?} is neither a duration nor `day_before`"),
+                    )
+                    .hint = Some(
+                        "write how long before each row's deadline calls stop, e.g. 12h or 1d, \
+                         or day_before for no call on the deadline's day"
+                            .into(),
+                    );
+                    None
+                }
+            },
+        };
         let not_before = raw
             .not_before
             .as_deref()
@@ -619,10 +677,11 @@ impl Checker<'_> {
             );
             ok = false;
         }
-        let (Some(last_call_before_end), Some(not_before), Some(not_after)) = (
+        let (Some(last_call_before_end), Some(not_before), Some(not_after), Some(stop_before)) = (
             last_call_before_end,
             not_before.map_or(Some(None), |t| t.map(Some)),
             not_after.map_or(Some(None), |t| t.map(Some)),
+            stop_before,
         ) else {
             return None;
         };
@@ -633,6 +692,7 @@ impl Checker<'_> {
             last_call_before_end,
             not_before,
             not_after,
+            stop_before,
             require_known_timezone: raw.require_known_timezone.unwrap_or(false),
         })
     }

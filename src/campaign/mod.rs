@@ -58,6 +58,9 @@ pub struct Input {
     /// `None`: a row's identity is its normalized phone number.
     pub key_column: Option<Column>,
     pub timezone_column: Option<Column>,
+    /// The row's deadline (an appointment's time): no call is placed at or after it, less
+    /// `schedule.stop_before` (see [`crate::schedule::deadline`]). Requires a `schedule`.
+    pub deadline_column: Option<Column>,
     /// Country assumed for numbers written without `+country code`; `None` accepts only E.164.
     pub default_region: Option<phonenumber::country::Id>,
 }
@@ -127,6 +130,8 @@ pub struct Schedule {
     pub last_call_before_end: Duration,
     pub not_before: Option<Timestamp>,
     pub not_after: Option<Timestamp>,
+    /// How long before each row's deadline its calls stop (with `input.deadline_column`).
+    pub stop_before: crate::schedule::deadline::StopBefore,
     /// Skip contacts whose zone would fall back to `timezone`.
     pub require_known_timezone: bool,
 }

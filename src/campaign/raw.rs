@@ -34,7 +34,7 @@ pub struct RawCampaign {
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `path` (the contacts CSV) and optionally `phone_column`, `key_column`, `default_region`, `timezone_column`, `delimiter`"
+    expecting = "a mapping with `path` (the contacts CSV) and optionally `phone_column`, `key_column`, `default_region`, `timezone_column`, `deadline_column`, `delimiter`"
 )]
 pub struct RawInput {
     pub path: String,
@@ -42,6 +42,7 @@ pub struct RawInput {
     pub key_column: Option<String>,
     pub default_region: Option<String>,
     pub timezone_column: Option<String>,
+    pub deadline_column: Option<String>,
     pub delimiter: Option<String>,
 }
 
@@ -73,7 +74,7 @@ pub struct RawField {
 #[derive(Debug, Deserialize)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `timezone`, `windows` and optionally `last_call_before_end`, `not_before`, `not_after`, `require_known_timezone`"
+    expecting = "a mapping with `timezone`, `windows` and optionally `last_call_before_end`, `not_before`, `not_after`, `stop_before`, `require_known_timezone`"
 )]
 pub struct RawSchedule {
     pub timezone: Option<String>,
@@ -81,6 +82,7 @@ pub struct RawSchedule {
     pub last_call_before_end: Option<String>,
     pub not_before: Option<String>,
     pub not_after: Option<String>,
+    pub stop_before: Option<String>,
     pub require_known_timezone: Option<bool>,
 }
 

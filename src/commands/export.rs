@@ -29,6 +29,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
     let options = ExportOptions {
         raw: args.raw,
         excel: (args.excel || campaign.output.excel) && !args.raw,
+        history: args.all,
         now: store.reading_time()?,
     };
     let exporting = || format!("exporting {}", args.campaign.display());
@@ -57,7 +58,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
         census.line(),
         match history {
             0 => String::new(),
-            n => format!(", and {n} called earlier and no longer in the CSV"),
+            n => format!(", and {n} called earlier and no longer in the CSV (--all)"),
         },
         if args.raw {
             " (--raw: formulas not neutralised)"

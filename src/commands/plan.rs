@@ -27,6 +27,7 @@ pub fn run(args: &PlanArgs) -> anyhow::Result<Exit> {
     let options = Options {
         show,
         row: args.row.as_deref(),
+        now: None,
     };
     let report = report::scan(&campaign, &options)
         .with_context(|| format!("planning {}", args.campaign.display()))?;

@@ -152,6 +152,8 @@ async fn drive(
         None => "their phone number".to_owned(),
     })?;
     let sandbox_run = sandbox.is_some();
+    // A row whose deadline passed ends `expired`, not `removed`, when today's CSV leaves it out.
+    runner::deadline::expire(&store, campaign, clock.now())?;
     let imported = store.import(campaign, clock.now())?;
     let s = &imported.summary;
     let (census, _) = store.census()?;
@@ -315,6 +317,7 @@ async fn drive(
     let options = ExportOptions {
         raw: args.raw,
         excel: campaign.output.excel && !args.raw,
+        history: false,
         now: clock.now(),
     };
     let results = campaign.results_path(sandbox_run);

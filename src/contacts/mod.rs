@@ -132,6 +132,9 @@ pub struct Contact {
     /// Where `timezone` came from; `None` where it is not known (a contact read back from the
     /// state file for placing).
     pub tz_source: Option<TzSource>,
+    /// When calls stop for it: its `input.deadline_column` less `schedule.stop_before` (see
+    /// [`crate::schedule::deadline`]); `None` without a deadline column.
+    pub cutoff: Option<jiff::Timestamp>,
 }
 
 /// Why a row cannot be called.
@@ -173,6 +176,16 @@ pub enum RowProblem {
     },
     #[error("{0}")]
     Render(crate::render::RenderError),
+    #[error(
+        "has an empty `{0}` (the deadline column): with no deadline, calls could not know when to stop"
+    )]
+    NoDeadline(String),
+    #[error(
+        "{}: its `{column}` is not a date or a date and time; write 2026-12-04 09:00 (in the \
+         row's zone), 2026-12-04, or 2026-12-04T09:00:00+00:00",
+        crate::text::escape_control(&format!("{raw:?}"))
+    )]
+    Deadline { column: String, raw: String },
 }
 
 /// What to write instead of an unknown zone name.
@@ -198,6 +211,8 @@ impl RowProblem {
             RowProblem::TimeZone(_) => "unknown time zone",
             RowProblem::ZoneRequired { .. } => "no known time zone (require_known_timezone)",
             RowProblem::Render(_) => "template could not be rendered",
+            RowProblem::NoDeadline(_) => "no deadline",
+            RowProblem::Deadline { .. } => "unreadable deadline",
         }
     }
 }
@@ -456,6 +471,7 @@ fn check<T>(
         let phone = phone.clone();
         problems.push(RowProblem::ZoneRequired { phone, column });
     }
+    let cutoff = cutoff(campaign, &values, zone.as_ref(), &mut problems);
     let (timezone, tz_source) = zone.map_or((None, None), |z| (Some(z.name), Some(z.source)));
     let phone = phone.unwrap_or_else(|| raw_phone.trim().to_owned());
     let contact = Contact {
@@ -465,6 +481,7 @@ fn check<T>(
         values,
         timezone,
         tz_source,
+        cutoff,
     };
     let done = match work(&contact) {
         Ok(done) => Some(done),
@@ -481,6 +498,38 @@ fn check<T>(
         }),
     };
     Checked { line, claim, fate }
+}
+
+/// The row's cutoff (see [`crate::schedule::deadline`]), read in its zone (or the campaign's,
+/// when the row's is not known); `None` without a deadline column, or with a problem added.
+fn cutoff(
+    campaign: &Campaign,
+    values: &[String],
+    zone: Option<&crate::schedule::zone::ContactZone>,
+    problems: &mut Vec<RowProblem>,
+) -> Option<jiff::Timestamp> {
+    let column = campaign.input.deadline_column.as_ref()?;
+    let schedule = campaign.schedule.as_ref()?;
+    let raw = values[column.index].trim();
+    if raw.is_empty() {
+        problems.push(RowProblem::NoDeadline(column.name.clone()));
+        return None;
+    }
+    let tz = zone
+        .and_then(|z| jiff::tz::db().get(&z.name).ok())
+        .unwrap_or_else(|| schedule.timezone.clone());
+    let Some(deadline) = crate::schedule::deadline::parse(raw, &tz) else {
+        problems.push(RowProblem::Deadline {
+            column: column.name.clone(),
+            raw: raw.to_owned(),
+        });
+        return None;
+    };
+    Some(crate::schedule::deadline::cutoff(
+        deadline,
+        schedule.stop_before,
+        &tz,
+    ))
 }
 
 fn invalid(line: u64, key: Option<String>, problems: Vec<RowProblem>) -> Row {

@@ -32,6 +32,7 @@
 //!   to the next run.
 
 pub mod canary;
+pub mod deadline;
 pub mod eta;
 pub mod follow;
 pub mod guard;
@@ -452,6 +453,8 @@ impl Runner {
     ) -> Result<Option<Summary>, RunError> {
         self.recover()?;
         self.release_holds()?;
+        // Deadlines (issue 19): expire what can no longer be called before placing anything.
+        self.expire_late(self.clock.now())?;
         let mut stop_gone = false;
         loop {
             let now = self.clock.now();
@@ -491,6 +494,8 @@ impl Runner {
                     self.leave_the_rest();
                     break;
                 }
+                // Deadlines (issue 19): what can no longer be called is not "due later".
+                self.expire_late(now)?;
                 let next = self.store.next_due_at()?;
                 if let Some(due) = next
                     && let Some(ending) = self.schedule_over(now, due)?
@@ -916,6 +921,10 @@ impl Runner {
                 ));
                 continue;
             }
+            // Deadlines (issue 19): never placed at or after its cutoff.
+            if self.past_deadline(&due, now)? {
+                continue;
+            }
             if self.hold_back(&due, now)? {
                 continue;
             }
@@ -962,6 +971,8 @@ impl Runner {
             values: due.cells.clone(),
             timezone: due.timezone.clone(),
             tz_source: None,
+            // Checked before the claim (see `deadline`), not needed to render.
+            cutoff: None,
         };
         let mut request = match render::request(&self.campaign, &contact) {
             Ok(request) => request,

@@ -15,6 +15,7 @@
 //! - `not_before` and `not_after` bound the whole campaign: nothing starts before the first or at
 //!   or after the second, whatever the windows say.
 
+pub mod deadline;
 pub mod numbers;
 pub mod zone;
 
@@ -264,6 +265,7 @@ mod tests {
             last_call_before_end: Duration::from_secs(margin_min * 60),
             not_before: None,
             not_after: None,
+            stop_before: deadline::StopBefore::DayBefore,
             require_known_timezone: false,
         }
     }

@@ -13,7 +13,7 @@ use crate::contacts::{self, Contact, ReadError, Row, RowProblem, Scanned, Suppre
 use crate::render;
 use crate::report;
 use crate::schedule::zone::TzSource;
-use crate::state::{ContactState, RowKind, after_import};
+use crate::state::{ContactState, RowKind, after_import, after_removal};
 
 /// What changed since the previous import.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -90,13 +90,14 @@ impl Store {
                 .map_err(sql)?;
             let mut upsert = tx
                 .prepare_cached(
-                    "INSERT INTO contacts (key, seq, line, present, cells, fingerprint, phone, timezone, state, reason, updated_at, tz_source)
-                     VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                    "INSERT INTO contacts (key, seq, line, present, cells, fingerprint, phone, timezone, state, reason, updated_at, tz_source, cutoff_at)
+                     VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                      ON CONFLICT (key) DO UPDATE SET
                         seq = excluded.seq, line = excluded.line, present = 1,
                         cells = excluded.cells, fingerprint = excluded.fingerprint,
                         phone = CASE WHEN contacts.state IN ('active', 'done', 'unknown') THEN contacts.phone ELSE excluded.phone END,
                         timezone = excluded.timezone, tz_source = excluded.tz_source,
+                        cutoff_at = excluded.cutoff_at,
                         state = excluded.state,
                         reason = CASE WHEN contacts.state IN ('active', 'done', 'unknown') THEN contacts.reason ELSE excluded.reason END,
                         updated_at = excluded.updated_at",
@@ -111,10 +112,12 @@ impl Store {
                 summary.rows += 1;
                 let seq = summary.rows as i64;
                 let mut tz_source = None;
+                let mut cutoff = None;
                 debug_assert_eq!(work.is_some(), matches!(row, Row::Callable(_)));
                 let (line, key, kind, phone, timezone, reason, cells) = match row {
                     Row::Callable(contact) => {
                         tz_source = contact.tz_source.map(TzSource::as_str);
+                        cutoff = contact.cutoff.map(millis);
                         (
                             contact.line,
                             contact.key,
@@ -217,11 +220,25 @@ impl Store {
                         state.as_str(),
                         reason,
                         now,
-                        tz_source
+                        tz_source,
+                        cutoff
                     ])
                     .map_err(sql)?;
                 Ok::<_, ImportError>(())
             })?;
+        }
+        // Rows no longer in the CSV: what becomes of each is `state::after_removal`'s, applied
+        // state by state, fenced by the state it was decided from.
+        for before in ContactState::ALL {
+            let after = after_removal(before);
+            if after != before {
+                tx.execute(
+                    "UPDATE contacts SET state = ?2, due_at = NULL, wait = NULL, updated_at = ?3
+                     WHERE present = 2 AND state = ?1",
+                    params![before.as_str(), after.as_str(), now],
+                )
+                .map_err(sql)?;
+            }
         }
         summary.removed = tx
             .execute("UPDATE contacts SET present = 0 WHERE present = 2", [])
@@ -323,6 +340,44 @@ mod tests {
         let s = import(dir.path(), &mut store, back);
         assert_eq!((s.added, s.removed), (1, 2));
         assert_eq!(state_of(&store, "C"), ("pending".into(), 1));
+    }
+
+    #[test]
+    fn a_row_waiting_to_be_called_is_removed_with_its_row_and_comes_back_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let both = "id,name,phone\nA,Ana,(415) 555-0101\nB,Wei,212-555-0102\n";
+        import(dir.path(), &mut store, both);
+        store
+            .conn
+            .execute(
+                "UPDATE contacts SET state = 'done', outcome = 'completed', calls = 1 WHERE key = 'A'",
+                [],
+            )
+            .unwrap();
+        // The next day's CSV has neither: B was never called, A was.
+        let s = import(
+            dir.path(),
+            &mut store,
+            "id,name,phone\nC,Lin,(312) 555-0103\n",
+        );
+        assert_eq!(s.removed, 2);
+        assert_eq!(
+            state_of(&store, "A"),
+            ("done".into(), 0),
+            "its result is kept"
+        );
+        assert_eq!(state_of(&store, "B"), ("removed".into(), 0));
+        let (census, _) = store.census().unwrap();
+        assert_eq!(
+            (census.rows, census.to_call),
+            (1, 1),
+            "only today's CSV counts"
+        );
+        // B is back: judged afresh.
+        import(dir.path(), &mut store, both);
+        assert_eq!(state_of(&store, "B"), ("pending".into(), 1));
+        assert_eq!(state_of(&store, "A"), ("done".into(), 1));
     }
 
     #[test]

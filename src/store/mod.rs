@@ -15,6 +15,7 @@
 
 pub mod account;
 mod attempts;
+mod deadlines;
 mod history;
 pub mod import;
 mod lock;
@@ -32,6 +33,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub use attempts::{Due, Finish, LateCall, OpenAttempt, Stray};
+pub use deadlines::Late;
 pub use history::{AttemptHistory, History};
 pub use import::{ImportSummary, Imported};
 pub use lock::{Lock, LockError};
@@ -74,6 +76,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_webhook_events.sql"),
     include_str!("migrations/0005_drop_contacts_due.sql"),
     include_str!("migrations/0006_anchors.sql"),
+    include_str!("migrations/0007_deadlines.sql"),
 ];
 
 /// Why the state file cannot be used.

@@ -5,8 +5,9 @@
 //! - [`Store::for_each_result`] streams rows through one prepared statement (a single SQLite
 //!   read snapshot, so the export is consistent even mid-run) and hands them to a callback one
 //!   at a time; memory does not grow with the number of rows;
-//! - rows come in CSV order: contacts still in the CSV and skipped rows merged by `seq`, then
-//!   contacts no longer in the CSV that were called, so no call placed is ever dropped;
+//! - rows come in CSV order: contacts still in the CSV and skipped rows merged by `seq`; then,
+//!   when asked for (`export --all`), contacts of earlier imports no longer in the CSV that were
+//!   called, so no call placed is ever out of reach;
 //! - [`Store::status_summary`] reads everything inside one read transaction, so its counts agree
 //!   with each other.
 
@@ -17,7 +18,7 @@ use rusqlite::Row;
 
 use super::{Store, StoreError, instant, millis};
 use crate::census::{self, Census};
-use crate::state::{AttemptState, ContactState, Outcome, Wait};
+use crate::state::{self, AttemptState, ContactState, Outcome, Wait};
 
 /// One line of the results: a contact (present, or absent but called) or a skipped row.
 #[derive(Debug, Clone, PartialEq)]
@@ -106,21 +107,23 @@ LEFT JOIN attempts a ON a.id = (
     SELECT p.id FROM attempts p
     WHERE p.contact_key = c.key AND p.state IN ('placed', 'finished', 'unknown')
     ORDER BY p.id DESC LIMIT 1)
-WHERE c.present = 0 AND c.calls > 0
+WHERE c.present = 0 AND c.calls > 0 AND ?1
 ORDER BY 1, 2";
 
 impl Store {
-    /// Calls `each` with every result row, in CSV order, streaming; returns how many there were.
-    /// Stops at the first error `each` returns.
+    /// Calls `each` with every result row of the CSV last imported, in CSV order, streaming,
+    /// and with `history`, then with every contact of earlier imports that was called; returns
+    /// how many rows there were. Stops at the first error `each` returns.
     pub fn for_each_result<E>(
         &self,
+        history: bool,
         mut each: impl FnMut(ResultRow) -> Result<(), E>,
     ) -> Result<u64, E>
     where
         E: From<StoreError>,
     {
         let mut statement = self.conn.prepare(RESULTS).map_err(|e| self.err(e))?;
-        let mut rows = statement.query([]).map_err(|e| self.err(e))?;
+        let mut rows = statement.query([history]).map_err(|e| self.err(e))?;
         let mut count = 0;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
             each(self.result_row(row)?)?;
@@ -170,12 +173,12 @@ impl Store {
         })
     }
 
-    pub(super) fn parse<T: std::str::FromStr<Err = crate::state::UnknownState>>(
+    pub(super) fn parse<T: std::str::FromStr<Err = state::UnknownState>>(
         &self,
         text: &str,
     ) -> Result<T, StoreError> {
         text.parse()
-            .map_err(|e: crate::state::UnknownState| self.corrupt(e.to_string()))
+            .map_err(|e: state::UnknownState| self.corrupt(e.to_string()))
     }
 
     fn corrupt(&self, message: String) -> StoreError {
@@ -378,7 +381,8 @@ impl Store {
             .prepare(
                 "SELECT state, present = 1, outcome, wait, phone IS NOT NULL, due_at, calls,
                         state IN ('invalid', 'done') AND outcome IS NULL
-                            AND EXISTS (SELECT 1 FROM attempts a WHERE a.contact_key = c.key)
+                            AND EXISTS (SELECT 1 FROM attempts a WHERE a.contact_key = c.key),
+                        cutoff_at
                  FROM contacts c",
             )
             .map_err(get)?;
@@ -390,6 +394,14 @@ impl Store {
             let present: bool = row.get(1).map_err(get)?;
             let has_phone: bool = row.get(4).map_err(get)?;
             let due_at: Option<i64> = row.get(5).map_err(get)?;
+            // A contact whose deadline passed since the last run is shown as the next run will
+            // write it: expired, not due.
+            let state = match row.get::<_, Option<i64>>(8).map_err(get)? {
+                Some(cutoff) => {
+                    state::after_deadline(state, instant(cutoff), due_at.map(instant), instant(now))
+                }
+                None => state,
+            };
             let calls = count(row, 6).map_err(get)?;
             t.calls += calls;
             let outcome: Option<Outcome> =
@@ -426,7 +438,9 @@ impl Store {
                 ContactState::Done
                 | ContactState::Invalid
                 | ContactState::Duplicate
-                | ContactState::Suppressed => continue,
+                | ContactState::Suppressed
+                | ContactState::Expired
+                | ContactState::Removed => continue,
                 ContactState::Pending if !has_phone => continue,
                 ContactState::Pending if later.is_none() => "due",
                 ContactState::Pending => match text(3).map_err(get)? {
@@ -434,7 +448,7 @@ impl Store {
                     None => "scheduled",
                 },
                 ContactState::Active => "in_flight",
-                other => self.wait_reason(other.as_str())?,
+                ContactState::Unknown => "unknown",
             };
             let group = group(&mut t.waiting, reason);
             group.contacts += 1;
@@ -954,7 +968,7 @@ pub(crate) mod tests {
     pub(crate) fn rows(store: &Store) -> Vec<ResultRow> {
         let mut rows = Vec::new();
         let n = store
-            .for_each_result(|row| {
+            .for_each_result(true, |row| {
                 rows.push(row);
                 Ok::<_, StoreError>(())
             })
@@ -1034,7 +1048,7 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (_, store) = midway(dir.path());
         let mut seen = 0;
-        let result = store.for_each_result(|_| {
+        let result = store.for_each_result(true, |_| {
             seen += 1;
             if seen == 2 {
                 Err(StoreError::Corrupt {

@@ -6,6 +6,7 @@ mod support;
 
 mod api;
 mod counts;
+mod deadlines;
 mod docs;
 mod ending;
 mod explain;
