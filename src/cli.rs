@@ -62,12 +62,19 @@ pub enum Command {
     /// never calls anyone twice by accident. The state lives in a SQLite file beside the
     /// campaign (<name>.state.db); the results CSV is written at the end and on every stop.
     ///
+    /// Exit codes: 0 every contact is settled, or --canary calls were made; 75 work remains for
+    /// later: --until-idle found nothing more due now, a cap stopped it with contacts left (the
+    /// cap is named), another run holds the state file, or the API answered only errors for 15
+    /// minutes; 69 the circuit breaker is open; 77 the API refused the run; 78 a configuration
+    /// problem (campaign file, API key); 130 stopped by Ctrl-C or SIGTERM.
+    ///
     /// Examples:
     ///   bys-campaign run campaigns/appointment-confirmations.yaml --sandbox
     ///   bys-campaign run campaign.yaml --sandbox --start "2026-12-07 06:00" --time-scale 0.0002
     ///   BYS_API_KEY=bys_ak_... bys-campaign run campaigns/appointment-confirmations.yaml
     ///   bys-campaign run campaign.yaml --yes --canary 5         # check 5 real calls first
     ///   bys-campaign run campaign.yaml --yes --until-idle       # from cron: exits 75 while work remains
+    ///   /usr/local/bin/bys-campaign run campaign.yaml --yes --until-idle --api-key-file /srv/key   # cron
     #[command(verbatim_doc_comment)]
     Run(Box<RunArgs>),
 
@@ -256,14 +263,17 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub api_key_file: Option<PathBuf>,
 
-    /// Place at most N calls in this run (retries included).
+    /// Place at most N calls in this run (retries included); with contacts left, the run then
+    /// exits 75.
     #[arg(long, value_name = "N")]
     pub max_calls: Option<u64>,
 
     /// For cron: place what is due now, follow those calls to their end, then exit: 0 when the
     /// campaign is finished, 75 when contacts remain for later (the next due time and why are
-    /// printed; `status --json` has them as `next_due` and `waiting`). Safe to run again at any
-    /// time; rows added to the CSV since the last run are picked up.
+    /// printed; `status --json` has them as `next_due` and `waiting`), or when a cap stopped it
+    /// (--max-calls, limits.max_calls_per_day, max_minutes_per_day, max_calls, max_minutes: the
+    /// cap is named). Safe to run again at any time; rows added to the CSV since the last run are
+    /// picked up.
     #[arg(long)]
     pub until_idle: bool,
 

@@ -818,6 +818,12 @@ impl Checker<'_> {
         let max_minutes = raw
             .max_minutes
             .map(|n| self.positive64("limits.max_minutes", n));
+        let max_calls_per_day = raw
+            .max_calls_per_day
+            .map(|n| self.positive64("limits.max_calls_per_day", n));
+        let max_minutes_per_day = raw
+            .max_minutes_per_day
+            .map(|n| self.positive64("limits.max_minutes_per_day", n));
         let lost_answer_wait = match raw.lost_answer_wait.as_deref() {
             None => Some(defaults::LOST_ANSWER_WAIT),
             Some(text) => match self.duration("limits.lost_answer_wait", text) {
@@ -838,6 +844,8 @@ impl Checker<'_> {
             max_concurrent: conc?,
             max_calls: max_calls.map_or(Some(None), |n| n.map(Some))?,
             max_minutes: max_minutes.map_or(Some(None), |n| n.map(Some))?,
+            max_calls_per_day: max_calls_per_day.map_or(Some(None), |n| n.map(Some))?,
+            max_minutes_per_day: max_minutes_per_day.map_or(Some(None), |n| n.map(Some))?,
             max_call_minutes: mcm?,
             breaker_window: breaker_window?,
             breaker_percent: breaker_percent?,

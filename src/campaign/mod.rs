@@ -154,6 +154,11 @@ pub struct Limits {
     pub max_calls: Option<NonZeroU64>,
     /// Cap on call minutes for the whole campaign.
     pub max_minutes: Option<NonZeroU64>,
+    /// Cap on placements per day, the day as `schedule.timezone` reads it (UTC without a
+    /// schedule); see [`crate::runner::guard::Daily`].
+    pub max_calls_per_day: Option<NonZeroU64>,
+    /// Cap on call minutes per day, counted like `max_calls_per_day`.
+    pub max_minutes_per_day: Option<NonZeroU64>,
     /// Minutes reserved for each call in flight when checking `max_minutes`.
     pub max_call_minutes: NonZeroU32,
     /// The circuit breaker looks at this many recent calls...

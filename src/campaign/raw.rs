@@ -109,6 +109,8 @@ pub struct RawLimits {
     pub max_concurrent: Option<i64>,
     pub max_calls: Option<i64>,
     pub max_minutes: Option<i64>,
+    pub max_calls_per_day: Option<i64>,
+    pub max_minutes_per_day: Option<i64>,
     pub max_call_minutes: Option<i64>,
     pub breaker_window: Option<i64>,
     pub breaker_percent: Option<i64>,

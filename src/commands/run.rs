@@ -25,7 +25,7 @@ use crate::exit::Exit;
 use crate::export::ExportOptions;
 use crate::progress::Progress;
 use crate::runner::push::Inbox;
-use crate::runner::{self, Ending, Runner, Stop};
+use crate::runner::{self, Cap, Ending, Runner, Stop};
 use crate::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use crate::store::account::{self, Account};
 use crate::store::{ApiKind, Lock, Store};
@@ -36,6 +36,9 @@ use crate::webhook::receiver;
 const SANDBOX_KEY: &str = "bys_ak_sandbox_rehearsal";
 
 pub fn run(args: &RunArgs) -> anyhow::Result<Exit> {
+    // The first line of every run, whatever follows: a log that cron or systemd appends to says
+    // when each run started (real time, in UTC), with which version, for which campaign.
+    eprintln!("{}", started_line(Timestamp::now(), &args.campaign));
     let campaign = Campaign::load(&args.campaign)?;
     let key = if args.sandbox {
         None
@@ -61,6 +64,17 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Exit> {
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(drive(args, Arc::new(campaign), store, key, webhook))
+}
+
+/// `run started 2026-12-03T19:45:00Z: bys-campaign 0.1.0, campaign reminders.yaml, pid 4242`.
+fn started_line(now: Timestamp, campaign: &std::path::Path) -> String {
+    format!(
+        "run started {}: bys-campaign {}, campaign {}, pid {}",
+        now.round(jiff::Unit::Second).unwrap_or(now),
+        env!("CARGO_PKG_VERSION"),
+        crate::text::escape_control(&campaign.display().to_string()),
+        std::process::id()
+    )
 }
 
 fn api_key(args: &RunArgs) -> anyhow::Result<ApiKey> {
@@ -221,7 +235,6 @@ async fn drive(
         private_api: sandbox.is_some(),
     };
     let canary_after = store.last_attempt_id()?;
-    let run_cap = options.max_calls;
     let mut runner = Runner::new(
         shared.clone(),
         store,
@@ -337,10 +350,8 @@ async fn drive(
             eprintln!("finished: every contact is settled");
             Exit::Ok
         }
-        // This run's own cap (`--max-calls`, `--canary`), not the campaign's.
-        Ending::CapReached(_)
-            if args.canary.is_some() && run_cap.is_some_and(|cap| summary.placed >= cap) =>
-        {
+        // A canary is a step the user asked for, not work cut short.
+        Ending::CapReached(Cap::Run, _) if args.canary.is_some() => {
             eprintln!(
                 "canary: {} call(s) placed and followed to their end (above); check them, then run \
                  again without --canary to place the rest",
@@ -348,22 +359,16 @@ async fn drive(
             );
             Exit::Ok
         }
-        Ending::CapReached(why) if run_cap.is_some_and(|cap| summary.placed >= cap) => {
-            if args.until_idle {
-                // The next cron run continues where this one stopped.
-                eprintln!("stopped placing: {why}; work remains for the next run");
-                Exit::TempFail
-            } else {
-                eprintln!("stopped placing: {why}; run again to continue");
-                Exit::Ok
-            }
-        }
-        Ending::CapReached(why) => {
-            eprintln!(
-                "stopped placing: {why}; raise the limit in {} to go on",
-                campaign.file.display()
-            );
-            Exit::Ok
+        // Any other cap with contacts left is work cut short: never 0, so that cron (and a
+        // script) can tell it from a finished campaign.
+        Ending::CapReached(cap, why) => {
+            let next = match cap {
+                Cap::Run => "run again to continue".to_owned(),
+                Cap::Day => "the first run of the next day goes on".to_owned(),
+                Cap::Campaign => format!("raise the limit in {} to go on", campaign.file.display()),
+            };
+            eprintln!("stopped placing: {why}; work remains: {next}");
+            Exit::TempFail
         }
         Ending::Idle(next) => {
             eprintln!(

@@ -135,6 +135,8 @@ mod tests {
             max_concurrent: NonZeroU32::new(concurrent).unwrap(),
             max_calls: max_calls.and_then(NonZeroU64::new),
             max_minutes: None,
+            max_calls_per_day: None,
+            max_minutes_per_day: None,
             max_call_minutes: NonZeroU32::new(10).unwrap(),
             breaker_window: NonZeroU32::new(20).unwrap(),
             breaker_percent: NonZeroU32::new(50).unwrap(),

@@ -13,6 +13,9 @@
 //!   The window rolls across runs (a cron run of three calls sees the calls of the runs before
 //!   it). Once tripped, the breaker stays open in the state file: later runs place nothing until
 //!   one is given `--reset-breaker` (after a person looked), which also starts the count afresh.
+//! - [`Daily`]: `limits.max_calls_per_day` and `limits.max_minutes_per_day`, the same checks
+//!   over one calendar day of `schedule.timezone` (UTC without a schedule), so that a campaign
+//!   run every day by cron spends at most so much a day and goes on the next.
 //! - [`SuppressionWatch`]: the suppression files, re-read when their size or modification time
 //!   changes, so a number added during a long run is honoured before its next placement.
 //!
@@ -20,9 +23,12 @@
 //! reports each ended call.
 
 use std::collections::VecDeque;
+use std::num::NonZeroU64;
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use phonenumber::country::Id;
 use serde_json::{Map, Value};
 
@@ -41,6 +47,9 @@ pub const BREAKER_SINCE: &str = "breaker_since";
 #[derive(Debug)]
 pub struct Guards {
     budget: Option<MinuteBudget>,
+    daily: Option<Daily>,
+    /// `limits.max_call_minutes` in seconds: what a call whose fate is unknown is charged.
+    reserve_secs: u64,
     /// Seconds used so far: finished calls' durations, and a full reservation per call whose
     /// fate is unknown.
     used_secs: u64,
@@ -53,6 +62,8 @@ impl Guards {
     pub fn new(campaign: &Campaign) -> Guards {
         Guards {
             budget: MinuteBudget::of(&campaign.limits),
+            daily: Daily::of(campaign),
+            reserve_secs: u64::from(campaign.limits.max_call_minutes.get()) * 60,
             used_secs: 0,
             breaker: Breaker::new(
                 campaign.limits.breaker_window.get() as usize,
@@ -69,20 +80,57 @@ impl Guards {
     /// What the state file says was used before this run: seconds of finished calls, and
     /// calls whose fate is unknown.
     pub fn start(&mut self, call_secs: u64, unknown_calls: u64) {
-        let reserve = self.budget.map_or(0, |b| b.reserve_secs);
-        self.used_secs = call_secs.saturating_add(unknown_calls.saturating_mul(reserve));
+        self.used_secs = self.charge(call_secs, unknown_calls);
     }
 
-    /// A call of this run whose fate became unknown: it may have run, so the minute budget
-    /// keeps the reservation it had while in flight.
+    /// Seconds charged for `call_secs` of finished calls and `unknown_calls` calls whose fate
+    /// is unknown.
+    pub fn charge(&self, call_secs: u64, unknown_calls: u64) -> u64 {
+        call_secs.saturating_add(unknown_calls.saturating_mul(self.reserve_secs))
+    }
+
+    /// A call of this run whose fate became unknown: it may have run, so the minute budgets
+    /// keep the reservation it had while in flight.
     pub fn unknown_call(&mut self) {
-        let reserve = self.budget.map_or(0, |b| b.reserve_secs);
-        self.used_secs = self.used_secs.saturating_add(reserve);
+        self.used_secs = self.used_secs.saturating_add(self.reserve_secs);
     }
 
     /// Why no call may be placed now, with `in_flight` calls under way; `None` when one may.
     pub fn refuses(&self, in_flight: u64) -> Option<String> {
         self.budget?.refuses(self.used_secs, in_flight)
+    }
+
+    /// The day that contains `now`, when the daily caps have not counted it yet: the runner
+    /// then reads what that day already spent from the state file and hands it to
+    /// [`Guards::begin_day`].
+    pub fn day_to_count(&self, now: Timestamp) -> Option<Day> {
+        let daily = self.daily.as_ref()?;
+        let counted = daily.today.as_ref().is_some_and(|t| t.day.contains(now));
+        (!counted).then(|| Day::of(now, &daily.zone))
+    }
+
+    /// Starts counting `day`: `calls` placed and `secs` charged (see [`Guards::charge`]) before
+    /// this point, `placed` placements by this run so far.
+    pub fn begin_day(&mut self, day: Day, calls: u64, secs: u64, placed: u64) {
+        if let Some(daily) = &mut self.daily {
+            daily.today = Some(Today {
+                day,
+                calls,
+                secs,
+                placed_mark: placed,
+                used_mark: self.used_secs,
+            });
+        }
+    }
+
+    /// Why the daily caps refuse one more call now, with `placed` placements by this run and
+    /// `in_flight` calls under way; `None` when they allow it (or the day is not counted yet).
+    pub fn refuses_today(&self, placed: u64, in_flight: u64) -> Option<String> {
+        let daily = self.daily.as_ref()?;
+        let today = daily.today.as_ref()?;
+        let calls = today.calls + placed.saturating_sub(today.placed_mark);
+        let secs = today.secs + self.used_secs.saturating_sub(today.used_mark);
+        daily.refuses(&today.day, calls, secs, in_flight, self.reserve_secs)
     }
 
     /// Whether `e164` is on a suppression list now.
@@ -147,6 +195,113 @@ impl MinuteBudget {
             reserved / 60,
             in_flight,
             self.reserve_secs / 60
+        ))
+    }
+}
+
+/// `limits.max_calls_per_day` and `limits.max_minutes_per_day`. A day's calls are the
+/// placements made that day (or possibly made); its minutes are those of the calls placed that
+/// day, as [`MinuteBudget`] counts them (a reservation for each call in flight, the next one
+/// included, and for each whose fate is unknown). A call of the day before that ends after
+/// midnight is charged to the new day too: the cap can only bind early.
+#[derive(Debug, Clone)]
+pub struct Daily {
+    calls: Option<u64>,
+    cap_secs: Option<u64>,
+    zone: TimeZone,
+    today: Option<Today>,
+}
+
+/// One calendar day, `[start, end)`, in the zone it was read in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Day {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// `2026-12-03 (Europe/London)`, for messages.
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
+struct Today {
+    day: Day,
+    /// Spent before the runner started counting the day.
+    calls: u64,
+    secs: u64,
+    /// This run's placements and seconds charged when it started counting.
+    placed_mark: u64,
+    used_mark: u64,
+}
+
+impl Day {
+    /// The calendar day of `zone` that `now` falls in.
+    pub fn of(now: Timestamp, zone: &TimeZone) -> Day {
+        let here = now.to_zoned_datetime(zone.clone());
+        let start = here.start_of_day().map_or(now, |s| s.timestamp());
+        let end = here
+            .tomorrow()
+            .and_then(|t| t.start_of_day())
+            .map_or(Timestamp::MAX, |e| e.timestamp());
+        let name = format!("{} ({})", here.date(), zone.iana_name().unwrap_or("UTC"));
+        Day { start, end, name }
+    }
+
+    pub fn contains(&self, at: Timestamp) -> bool {
+        self.start <= at && at < self.end
+    }
+}
+
+impl Daily {
+    /// The campaign's daily caps; `None` without either.
+    pub fn of(campaign: &Campaign) -> Option<Daily> {
+        let limits = &campaign.limits;
+        if limits.max_calls_per_day.is_none() && limits.max_minutes_per_day.is_none() {
+            return None;
+        }
+        Some(Daily {
+            calls: limits.max_calls_per_day.map(NonZeroU64::get),
+            cap_secs: limits
+                .max_minutes_per_day
+                .map(|m| m.get().saturating_mul(60)),
+            zone: campaign
+                .schedule
+                .as_ref()
+                .map_or(TimeZone::UTC, |s| s.timezone.clone()),
+            today: None,
+        })
+    }
+
+    /// Why one more call may not be placed on `day`, with `calls` placed and `secs` charged
+    /// that day and `in_flight` calls under way (reserved `reserve_secs` each, the new one
+    /// too); `None` when it may.
+    pub fn refuses(
+        &self,
+        day: &Day,
+        calls: u64,
+        secs: u64,
+        in_flight: u64,
+        reserve_secs: u64,
+    ) -> Option<String> {
+        if let Some(cap) = self.calls
+            && calls >= cap
+        {
+            return Some(format!(
+                "limits.max_calls_per_day {cap} reached for {}: {calls} call(s) placed that day",
+                day.name
+            ));
+        }
+        let cap = self.cap_secs?;
+        let reserved = reserve_secs.saturating_mul(in_flight + 1);
+        if secs.saturating_add(reserved) <= cap {
+            return None;
+        }
+        Some(format!(
+            "limits.max_minutes_per_day {} reached for {}: {} min used that day, {} min reserved \
+             for {} call(s) in flight and the next one (limits.max_call_minutes)",
+            cap / 60,
+            day.name,
+            minutes(secs),
+            reserved / 60,
+            in_flight,
         ))
     }
 }
@@ -295,6 +450,8 @@ mod tests {
             max_concurrent: NonZeroU32::new(10).unwrap(),
             max_calls: None,
             max_minutes: max_minutes.and_then(NonZeroU64::new),
+            max_calls_per_day: None,
+            max_minutes_per_day: None,
             max_call_minutes: NonZeroU32::new(per_call).unwrap(),
             breaker_window: NonZeroU32::new(20).unwrap(),
             breaker_percent: NonZeroU32::new(50).unwrap(),
@@ -306,6 +463,8 @@ mod tests {
     fn a_call_turned_unknown_keeps_its_reservation() {
         let mut guards = Guards {
             budget: MinuteBudget::of(&limits(Some(30), 10)),
+            daily: None,
+            reserve_secs: 600,
             used_secs: 0,
             breaker: Breaker::default(),
             suppression: SuppressionWatch::new(Vec::new(), None),
@@ -338,6 +497,87 @@ mod tests {
         // Exactly at the cap is allowed.
         assert_eq!(budget.refuses(20 * 60, 0), None);
         assert!(budget.refuses(20 * 60 + 1, 0).is_some());
+    }
+
+    fn london() -> TimeZone {
+        jiff::tz::db().get("Europe/London").unwrap()
+    }
+
+    fn daily(calls: Option<u64>, minutes: Option<u64>) -> Guards {
+        let zone = london();
+        Guards {
+            budget: None,
+            daily: Some(Daily {
+                calls,
+                cap_secs: minutes.map(|m| m * 60),
+                zone,
+                today: None,
+            }),
+            reserve_secs: 600,
+            used_secs: 0,
+            breaker: Breaker::default(),
+            suppression: SuppressionWatch::new(Vec::new(), None),
+            fields: 1,
+        }
+    }
+
+    #[test]
+    fn a_day_is_the_calendar_day_of_the_schedules_zone() {
+        let z = london();
+        // Summer: London is UTC+1, so 23:30 UTC is already the next day.
+        let day = Day::of("2026-07-03T23:30:00Z".parse().unwrap(), &z);
+        assert_eq!(day.start, "2026-07-03T23:00:00Z".parse().unwrap());
+        assert_eq!(day.end, "2026-07-04T23:00:00Z".parse().unwrap());
+        assert_eq!(day.name, "2026-07-04 (Europe/London)");
+        // The day the clocks go back lasts 25 hours.
+        let day = Day::of("2026-10-25T12:00:00Z".parse().unwrap(), &z);
+        assert_eq!(day.end.duration_since(day.start).as_hours(), 25);
+        assert!(day.contains(day.start) && !day.contains(day.end));
+    }
+
+    #[test]
+    fn the_daily_call_cap_counts_the_day_and_this_runs_placements() {
+        let mut guards = daily(Some(3), None);
+        let now: Timestamp = "2026-12-03T10:00:00Z".parse().unwrap();
+        let day = guards
+            .day_to_count(now)
+            .expect("the first check counts the day");
+        // Two placed earlier today by other runs; this run had placed 5 before (yesterday).
+        guards.begin_day(day, 2, 0, 5);
+        assert_eq!(guards.day_to_count(now), None, "counted once a day");
+        assert_eq!(guards.refuses_today(5, 0), None);
+        let why = guards.refuses_today(6, 0).unwrap();
+        assert_eq!(
+            why,
+            "limits.max_calls_per_day 3 reached for 2026-12-03 (Europe/London): 3 call(s) placed \
+             that day"
+        );
+        // Midnight passes: a new day to count.
+        let tomorrow = "2026-12-04T00:00:00Z".parse().unwrap();
+        let day = guards.day_to_count(tomorrow).unwrap();
+        assert_eq!(day.name, "2026-12-04 (Europe/London)");
+        guards.begin_day(day, 0, 0, 6);
+        assert_eq!(guards.refuses_today(6, 0), None);
+    }
+
+    #[test]
+    fn the_daily_minute_cap_reserves_every_call_in_flight_and_the_next() {
+        let mut guards = daily(None, Some(30));
+        let now = "2026-12-03T10:00:00Z".parse().unwrap();
+        let day = guards.day_to_count(now).unwrap();
+        // 5 minutes used earlier today, one call of unknown fate (10 reserved).
+        let secs = guards.charge(300, 1);
+        guards.begin_day(day, 2, secs, 0);
+        // 15 used + 10 for the next call fits; with one in flight it does not.
+        assert_eq!(guards.refuses_today(0, 0), None);
+        let why = guards.refuses_today(0, 1).unwrap();
+        assert!(
+            why.starts_with("limits.max_minutes_per_day 30 reached for 2026-12-03 (Europe/London): 15.0 min used that day, 20 min reserved for 1 call(s) in flight"),
+            "{why}"
+        );
+        // A call of this run that became unknown keeps its reservation for the day.
+        guards.unknown_call();
+        assert!(guards.refuses_today(0, 0).is_some());
     }
 
     #[test]

@@ -170,7 +170,7 @@ pub enum Ending {
     /// `--stop-grace` at most (see [`Summary::grace_ran_out`]).
     Interrupted,
     /// A placement cap was reached; contacts remain for a later run.
-    CapReached(String),
+    CapReached(Cap, String),
     /// The API refused every call (bad key, caller ID not owned); the message says why.
     Refused(String),
     /// `--until-idle`: nothing more is due now; the next contact is due at this instant.
@@ -183,6 +183,18 @@ pub enum Ending {
     /// The API answered nothing but outage errors for [`OUTAGE_LIMIT`]: placements stopped;
     /// the message says what it answered.
     Unreachable(String),
+}
+
+/// Which cap stopped the placements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cap {
+    /// This run's (`--max-calls`, `--canary`).
+    Run,
+    /// A daily cap (`limits.max_calls_per_day`, `limits.max_minutes_per_day`): the next day's
+    /// run goes on.
+    Day,
+    /// A cap on the whole campaign (`limits.max_calls`, `limits.max_minutes`).
+    Campaign,
 }
 
 /// What the user asked of a run in progress (Ctrl-C, SIGTERM).
@@ -516,8 +528,8 @@ impl Runner {
                     self.summary.ending = Ending::Finished;
                     break;
                 };
-                if let Some(reason) = self.cap_reached()? {
-                    self.summary.ending = Ending::CapReached(reason);
+                if let Some((cap, reason)) = self.cap_reached(now)? {
+                    self.summary.ending = Ending::CapReached(cap, reason);
                     self.leave_the_rest();
                     break;
                 }
@@ -778,11 +790,14 @@ impl Runner {
         self.resolve.ready() && (self.late.at_start() == 0 || self.summary.placed > 0)
     }
 
-    fn cap_reached(&self) -> Result<Option<String>, RunError> {
+    fn cap_reached(&mut self, now: Timestamp) -> Result<Option<(Cap, String)>, RunError> {
         if let Some(cap) = self.options.max_calls
             && self.summary.placed >= cap
         {
-            return Ok(Some(format!("{} reached", self.options.max_calls_by)));
+            return Ok(Some((
+                Cap::Run,
+                format!("{} reached", self.options.max_calls_by),
+            )));
         }
         // Counted from the state file once, at start: counting it before every placement
         // grew with the campaign. This run's placements are `summary.placed`, which keeps a
@@ -791,13 +806,27 @@ impl Runner {
         if let Some(cap) = self.campaign.limits.max_calls
             && self.placed_before + self.summary.placed >= cap.get()
         {
-            return Ok(Some(format!(
-                "limits.max_calls {cap} reached for the campaign"
+            return Ok(Some((
+                Cap::Campaign,
+                format!("limits.max_calls {cap} reached for the campaign"),
             )));
         }
         // A lost placement being resolved may be a call in flight too: reserve for it.
-        let open = self.in_flight() + self.resolve.unsettled.len();
-        Ok(self.guards.refuses(open as u64))
+        let open = (self.in_flight() + self.resolve.unsettled.len()) as u64;
+        if let Some(why) = self.guards.refuses(open) {
+            return Ok(Some((Cap::Campaign, why)));
+        }
+        // A new day (the first check of the run, or midnight passed) is counted from the state
+        // file once, then this run's placements and minutes are added.
+        if let Some(day) = self.guards.day_to_count(now) {
+            let (calls, secs, unknown) = self.store.spent_since(day.start)?;
+            let secs = self.guards.charge(secs, unknown);
+            self.guards.begin_day(day, calls, secs, self.summary.placed);
+        }
+        Ok(self
+            .guards
+            .refuses_today(self.summary.placed, open)
+            .map(|why| (Cap::Day, why)))
     }
 
     /// Places a round of due calls as the limits allow; returns when to try again, if waiting.
@@ -828,7 +857,7 @@ impl Runner {
         if self.in_flight() >= max {
             return Ok(None);
         }
-        if self.stop_placing()? {
+        if self.stop_placing(now)? {
             return Ok(None);
         }
         let Some(first) = self.next_callable(now)? else {
@@ -890,8 +919,8 @@ impl Runner {
     }
 
     /// Whether a cap or a guard stops placements now (said once while calls are in flight).
-    fn stop_placing(&mut self) -> Result<bool, RunError> {
-        let Some(why) = self.cap_reached()? else {
+    fn stop_placing(&mut self, now: Timestamp) -> Result<bool, RunError> {
+        let Some((_, why)) = self.cap_reached(now)? else {
             return Ok(false);
         };
         if !self.cap_noted && self.in_flight() > 0 {
@@ -949,7 +978,7 @@ impl Runner {
             if let Some(claimed) = self.claim(&due, now)? {
                 round.push(claimed);
             }
-            if round.len() >= size || self.cap_reached()?.is_some() {
+            if round.len() >= size || self.cap_reached(now)?.is_some() {
                 break;
             }
             next = self.next_callable(now)?;

@@ -182,6 +182,32 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// What the calls placed at or after `since` spent, for the daily caps: how many were
+    /// placed or possibly placed, the seconds of those that finished, and how many have an
+    /// unknown fate.
+    pub fn spent_since(&self, since: Timestamp) -> Result<(u64, u64, u64), StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*),
+                        COALESCE(SUM(CASE WHEN state = 'finished'
+                            THEN json_extract(record, '$.durationSec') END), 0),
+                        COALESCE(SUM(state = 'unknown'), 0)
+                 FROM attempts
+                 WHERE created_at >= ?1
+                   AND state IN ('placing', 'placed', 'ambiguous', 'finished', 'unknown')",
+                [millis(since)],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                },
+            )
+            .map(|(calls, secs, unknown)| (calls as u64, secs.max(0) as u64, unknown as u64))
+            .map_err(|e| self.err(e))
+    }
+
     /// Opens a group of steps that [`Store::end_group`] commits in one transaction, waiting
     /// for the disk (`synchronous = FULL`). The runner groups the answers it handles and the
     /// round of placements that follows them: a commit costs more than the steps in it, most

@@ -375,8 +375,9 @@ Sam,312-555-0190
         contacts,
         &["--seed", "2"],
     );
+    // Contacts are left: exit 75, never 0 (cron must not take it for a finished campaign).
     let done = run(&test, &sandbox);
-    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(done.code, Some(75), "{}", done.stderr);
     assert!(
         done.stderr
             .contains("stopped placing: limits.max_minutes 10 reached: ")
@@ -389,7 +390,7 @@ Sam,312-555-0190
     assert_eq!(sandbox_calls(&sandbox.base_url).len(), 1);
     // A later run places nothing either.
     let done = run(&test, &sandbox);
-    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(done.code, Some(75), "{}", done.stderr);
     let calls = sandbox_calls(&sandbox.base_url);
     assert_eq!(calls.len(), 1);
     // `status` shows what was spent: the call's own duration.
@@ -415,11 +416,11 @@ Sam,312-555-0190
         &["--seed", "2"],
     );
     let done = run(&test, &sandbox);
-    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert_eq!(done.code, Some(75), "{}", done.stderr);
     assert!(
         done.stderr.contains(
-            "stopped placing: limits.max_calls 2 reached for the campaign; raise the limit in \
-             campaign.yaml to go on"
+            "stopped placing: limits.max_calls 2 reached for the campaign; work remains: raise \
+             the limit in campaign.yaml to go on"
         ),
         "{}",
         done.stderr
@@ -427,7 +428,7 @@ Sam,312-555-0190
     assert_eq!(sandbox_calls(&sandbox.base_url).len(), 2);
     // The campaign's cap counts the calls of earlier runs: a second run places nothing.
     let again = run(&test, &sandbox);
-    assert_eq!(again.code, Some(0), "{}", again.stderr);
+    assert_eq!(again.code, Some(75), "{}", again.stderr);
     assert!(
         again.stderr.contains("limits.max_calls 2 reached"),
         "{}",
@@ -606,4 +607,85 @@ fn a_number_added_to_a_suppression_file_during_a_run_is_not_called_again() {
     let row = &results(&test)[0];
     assert_eq!(row["status"], "suppressed");
     assert_eq!(row["attempts"], "1");
+}
+
+#[test]
+fn a_daily_call_cap_stops_each_day_with_exit_75_and_the_next_day_goes_on() {
+    // Two calls a day (the day of schedule.timezone, New York); three contacts.
+    let test = Test::new()
+        .file(
+            "campaign.yaml",
+            crate::support::CAMPAIGN.to_owned() + "limits:\n  max_calls_per_day: 2\n",
+        )
+        .file(
+            "contacts.csv",
+            "id,first_name,phone,date\n1,Ana,415-555-0190,x\n2,Wei,212-555-0190,x\n3,Sam,312-555-0190,x\n",
+        );
+    let run_at = |start: &str| {
+        test.command_with(&[
+            "run",
+            "campaign.yaml",
+            "--sandbox",
+            "--until-idle",
+            "--start",
+            start,
+        ])
+        .output()
+        .unwrap()
+    };
+    let calls = || {
+        let conn = rusqlite::Connection::open(test.path().join("demo.rehearsal.state.db")).unwrap();
+        conn.query_row("SELECT COUNT(*) FROM attempts", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+    };
+    // Monday 13:00 in New York: two calls, then the cap. Work is left: 75, with the cap named.
+    let monday = run_at("2099-12-07 13:00");
+    let stderr = String::from_utf8_lossy(&monday.stderr);
+    assert_eq!(monday.status.code(), Some(75), "{stderr}");
+    assert!(
+        stderr.contains(
+            "stopped placing: limits.max_calls_per_day 2 reached for 2099-12-07 \
+             (America/New_York): 2 call(s) placed that day; work remains: the first run of the \
+             next day goes on"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(calls(), 2);
+    // Later the same day: the day's calls are counted from the state file; nothing placed.
+    let later = run_at("2099-12-07 16:00");
+    let stderr = String::from_utf8_lossy(&later.stderr);
+    assert_eq!(later.status.code(), Some(75), "{stderr}");
+    assert!(
+        stderr.contains("limits.max_calls_per_day 2 reached"),
+        "{stderr}"
+    );
+    assert_eq!(calls(), 2);
+    // Tuesday: the last contact is called and the campaign is finished.
+    let tuesday = run_at("2099-12-08 13:00");
+    let stderr = String::from_utf8_lossy(&tuesday.stderr);
+    assert_eq!(tuesday.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("finished: every contact is settled"),
+        "{stderr}"
+    );
+    assert_eq!(calls(), 3);
+}
+
+#[test]
+fn daily_caps_must_be_positive() {
+    let run = Test::demo()
+        .file(
+            "campaign.yaml",
+            crate::support::CAMPAIGN.to_owned()
+                + "limits:\n  max_calls_per_day: 0\n  max_minutes_per_day: -5\n",
+        )
+        .args(&["validate", "campaign.yaml"])
+        .run();
+    assert_eq!(run.code, 78, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("limits.max_calls_per_day")
+            && run.stderr.contains("limits.max_minutes_per_day"),
+        "{}",
+        run.stderr
+    );
 }

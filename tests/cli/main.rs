@@ -6,6 +6,7 @@ mod support;
 
 mod api;
 mod counts;
+mod cron;
 mod deadlines;
 mod docs;
 mod ending;

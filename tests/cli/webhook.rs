@@ -809,7 +809,7 @@ fn a_webhook_event_settles_a_lost_placement_and_an_unmatched_one_is_kept() {
     let url = sandbox.base_url.clone();
     let mut import = runner(&test, &url);
     import.args(["--max-calls", "0"]);
-    assert_eq!(output(import).code, 0);
+    assert_eq!(output(import).code, 75);
     let objective = "Confirm Ana's appointment.";
     let call_id = sandbox.place(KEY, "+12125550101", objective);
     let request = json!({"to": "+12125550101", "objective": objective}).to_string();

@@ -258,7 +258,7 @@ fn explain_says_a_contact_due_now_still_waits_for_its_window() {
             "1",
         ],
     );
-    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.code, 75, "{}", run.stderr);
     assert!(
         run.stderr.contains("--max-calls 1 reached"),
         "{}",

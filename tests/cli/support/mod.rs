@@ -152,12 +152,16 @@ impl Run {
     }
 }
 
-/// Snapshot a run's transcript with temp paths replaced.
+/// Snapshot a run's transcript with temp paths, and the time, version and process id of a
+/// `run`'s first line, replaced.
 #[macro_export]
 macro_rules! assert_run {
     ($run:expr) => {{
         let run = &$run;
-        insta::with_settings!({ filters => vec![(r"/tmp/\.tmp[A-Za-z0-9]+", "[TMP]")] }, {
+        insta::with_settings!({ filters => vec![
+            (r"/tmp/\.tmp[A-Za-z0-9]+", "[TMP]"),
+            (r"run started \S+: bys-campaign \S+, (.*), pid \d+", "run started [TIME]: bys-campaign [VERSION], $1, pid [PID]"),
+        ] }, {
             insta::assert_snapshot!(run.transcript());
         });
     }};
