@@ -167,6 +167,10 @@ pub struct ValidateArgs {
     /// problems, then its cells as read (the report lists a few lines per problem).
     #[arg(long, value_name = "FILE")]
     pub invalid_csv: Option<PathBuf>,
+
+    /// Check this contacts CSV instead of input.path (e.g. tomorrow's daily CSV).
+    #[arg(long, value_name = "FILE")]
+    pub contacts: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -216,6 +220,12 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub state: StateArg,
+
+    /// Import this contacts CSV instead of input.path: a daily CSV. Rows of earlier imports
+    /// that it no longer has are never called again (`removed` when they were never called;
+    /// results kept for those that were, listed by `export --all`).
+    #[arg(long, value_name = "FILE")]
+    pub contacts: Option<PathBuf>,
 
     /// Rehearse: run against the built-in simulator on a free loopback port, at a fast time
     /// scale. Nobody is called and no API key is needed.

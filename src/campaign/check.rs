@@ -23,13 +23,18 @@ use crate::render::{RenderError, TemplateKind, Templates, budget};
 use crate::schedule::deadline::StopBefore;
 use crate::text::did_you_mean;
 
-pub(super) fn load(file: &Path, source: &str) -> Result<Campaign, LoadError> {
+pub(super) fn load(
+    file: &Path,
+    source: &str,
+    options: &super::LoadOptions,
+) -> Result<Campaign, LoadError> {
     let raw: RawCampaign = serde_yaml::from_str(source).map_err(|err| LoadError::Invalid {
         file: file.to_owned(),
         problems: vec![from_serde(&err, source)],
     })?;
     let mut checker = Checker {
         file,
+        options,
         map: SourceMap::new(source),
         problems: Vec::new(),
     };
@@ -45,6 +50,27 @@ pub(super) fn load(file: &Path, source: &str) -> Result<Campaign, LoadError> {
             problems: checker.problems,
         }),
     }
+}
+
+/// The existing file of `pattern` (a path whose file name holds `{date}`) with the latest date.
+fn latest_daily(pattern: &Path) -> Option<PathBuf> {
+    let name = pattern.file_name()?.to_str()?;
+    let (prefix, suffix) = name.split_once(super::DATE_PLACEHOLDER)?;
+    // `appts-{date}.csv` beside a campaign file named without a folder: the working folder.
+    let dir = pattern
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|entry| {
+            let file = entry.ok()?.file_name().into_string().ok()?;
+            let date = file.strip_prefix(prefix)?.strip_suffix(suffix)?;
+            let date: jiff::civil::Date = date.parse().ok()?;
+            Some((date, dir.join(&file)))
+        })
+        .max()
+        .map(|(_, path)| path)
 }
 
 /// Turns serde_yaml's message into one that names the key and says how to fix it, in the
@@ -162,6 +188,7 @@ fn expected_words(expected: &str) -> &str {
 
 struct Checker<'a> {
     file: &'a Path,
+    options: &'a super::LoadOptions,
     map: SourceMap,
     problems: Vec<Problem>,
 }
@@ -184,7 +211,8 @@ impl Checker<'_> {
     /// `Ok(None)` when problems were recorded; `Err` for a missing file, which stops at once.
     fn campaign(&mut self, raw: RawCampaign) -> Result<Option<Campaign>, LoadError> {
         let name = self.name(raw.name.as_deref());
-        let input = self.input(&raw.input)?;
+        let zone = raw.schedule.as_ref().and_then(|s| s.timezone.as_deref());
+        let input = self.input(&raw.input, zone)?;
         let call = input.as_ref().and_then(|input| self.call(raw.call, input));
         let fields = self.fields(raw.fields);
         let stop_before_given = raw
@@ -307,8 +335,37 @@ impl Checker<'_> {
         name
     }
 
-    fn input(&mut self, raw: &RawInput) -> Result<Option<Input>, LoadError> {
-        let path = self.base().join(&raw.path);
+    /// The contacts CSV to read: `run --contacts`, else `input.path` with `{date}` replaced by
+    /// the day of [`super::LoadOptions::at`] in `zone` (`schedule.timezone`; UTC without one or
+    /// when it is unknown, which the schedule's check reports).
+    fn contacts_path(&self, raw: &RawInput, zone: Option<&str>) -> PathBuf {
+        if let Some(path) = &self.options.contacts {
+            return path.clone();
+        }
+        if !raw.path.contains(super::DATE_PLACEHOLDER) {
+            return self.base().join(&raw.path);
+        }
+        let zone = zone
+            .and_then(|z| jiff::tz::db().get(z).ok())
+            .unwrap_or(TimeZone::UTC);
+        let at = self
+            .options
+            .at
+            .as_deref()
+            .and_then(|text| crate::schedule::parse_instant(text, &zone))
+            .unwrap_or_else(jiff::Timestamp::now);
+        let date = at.to_zoned_datetime(zone).date().to_string();
+        let path = self
+            .base()
+            .join(raw.path.replace(super::DATE_PLACEHOLDER, &date));
+        if self.options.latest && !path.exists() {
+            return latest_daily(&self.base().join(&raw.path)).unwrap_or(path);
+        }
+        path
+    }
+
+    fn input(&mut self, raw: &RawInput, zone: Option<&str>) -> Result<Option<Input>, LoadError> {
+        let path = self.contacts_path(raw, zone);
         let delimiter = match raw.delimiter.as_deref() {
             None => Some(defaults::DELIMITER),
             Some(d) if d.len() == 1 && d.is_ascii() && d != "\"" && d != "\n" => {

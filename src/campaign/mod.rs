@@ -258,37 +258,86 @@ pub mod defaults {
     pub const WEBHOOK_SECRET_ENV: &str = "BYS_WEBHOOK_SECRET";
 }
 
+/// Which contacts CSV a command reads, when it is not simply `input.path`.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `run --contacts FILE`: this file instead of `input.path` (relative to the working
+    /// folder, as a command-line path is).
+    pub contacts: Option<PathBuf>,
+    /// The instant whose date replaces `{date}` in `input.path` (`2026-12-03`, the day in
+    /// `schedule.timezone`, UTC without one) [default: now]; a rehearsal's `--start` text, read
+    /// in `schedule.timezone` like `--start` itself.
+    pub at: Option<String>,
+    /// For the commands that read a campaign's state (`status`, `explain`, `export`): when the
+    /// day's CSV of a `{date}` path does not exist (yet), the latest one that does.
+    pub latest: bool,
+}
+
+/// What `{date}` in `input.path` stands for: a daily CSV, `appointments-{date}.csv`.
+pub const DATE_PLACEHOLDER: &str = "{date}";
+
+impl LoadOptions {
+    /// For the commands that read a campaign's state: a `{date}` path falls back to the latest
+    /// daily CSV.
+    pub fn reading() -> LoadOptions {
+        LoadOptions {
+            latest: true,
+            ..LoadOptions::default()
+        }
+    }
+}
+
 impl Campaign {
     /// Reads, parses and validates a campaign file, and reads the header of its contacts CSV.
     /// Every problem found is reported at once, each with its line:column.
     pub fn load(file: &Path) -> Result<Campaign, LoadError> {
+        Campaign::load_with(file, &LoadOptions::default())
+    }
+
+    /// [`Campaign::load`], reading the contacts CSV that `options` names.
+    pub fn load_with(file: &Path, options: &LoadOptions) -> Result<Campaign, LoadError> {
         let source = std::fs::read_to_string(file).map_err(|source| LoadError::Missing {
             what: "campaign file",
             path: file.to_owned(),
             named_by: None,
             source,
         })?;
-        check::load(file, &source)
+        check::load(file, &source, options)
     }
 
     /// The state file used when `--state` is not given: `<name>.state.db` beside the campaign.
     pub fn default_state_path(&self) -> PathBuf {
-        self.dir().join(format!("{}.state.db", self.name))
+        state_file(&self.file, &self.name, None, false)
     }
 
     /// `<name>.rehearsal.state.db` beside the campaign file: the state of `run --sandbox`, kept
     /// apart so that a rehearsal's simulated results never pass for the live campaign's.
     pub fn rehearsal_state_path(&self) -> PathBuf {
-        self.dir().join(format!("{}.rehearsal.state.db", self.name))
+        state_file(&self.file, &self.name, None, true)
     }
 
     /// `--state` if given, else the rehearsal's or the live campaign's default.
     pub fn state_path(&self, given: Option<&Path>, rehearsal: bool) -> PathBuf {
-        match given {
-            Some(path) => path.to_owned(),
-            None if rehearsal => self.rehearsal_state_path(),
-            None => self.default_state_path(),
+        state_file(&self.file, &self.name, given, rehearsal)
+    }
+
+    /// The state file of the campaign file `file` before it is loaded (its contacts CSV may be
+    /// one that only its state file names): its `name`, unchecked, else the file's stem.
+    pub fn state_path_before_load(
+        file: &Path,
+        given: Option<&Path>,
+        rehearsal: bool,
+    ) -> Option<PathBuf> {
+        if let Some(given) = given {
+            return Some(given.to_owned());
         }
+        let source = std::fs::read_to_string(file).ok()?;
+        let yaml: serde_yaml::Value = serde_yaml::from_str(&source).ok()?;
+        let name = match yaml.get("name") {
+            Some(name) => name.as_str()?.to_owned(),
+            None => file.file_stem()?.to_str()?.to_owned(),
+        };
+        Some(state_file(file, &name, None, rehearsal))
     }
 
     /// Where the results CSV goes: `output.path`, or for a rehearsal the same name with
@@ -317,6 +366,15 @@ impl Campaign {
     /// The folder relative paths in the campaign file are resolved against.
     pub fn dir(&self) -> &Path {
         base_dir(&self.file)
+    }
+}
+
+/// `--state` if given, else `<name>.state.db` or `<name>.rehearsal.state.db` beside `file`.
+fn state_file(file: &Path, name: &str, given: Option<&Path>, rehearsal: bool) -> PathBuf {
+    match given {
+        Some(path) => path.to_owned(),
+        None if rehearsal => base_dir(file).join(format!("{name}.rehearsal.state.db")),
+        None => base_dir(file).join(format!("{name}.state.db")),
     }
 }
 

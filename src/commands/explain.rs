@@ -29,7 +29,7 @@ pub struct UnknownKey {
 }
 
 pub fn run(args: &ExplainArgs) -> anyhow::Result<Exit> {
-    let campaign = Campaign::load(&args.campaign)?;
+    let campaign = super::load_reading(&args.campaign, &args.state)?;
     let store = super::open_state(
         &campaign,
         &args.state,

@@ -8,14 +8,13 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::campaign::Campaign;
 use crate::cli::ExportArgs;
 use crate::exit::Exit;
 use crate::export::{self, ExportError, ExportOptions};
 use crate::out::StdoutError;
 
 pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
-    let campaign = Campaign::load(&args.campaign)?;
+    let campaign = super::load_reading(&args.campaign, &args.state)?;
     let store = super::open_state(
         &campaign,
         &args.state,

@@ -12,7 +12,7 @@ pub mod validate;
 
 use std::path::PathBuf;
 
-use crate::campaign::Campaign;
+use crate::campaign::{Campaign, LoadOptions};
 use crate::store::Store;
 
 /// `status`, `explain` or `export` before any `run` created the state file they read.
@@ -47,6 +47,30 @@ impl std::fmt::Display for NotStarted {
             ),
         }
     }
+}
+
+/// State-file meta key: the contacts CSV the last run imported (`run --contacts`, a `{date}` in
+/// `input.path`), as an absolute path.
+pub const CONTACTS_FILE: &str = "contacts_file";
+
+/// Loads the campaign for a reading command (`status`, `explain`, `export`): with the contacts
+/// CSV its last run imported while that file is there (a daily CSV), else `input.path` (the
+/// latest day's file of a `{date}` path).
+fn load_reading(
+    file: &std::path::Path,
+    given: &crate::cli::ReadStateArg,
+) -> anyhow::Result<Campaign> {
+    let imported = Campaign::state_path_before_load(file, given.state.as_deref(), given.rehearsal)
+        .filter(|state| state.exists())
+        .and_then(|state| Store::open_existing(&state).ok())
+        .and_then(|store| store.meta(CONTACTS_FILE).ok().flatten())
+        .map(PathBuf::from)
+        .filter(|path| path.exists());
+    let options = LoadOptions {
+        contacts: imported,
+        ..LoadOptions::reading()
+    };
+    Ok(Campaign::load_with(file, &options)?)
 }
 
 /// Opens the campaign's state file for reading, without taking the runner's lock (a run may be

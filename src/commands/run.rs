@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use tokio::sync::watch;
 
 use crate::api::{ApiKey, Client, ClientOptions, DEFAULT_BASE_URL};
-use crate::campaign::Campaign;
+use crate::campaign::{Campaign, LoadOptions};
 use crate::cli::RunArgs;
 use crate::clock::Clock;
 use crate::exit::Exit;
@@ -39,7 +39,13 @@ pub fn run(args: &RunArgs) -> anyhow::Result<Exit> {
     // The first line of every run, whatever follows: a log that cron or systemd appends to says
     // when each run started (real time, in UTC), with which version, for which campaign.
     eprintln!("{}", started_line(Timestamp::now(), &args.campaign));
-    let campaign = Campaign::load(&args.campaign)?;
+    let options = LoadOptions {
+        contacts: args.contacts.clone(),
+        // A rehearsal's day is its simulated one.
+        at: args.start.clone().filter(|_| args.sandbox),
+        latest: false,
+    };
+    let campaign = Campaign::load_with(&args.campaign, &options)?;
     let key = if args.sandbox {
         None
     } else {
@@ -169,6 +175,10 @@ async fn drive(
     // A row whose deadline passed ends `expired`, not `removed`, when today's CSV leaves it out.
     runner::deadline::expire(&store, campaign, clock.now())?;
     let imported = store.import(campaign, clock.now())?;
+    // What the reading commands load the campaign with (see `commands::load_reading`).
+    let contacts =
+        std::fs::canonicalize(&campaign.input.path).unwrap_or_else(|_| campaign.input.path.clone());
+    store.set_meta(super::CONTACTS_FILE, &contacts.to_string_lossy())?;
     let s = &imported.summary;
     let (census, _) = store.census()?;
     eprintln!(

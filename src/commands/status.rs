@@ -30,7 +30,7 @@ struct JsonStatus<'a> {
 }
 
 pub fn run(args: &StatusArgs) -> anyhow::Result<Exit> {
-    let campaign = Campaign::load(&args.campaign)?;
+    let campaign = super::load_reading(&args.campaign, &args.state)?;
     let store = super::open_state(
         &campaign,
         &args.state,

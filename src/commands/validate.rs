@@ -2,14 +2,18 @@
 
 use anyhow::Context as _;
 
-use crate::campaign::Campaign;
+use crate::campaign::{Campaign, LoadOptions};
 use crate::cli::ValidateArgs;
 use crate::contacts::Problems;
 use crate::exit::Exit;
 use crate::report::{self, Options};
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
-    let campaign = Campaign::load(&args.campaign)?;
+    let options = LoadOptions {
+        contacts: args.contacts.clone(),
+        ..LoadOptions::default()
+    };
+    let campaign = Campaign::load_with(&args.campaign, &options)?;
     let report = match &args.invalid_csv {
         None => report::scan(&campaign, &Options::default()),
         Some(path) => write_invalid(&campaign, path),

@@ -7,6 +7,7 @@ mod support;
 mod api;
 mod counts;
 mod cron;
+mod daily;
 mod deadlines;
 mod docs;
 mod ending;
