@@ -207,3 +207,172 @@ fn a_date_in_input_path_reads_the_days_csv() {
         "{report}"
     );
 }
+
+/// The campaign of the week's rehearsal: tomorrow's appointments confirmed from a new CSV every
+/// day, calls stopping 12 hours before each appointment, six calls a day at most.
+const WEEK: &str = "\
+name: appts
+input:
+  path: appts-{date}.csv
+  key_column: id
+  default_region: GB
+  deadline_column: appointment
+call:
+  objective: Confirm {{ name }}'s appointment at {{ appointment }}.
+schedule:
+  timezone: Europe/London
+  stop_before: 12h
+retry:
+  no_answer: { attempts: 3, after: 2h }
+  voicemail: { attempts: 2, after: 2h }
+limits:
+  max_calls_per_day: 6
+output:
+  path: results.csv
+";
+
+/// The CSV of `day`: six appointments, most of them the next day. 0190 completes, 0191 never
+/// answers, 0192 reaches voicemail, 0198 answers the second call. Bea's appointment at 01:00
+/// stops her calls at 13:00, before her third; Eve's was this morning.
+fn week_csv(day: jiff::civil::Date) -> String {
+    let next = day.tomorrow().unwrap();
+    format!(
+        "id,name,phone,appointment\n\
+         {day}-1,Ana,020 7946 0190,{next} 10:00\n\
+         {day}-2,Bea,020 7946 0191,{next} 01:00\n\
+         {day}-3,Cal,020 7946 0192,{next} 14:00\n\
+         {day}-4,Dan,020 7946 0198,{next} 11:00\n\
+         {day}-5,Eve,020 7946 0190,{day} 08:00\n\
+         {day}-6,Gus,020 7946 0190,{next} 12:00\n"
+    )
+}
+
+/// What follows `prefix` in the first line of `text` that has it, up to `end` (or the line's end).
+fn after<'a>(text: &'a str, prefix: &str, end: &str) -> &'a str {
+    let line = text
+        .lines()
+        .find_map(|l| l.split_once(prefix).map(|(_, rest)| rest))
+        .unwrap_or_else(|| panic!("no {prefix:?} in:\n{text}"));
+    line.split(end).next().unwrap()
+}
+
+#[test]
+fn a_daily_appointment_campaign_rehearsed_from_cron_over_a_week() {
+    let test = Test::new().file("campaign.yaml", WEEK);
+    let monday: jiff::civil::Date = "2099-12-07".parse().unwrap();
+    let mut cap_stops = 0;
+    for offset in 0..5 {
+        let day = monday.checked_add(jiff::Span::new().days(offset)).unwrap();
+        std::fs::write(test.path().join(format!("appts-{day}.csv")), week_csv(day)).unwrap();
+        let mut last_run = String::new();
+        // The documented cron line: every 15 minutes, 08:00 to 18:45.
+        for quarter in 0..44 {
+            let start = format!("{day} {:02}:{:02}", 8 + quarter / 4, quarter % 4 * 15);
+            let (code, _, stderr) = stdout_of(
+                &test,
+                &[
+                    "run",
+                    "campaign.yaml",
+                    "--sandbox",
+                    "--until-idle",
+                    "--start",
+                    &start,
+                ],
+            );
+            assert!(matches!(code, 0 | 75), "{start}: exit {code}\n{stderr}");
+            if stderr.contains("stopped placing:") {
+                cap_stops += 1;
+                assert_eq!(code, 75, "{start}: a cap left work\n{stderr}");
+                assert!(
+                    stderr.contains(&format!(
+                        "stopped placing: limits.max_calls_per_day 6 reached for {day} \
+                         (Europe/London)"
+                    )),
+                    "{start}: the cap is named\n{stderr}"
+                );
+            }
+            // Exit 0 only when nothing is left to call.
+            let (_, json, _) =
+                stdout_of(&test, &["status", "campaign.yaml", "--rehearsal", "--json"]);
+            let status: serde_json::Value = serde_json::from_str(&json).unwrap();
+            let waiting = status["waiting"].as_array().unwrap();
+            assert_eq!(
+                code == 0,
+                waiting.is_empty(),
+                "{start}: exit {code} with {waiting:?}\n{stderr}"
+            );
+            last_run = stderr;
+        }
+        // The same count in every command.
+        let census = after(&last_run, "contacts: ", " in ").to_owned();
+        assert_eq!(census, "6 rows: 6 to call", "{last_run}");
+        let (_, status, _) = stdout_of(&test, &["status", "campaign.yaml", "--rehearsal"]);
+        assert_eq!(
+            after(&status, "Rows in the CSV: ", "\n"),
+            census,
+            "{status}"
+        );
+        let (code, _, exported) = stdout_of(
+            &test,
+            &["export", "campaign.yaml", "--rehearsal", "-o", "export.csv"],
+        );
+        assert_eq!(code, 0, "{exported}");
+        assert_eq!(after(&exported, ": ", ", and"), census, "{exported}");
+        let csv = format!("appts-{day}.csv");
+        let (code, report, _) =
+            stdout_of(&test, &["validate", "campaign.yaml", "--contacts", &csv]);
+        assert_eq!(code, 0, "{report}");
+        assert_eq!(after(&report, &format!("{csv} ("), ")"), census, "{report}");
+        // Today's rows: Bea's calls stopped before her third, Eve was never called.
+        let rows = results(&test);
+        let by_name = |name: &str| rows.iter().find(|r| r["name"] == name).unwrap();
+        assert_eq!(rows.len(), 6, "{rows:?}");
+        assert_eq!(by_name("Ana")["status"], "completed");
+        assert_eq!(
+            (
+                by_name("Bea")["status"].as_str(),
+                by_name("Bea")["attempts"].as_str()
+            ),
+            ("expired", "2"),
+            "{rows:?}"
+        );
+        assert_eq!(
+            (
+                by_name("Eve")["status"].as_str(),
+                by_name("Eve")["attempts"].as_str()
+            ),
+            ("expired", "0")
+        );
+    }
+    assert!(cap_stops > 0, "the daily cap stopped some runs");
+
+    let conn = Connection::open(test.path().join("appts.rehearsal.state.db")).unwrap();
+    // Never a call at or after a row's cutoff.
+    let late: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM attempts a JOIN contacts c ON c.key = a.contact_key
+             WHERE a.created_at >= c.cutoff_at",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(late, 0, "no call after a deadline");
+    // Six calls a day at most, by London's day.
+    let mut per_day: BTreeMap<String, i64> = BTreeMap::new();
+    let mut stmt = conn.prepare("SELECT created_at FROM attempts").unwrap();
+    for at in stmt.query_map([], |r| r.get::<_, i64>(0)).unwrap() {
+        let at = jiff::Timestamp::from_millisecond(at.unwrap()).unwrap();
+        let day = at
+            .to_zoned_datetime(jiff::tz::db().get("Europe/London").unwrap())
+            .date();
+        *per_day.entry(day.to_string()).or_default() += 1;
+    }
+    assert_eq!(per_day.len(), 5, "{per_day:?}");
+    assert!(per_day.values().all(|&n| n == 6), "{per_day:?}");
+    // Yesterday's rows left today's results: the history keeps its calls.
+    let (_, status, _) = stdout_of(&test, &["status", "campaign.yaml", "--rehearsal"]);
+    assert!(
+        status.contains("History: 24 contacts of earlier imports no longer in the CSV"),
+        "{status}"
+    );
+}
