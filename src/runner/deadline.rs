@@ -82,7 +82,7 @@ impl Runner {
         if expired > 0 {
             self.progress.note(&format!(
                 "{expired} contact(s) expired: their next call could not come before their \
-                 deadline (input.deadline_column less schedule.stop_before); never called"
+                 deadline (input.deadline_column less schedule.stop_before); not called again"
             ));
         }
         Ok(())

@@ -57,12 +57,14 @@ impl Store {
 
     /// Writes the contact `key` `expired`, with `reason`, as [`crate::state::after_deadline`] decided
     /// from `Pending`; `false` (nothing written) if it was no longer pending: the fence held.
+    /// Its due time is kept: the next import judges the row afresh (its deadline may have moved)
+    /// and [`crate::state::after_deadline`] must see when its next call would come, or a retry
+    /// still waiting its delay would be due at once.
     pub fn expire(&self, key: &str, reason: &str, now: Timestamp) -> Result<bool, StoreError> {
         let (from, to) = (ContactState::Pending, ContactState::Expired);
         self.conn
             .prepare_cached(
-                "UPDATE contacts SET state = ?4, reason = ?2, due_at = NULL, wait = NULL,
-                    updated_at = ?3
+                "UPDATE contacts SET state = ?4, reason = ?2, updated_at = ?3
                  WHERE key = ?1 AND state = ?5",
             )
             .and_then(|mut stmt| {

@@ -308,3 +308,31 @@ fn deadlines_need_a_schedule_and_stop_before_needs_a_deadline() {
         run.stderr
     );
 }
+
+#[test]
+fn a_row_expired_for_its_retry_is_not_called_by_a_later_run_before_its_cutoff() {
+    // Ana's retry would come after 21:00, when her calls stop: she expires at 19:0x. Every
+    // later run imports the CSV again; none may call her, though 21:00 has not come yet.
+    let test = Test::new().file("campaign.yaml", CAMPAIGN).file(
+        "contacts.csv",
+        "id,name,phone,appointment\nA-2001,Ana,020 7946 0191,2099-12-04 09:00\n",
+    );
+    for start in ["2099-12-03 19:00", "2099-12-03 19:15", "2099-12-03 19:30"] {
+        let out = test
+            .command_with(&[
+                "run",
+                "campaign.yaml",
+                "--sandbox",
+                "--until-idle",
+                "--start",
+                start,
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{start}: {stderr}");
+    }
+    let calls = attempts(&test);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(results(&test)[0]["status"], "expired");
+}
