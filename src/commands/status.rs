@@ -14,7 +14,7 @@ use crate::cli::StatusArgs;
 use crate::exit::Exit;
 use crate::runner::eta::{self, Eta, EtaInput};
 use crate::state::AttemptState;
-use crate::store::{StatusSummary, WaitGroup};
+use crate::store::{StatusSummary, Store, WaitGroup};
 use crate::text::escape_control;
 
 /// How many rows needing attention, and errors, are listed.
@@ -54,7 +54,8 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<Exit> {
         crate::outln!("{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
         crate::out!("{}", human(&campaign.name, &state_file, &summary))?;
-        crate::out!("{}", spending(&campaign.limits, &summary))?;
+        let today = today(&campaign, &store, now)?;
+        crate::out!("{}", spending(&campaign.limits, &summary, today.as_ref()))?;
         crate::out!("{}", waiting(&summary, eta.as_ref()))?;
     }
     Ok(Exit::Ok)
@@ -79,9 +80,47 @@ pub fn eta_input<'a>(campaign: &'a Campaign, s: &StatusSummary, now: Timestamp) 
     }
 }
 
+/// What today spent, with daily caps (`limits.max_calls_per_day`, `max_minutes_per_day`).
+#[derive(Debug)]
+pub struct Today {
+    pub day: crate::runner::guard::Day,
+    pub calls: u64,
+    /// Seconds of today's finished calls.
+    pub secs: u64,
+}
+
+fn today(campaign: &Campaign, store: &Store, now: Timestamp) -> anyhow::Result<Option<Today>> {
+    let limits = &campaign.limits;
+    if limits.max_calls_per_day.is_none() && limits.max_minutes_per_day.is_none() {
+        return Ok(None);
+    }
+    let zone = campaign
+        .schedule
+        .as_ref()
+        .map_or(jiff::tz::TimeZone::UTC, |s| s.timezone.clone());
+    let day = crate::runner::guard::Day::of(now, &zone);
+    let (calls, secs, _) = store.spent_since(day.start)?;
+    Ok(Some(Today { day, calls, secs }))
+}
+
 /// The caps of `limits` that are set, and how much of each is used.
-pub fn spending(limits: &Limits, s: &StatusSummary) -> String {
+pub fn spending(limits: &Limits, s: &StatusSummary, today: Option<&Today>) -> String {
     let mut parts = Vec::new();
+    if let Some(t) = today {
+        if let Some(cap) = limits.max_calls_per_day {
+            parts.push(format!(
+                "{} of {cap} calls on {} (limits.max_calls_per_day)",
+                t.calls, t.day.name
+            ));
+        }
+        if let Some(cap) = limits.max_minutes_per_day {
+            parts.push(format!(
+                "{:.1} of {cap} minutes on {} (limits.max_minutes_per_day)",
+                t.secs as f64 / 60.0,
+                t.day.name
+            ));
+        }
+    }
     if let Some(cap) = limits.max_calls {
         parts.push(format!("{} of {cap} calls (limits.max_calls)", s.calls));
     }

@@ -651,6 +651,18 @@ fn a_daily_call_cap_stops_each_day_with_exit_75_and_the_next_day_goes_on() {
         "{stderr}"
     );
     assert_eq!(calls(), 2);
+    // status says what the day spent (the rehearsal's day, from its state file).
+    let status = test
+        .command_with(&["status", "campaign.yaml", "--rehearsal"])
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains(
+            "Spent: 2 of 2 calls on 2099-12-07 (America/New_York) (limits.max_calls_per_day)"
+        ),
+        "{status}"
+    );
     // Later the same day: the day's calls are counted from the state file; nothing placed.
     let later = run_at("2099-12-07 16:00");
     let stderr = String::from_utf8_lossy(&later.stderr);
