@@ -66,11 +66,23 @@ fn load_reading(
         .and_then(|store| store.meta(CONTACTS_FILE).ok().flatten())
         .map(PathBuf::from)
         .filter(|path| path.exists());
-    let options = LoadOptions {
-        contacts: imported,
-        ..LoadOptions::reading()
+    let plain = Campaign::load_with(file, &LoadOptions::reading());
+    let same = |campaign: &Campaign, path: &PathBuf| {
+        std::fs::canonicalize(&campaign.input.path).is_ok_and(|p| &p == path)
     };
-    Ok(Campaign::load_with(file, &options)?)
+    match (plain, imported) {
+        // The usual case: the campaign's own CSV, named as the campaign file names it.
+        (Ok(campaign), Some(path)) if same(&campaign, &path) => Ok(campaign),
+        (Ok(campaign), None) => Ok(campaign),
+        (_, Some(path)) => {
+            let options = LoadOptions {
+                contacts: Some(path),
+                ..LoadOptions::reading()
+            };
+            Ok(Campaign::load_with(file, &options)?)
+        }
+        (Err(err), None) => Err(err.into()),
+    }
 }
 
 /// Opens the campaign's state file for reading, without taking the runner's lock (a run may be
