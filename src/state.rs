@@ -315,13 +315,14 @@ pub enum RowKind {
 
 /// A contact's state after an import, given its state before (if it was known). Once a contact
 /// has been called, its history wins: editing or re-importing the CSV never calls it again. A
-/// row that comes back after it was `removed` is judged afresh, and so is an `expired` one (its
-/// deadline may have been moved later: [`after_deadline`] expires it again before any placement
-/// if not).
-pub fn after_import(before: Option<ContactState>, row: RowKind) -> ContactState {
+/// row that comes back after it was `removed` is judged afresh. An `expired` row stays expired
+/// unless its cutoff `moved` (an edited deadline, another `schedule.stop_before`): then it is
+/// judged afresh, and [`after_deadline`] expires it again before any placement if it must.
+pub fn after_import(before: Option<ContactState>, row: RowKind, moved: bool) -> ContactState {
     use ContactState as C;
     match (before, row) {
         (Some(state @ (C::Active | C::Done | C::Unknown)), _) => state,
+        (Some(C::Expired), RowKind::Callable) if !moved => C::Expired,
         (_, RowKind::Callable) => C::Pending,
         (_, RowKind::Invalid) => C::Invalid,
         (_, RowKind::Suppressed) => C::Suppressed,
@@ -531,15 +532,22 @@ mod tests {
         let befores = std::iter::once(None).chain(ContactState::ALL.map(Some));
         for before in befores {
             for row in [R::Callable, R::Invalid, R::Suppressed] {
-                let expected = match (before, row) {
-                    (Some(C::Active), _) => C::Active,
-                    (Some(C::Done), _) => C::Done,
-                    (Some(C::Unknown), _) => C::Unknown,
-                    (_, R::Callable) => C::Pending,
-                    (_, R::Invalid) => C::Invalid,
-                    (_, R::Suppressed) => C::Suppressed,
-                };
-                assert_eq!(after_import(before, row), expected, "{before:?} + {row:?}");
+                for moved in [false, true] {
+                    let expected = match (before, row) {
+                        (Some(C::Active), _) => C::Active,
+                        (Some(C::Done), _) => C::Done,
+                        (Some(C::Unknown), _) => C::Unknown,
+                        (Some(C::Expired), R::Callable) if !moved => C::Expired,
+                        (_, R::Callable) => C::Pending,
+                        (_, R::Invalid) => C::Invalid,
+                        (_, R::Suppressed) => C::Suppressed,
+                    };
+                    assert_eq!(
+                        after_import(before, row, moved),
+                        expected,
+                        "{before:?} + {row:?}, moved {moved}"
+                    );
+                }
             }
         }
     }

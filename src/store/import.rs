@@ -86,7 +86,9 @@ impl Store {
         let now = millis(now);
         {
             let mut find = tx
-                .prepare_cached("SELECT state, fingerprint, present FROM contacts WHERE key = ?1")
+                .prepare_cached(
+                    "SELECT state, fingerprint, present, cutoff_at, reason FROM contacts WHERE key = ?1",
+                )
                 .map_err(sql)?;
             let mut upsert = tx
                 .prepare_cached(
@@ -184,12 +186,15 @@ impl Store {
                 };
                 let cells = serde_json::to_string(&cells).expect("strings serialize");
                 let print = fingerprint(&cells);
-                let before: Option<(String, String, i64)> = if first {
+                type Before = (String, String, i64, Option<i64>, Option<String>);
+                let before: Option<Before> = if first {
                     None
                 } else {
-                    find.query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                        .optional()
-                        .map_err(sql)?
+                    find.query_row([&key], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })
+                    .optional()
+                    .map_err(sql)?
                 };
                 let before_state =
                     match &before {
@@ -203,11 +208,17 @@ impl Store {
                     };
                 match &before {
                     None => summary.added += 1,
-                    Some((_, _, 0)) => summary.added += 1,
-                    Some((_, old, _)) if *old != print => summary.edited += 1,
+                    Some((_, _, 0, ..)) => summary.added += 1,
+                    Some((_, old, ..)) if *old != print => summary.edited += 1,
                     Some(_) => {}
                 }
-                let state = after_import(before_state, kind);
+                let moved = before.as_ref().is_some_and(|b| b.3 != cutoff);
+                let state = after_import(before_state, kind, moved);
+                // An expired row that stays expired keeps the reason it expired for.
+                let reason = match (&before, state) {
+                    (Some((.., old)), ContactState::Expired) => old.clone(),
+                    _ => reason,
+                };
                 upsert
                     .execute(params![
                         key,
@@ -233,7 +244,9 @@ impl Store {
             let after = after_removal(before);
             if after != before {
                 tx.execute(
-                    "UPDATE contacts SET state = ?2, due_at = NULL, wait = NULL, updated_at = ?3
+                    // Its due time is kept: should the row come back, a retry still waits its
+                    // delay (`after_deadline` and `next_due` read it).
+                    "UPDATE contacts SET state = ?2, updated_at = ?3
                      WHERE present = 2 AND state = ?1",
                     params![before.as_str(), after.as_str(), now],
                 )
@@ -350,12 +363,12 @@ mod tests {
         import(dir.path(), &mut store, both);
         store
             .conn
-            .execute(
-                "UPDATE contacts SET state = 'done', outcome = 'completed', calls = 1 WHERE key = 'A'",
-                [],
+            .execute_batch(
+                "UPDATE contacts SET state = 'done', outcome = 'completed', calls = 1 WHERE key = 'A';
+                 UPDATE contacts SET due_at = 4102444800000 WHERE key = 'B'",
             )
             .unwrap();
-        // The next day's CSV has neither: B was never called, A was.
+        // The next day's CSV has neither: B (waiting for a retry in 2100) was never called, A was.
         let s = import(
             dir.path(),
             &mut store,
@@ -374,9 +387,16 @@ mod tests {
             (1, 1),
             "only today's CSV counts"
         );
-        // B is back: judged afresh.
+        // B is back: judged afresh, and its retry still waits its delay.
         import(dir.path(), &mut store, both);
         assert_eq!(state_of(&store, "B"), ("pending".into(), 1));
+        let due: Option<i64> = store
+            .conn
+            .query_row("SELECT due_at FROM contacts WHERE key = 'B'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(due, Some(4102444800000));
         assert_eq!(state_of(&store, "A"), ("done".into(), 1));
     }
 

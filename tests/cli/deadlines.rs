@@ -201,8 +201,10 @@ fn no_call_is_placed_after_a_rows_deadline_and_the_row_ends_expired() {
         explain.contains("State: expired, last outcome no_answer; 1 call(s) placed"),
         "{explain}"
     );
+    // The reason it expired for, kept through Friday's import.
     assert!(
-        explain.contains("Next: never: its deadline passed: calls stop at 2099-12-03 21:00 GMT"),
+        explain.contains("Next: never: its next call could come only at 2099-12-03 2")
+            && explain.contains("and calls stop at 2099-12-03 21:00 GMT"),
         "{explain}"
     );
 }
@@ -331,8 +333,44 @@ fn a_row_expired_for_its_retry_is_not_called_by_a_later_run_before_its_cutoff() 
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(0), "{start}: {stderr}");
+        // Expired once: a later import leaves it expired, and says nothing of it.
+        assert_eq!(
+            stderr.contains("contact(s) expired"),
+            start.ends_with("19:00"),
+            "{start}: {stderr}"
+        );
     }
     let calls = attempts(&test);
     assert_eq!(calls.len(), 1, "{calls:?}");
-    assert_eq!(results(&test)[0]["status"], "expired");
+    let ana = &results(&test)[0];
+    assert_eq!(ana["status"], "expired");
+    assert!(
+        ana["error"].starts_with("its next call could come only at"),
+        "the reason it expired for is kept: {ana:?}"
+    );
+    // Her appointment moves to Saturday: judged afresh, she waits for her retry.
+    std::fs::write(
+        test.path().join("contacts.csv"),
+        "id,name,phone,appointment\nA-2001,Ana,020 7946 0191,2099-12-05 09:00\n",
+    )
+    .unwrap();
+    let out = test
+        .command_with(&[
+            "run",
+            "campaign.yaml",
+            "--sandbox",
+            "--until-idle",
+            "--start",
+            "2099-12-03 19:45",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(75), "{stderr}");
+    assert_eq!(results(&test)[0]["status"], "pending", "{stderr}");
+    assert_eq!(
+        attempts(&test).len(),
+        1,
+        "the retry waits its delay: {stderr}"
+    );
 }
