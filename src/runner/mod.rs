@@ -1246,7 +1246,7 @@ impl Runner {
         let placement = state::after_place(&PlaceResult::Placed, now);
         let next = self.next_poll(now, now, 0);
         let status = placed.status.as_str().to_owned();
-        self.store.record_placement(
+        if !self.store.record_placement(
             attempt,
             &key,
             placement,
@@ -1255,7 +1255,10 @@ impl Runner {
             Some(next),
             None,
             now,
-        )?;
+        )? {
+            // Settled meanwhile by the path that moved it: it follows the call.
+            return Ok(());
+        }
         self.follow(attempt, key, placed.call_id, now, 0, calls, now);
         if let Some(following) = self.following.get_mut(&attempt) {
             following.status = Some(status);
@@ -1338,7 +1341,7 @@ impl Runner {
             }
             _ => err.to_string(),
         };
-        self.store.record_placement(
+        if !self.store.record_placement(
             attempt,
             &key,
             placement,
@@ -1347,7 +1350,9 @@ impl Runner {
             None,
             Some(&note),
             now,
-        )?;
+        )? {
+            return Ok(());
+        }
         if result != PlaceResult::Lost {
             self.owned("", posting.subject.as_deref(), None)?;
         }

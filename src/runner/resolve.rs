@@ -650,7 +650,7 @@ impl Runner {
                         created.clamp(lost.created_at, now.max(lost.created_at))
                     });
                 let next = self.next_poll(placed_at, now, 0);
-                self.store.record_placement(
+                if !self.store.record_placement(
                     lost.attempt,
                     &lost.key,
                     placement,
@@ -659,7 +659,10 @@ impl Runner {
                     Some(next),
                     Some("the lost placement was found in the API's list of calls"),
                     now,
-                )?;
+                )? {
+                    // A webhook event adopted it meanwhile, and follows it.
+                    return Ok(());
+                }
                 self.learned(&call_id);
                 self.owned(&call_id, lost.subject.as_deref(), None)?;
                 let calls = self.store.contact_calls(&lost.key)?;
@@ -680,7 +683,7 @@ impl Runner {
                 } else {
                     doubt.unwrap_or(Doubt::OutOfReach).reason().to_owned()
                 };
-                self.store.record_placement(
+                if !self.store.record_placement(
                     lost.attempt,
                     &lost.key,
                     placement,
@@ -689,7 +692,9 @@ impl Runner {
                     None,
                     Some(&note),
                     now,
-                )?;
+                )? {
+                    return Ok(());
+                }
                 // An unknown call may still be made until the wait is over: the number and
                 // objective stay held for other campaigns until then.
                 let until = (!absent).then(|| {

@@ -402,7 +402,9 @@ impl Store {
         Ok(moved)
     }
 
-    /// Records how a POST (or the resolution of a lost one) ended.
+    /// Records how a POST (or the resolution of a lost one) ended, fenced on the attempt still
+    /// being `placing` or `ambiguous`. Returns whether the fence held: `false` writes nothing
+    /// (the attempt was settled meanwhile by another path, which counted its call).
     #[allow(clippy::too_many_arguments)]
     pub fn record_placement(
         &mut self,
@@ -414,7 +416,7 @@ impl Store {
         next_poll_at: Option<Timestamp>,
         note: Option<&str>,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let path = self.path.clone();
         let sql = |source| StoreError::Sqlite {
             path: path.clone(),
@@ -422,7 +424,7 @@ impl Store {
         };
         let tx = self.conn.savepoint().map_err(sql)?;
         let counts = i64::from(placement.attempt.counts_as_call());
-        exec(
+        let fenced = exec(
             &tx,
             "UPDATE attempts SET state = ?2, call_id = COALESCE(?3, call_id),
                 placed_at = CASE WHEN ?3 IS NOT NULL THEN ?7 ELSE placed_at END,
@@ -440,6 +442,11 @@ impl Store {
             ],
         )
         .map_err(sql)?;
+        if fenced != 1 {
+            // Already settled by another path (a webhook event, an earlier answer): that path
+            // counted the call and moved the contact. Dropping the savepoint writes nothing.
+            return Ok(false);
+        }
         let reason = (placement.contact == ContactState::Invalid
             || placement.contact == ContactState::Unknown)
             .then_some(note)
@@ -496,7 +503,8 @@ impl Store {
         if let Some(status) = status {
             insert_event(&tx, attempt, now, "status", status).map_err(sql)?;
         }
-        tx.commit().map_err(sql)
+        tx.commit().map_err(sql)?;
+        Ok(true)
     }
 
     /// Records a poll that found the call in a new status, or failed to read it, in one
@@ -1217,6 +1225,51 @@ mod tests {
         assert_eq!(next(&store, "2026-12-07T18:00:00Z").as_deref(), Some("B"));
         set(&store, "A", "done", None);
         assert_eq!(next(&store, now).as_deref(), Some("C"));
+    }
+
+    #[test]
+    fn a_placement_whose_fence_does_not_hold_changes_nothing() {
+        use crate::state::{PlaceResult, after_place};
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = store(dir.path(), "id,name,phone\nA,Ana,(415) 555-0101\n");
+        let now = t("2026-12-07T17:00:00Z");
+        let a = store
+            .begin_attempt("A", "k1", "{}", None, now, now)
+            .unwrap()
+            .unwrap();
+        let placed = after_place(&PlaceResult::Placed, now);
+        let held = store
+            .record_placement(a, "A", placed, Some("c1"), None, None, None, now)
+            .unwrap();
+        assert!(held, "the attempt was placing: the fence holds");
+        assert_eq!(store.contact_calls("A").unwrap(), 1);
+        // The same answer recorded twice (or a lost answer settled after a webhook event
+        // adopted its call): the attempt is no longer placing or ambiguous.
+        let held = store
+            .record_placement(a, "A", placed, Some("c1"), None, None, None, now)
+            .unwrap();
+        assert!(
+            !held,
+            "the attempt was already placed: the fence must not hold"
+        );
+        assert_eq!(
+            store.contact_calls("A").unwrap(),
+            1,
+            "one call, counted once"
+        );
+        // Nor may a late "not placed" undo the placed call and free its contact.
+        let not_placed = after_place(
+            &PlaceResult::Transient {
+                retry_after: std::time::Duration::from_secs(5),
+            },
+            now,
+        );
+        let held = store
+            .record_placement(a, "A", not_placed, None, None, None, Some("?"), now)
+            .unwrap();
+        assert!(!held);
+        assert_eq!(wait_of(&store, "A").0, "active");
+        assert_eq!(store.contact_calls("A").unwrap(), 1);
     }
 
     #[test]
