@@ -258,8 +258,14 @@ mod tests {
     #[tokio::test]
     async fn sleeping_until_the_past_returns_at_once() {
         let manual = ManualClock::new(t0());
-        manual.clock().sleep_until(t0()).await;
-        Clock::system().sleep_until(Timestamp::UNIX_EPOCH).await;
+        // Bounded: a sleep that waited would fail the test rather than hang it.
+        let at_once = Duration::from_secs(5);
+        tokio::time::timeout(at_once, manual.clock().sleep_until(t0()))
+            .await
+            .expect("a manual clock slept until the present");
+        tokio::time::timeout(at_once, Clock::system().sleep_until(Timestamp::UNIX_EPOCH))
+            .await
+            .expect("the system clock slept until 1970");
     }
 
     #[tokio::test(start_paused = true)]

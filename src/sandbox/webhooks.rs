@@ -89,6 +89,9 @@ pub struct Attempt {
     pub detail: Option<String>,
     /// Simulated time of the attempt.
     pub at: String,
+    /// Simulated time of the next attempt of the same event, or `None` when there is none (it
+    /// was delivered, or this was attempt [`MAX_TRIES`]).
+    pub next_attempt_at: Option<String>,
 }
 
 /// What an attempt needs, shared by all of them.
@@ -225,6 +228,9 @@ async fn attempt(d: &Deliverer, mut job: Job, retry: &mpsc::UnboundedSender<Job>
         }
     };
     tracing::debug!(event = %job.event, event_id = %job.event_id, attempt = job.attempt, result, "webhook attempt");
+    let now = d.clock.now();
+    let retry_at =
+        (result != "delivered" && job.attempt < MAX_TRIES).then(|| now + backoff(job.attempt + 1));
     d.log.lock().expect("log lock").push(Attempt {
         event_id: job.event_id.clone(),
         event: job.event.clone(),
@@ -233,11 +239,12 @@ async fn attempt(d: &Deliverer, mut job: Job, retry: &mpsc::UnboundedSender<Job>
         attempt: job.attempt,
         result,
         detail,
-        at: d.clock.now().to_string(),
+        at: now.to_string(),
+        next_attempt_at: retry_at.map(|at| at.to_string()),
     });
-    if result != "delivered" && job.attempt < MAX_TRIES {
+    if let Some(due) = retry_at {
         job.attempt += 1;
-        job.due = d.clock.now() + backoff(job.attempt);
+        job.due = due;
         // If the scheduler is gone the sandbox is shutting down; the retry is moot.
         let _ = retry.send(job);
     }

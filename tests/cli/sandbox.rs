@@ -893,11 +893,14 @@ async fn webhook_fail_rate_loses_attempts_and_gives_up_after_five() {
         async move { (log.len() >= 5).then_some(log) }
     })
     .await;
-    // Give a sixth attempt every chance to (wrongly) happen.
-    for _ in 0..20 {
-        ts.advance(60);
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    // Each failed attempt names the time of the next, decided as it is logged; the fifth
+    // names none, so no sixth is ever queued.
+    let next: Vec<bool> = attempts
+        .iter()
+        .map(|a| a.next_attempt_at.is_some())
+        .collect();
+    assert_eq!(next, [true, true, true, true, false], "{attempts:?}");
+    ts.advance(20 * 60);
     let attempts_after = ts.handle.webhook_attempts();
     assert_eq!(attempts_after.len(), 5, "{attempts_after:?}");
     assert!(attempts.iter().all(|a| a.result == "lost"));

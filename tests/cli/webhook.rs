@@ -91,6 +91,8 @@ struct Running {
     child: Child,
     receiver: String,
     stderr: Arc<Mutex<String>>,
+    /// The thread that reads stderr into `stderr`; it ends when the runner closes its stderr.
+    reader: std::thread::JoinHandle<()>,
 }
 
 impl Running {
@@ -103,7 +105,7 @@ impl Running {
         let (tx, rx) = mpsc::channel();
         let lines = BufReader::new(child.stderr.take().unwrap());
         let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in lines.lines() {
                 let line = line.unwrap_or_default();
                 if let Some(rest) = line.strip_prefix("webhooks: receiving on ") {
@@ -122,6 +124,7 @@ impl Running {
             child,
             receiver: format!("http://{receiver}/"),
             stderr,
+            reader,
         }
     }
 
@@ -130,8 +133,8 @@ impl Running {
         let deadline = Instant::now() + Duration::from_secs(180);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                // Let the reader thread take the last lines.
-                std::thread::sleep(Duration::from_millis(100));
+                // The reader takes the last lines and ends at end of file.
+                self.reader.join().expect("the stderr reader");
                 return (status.code(), self.stderr.lock().unwrap().clone());
             }
             assert!(
