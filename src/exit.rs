@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use crate::campaign::LoadError;
 use crate::commands::NotStarted;
+use crate::runner::{Cap, Ending};
 use crate::sandbox::SandboxError;
 use crate::store::{LockError, StoreError};
 
@@ -69,7 +70,10 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
     }
     for cause in err.chain() {
         if let Some(load) = cause.downcast_ref::<LoadError>() {
-            return load.exit();
+            return match load {
+                LoadError::Missing { .. } => Exit::NoInput,
+                LoadError::Invalid { .. } => Exit::Config,
+            };
         }
         if cause.downcast_ref::<LockError>().is_some() {
             return Exit::TempFail;
@@ -100,6 +104,27 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         }
     }
     Exit::Failure
+}
+
+/// The exit code for how a run ended. `canary`: the run was given `--canary`, whose cap is a
+/// step the user asked for; `left`: calls in flight or lost answers it left to the next run,
+/// which make an otherwise finished run's work not done.
+pub fn for_ending(ending: &Ending, canary: bool, left: u64) -> Exit {
+    let exit = match ending {
+        Ending::Finished | Ending::ScheduleOver { .. } => Exit::Ok,
+        Ending::CapReached(Cap::Run, _) if canary => Exit::Ok,
+        // Any other cap with contacts left is work cut short: never 0, so that cron (and a
+        // script) can tell it from a finished campaign.
+        Ending::CapReached(..) | Ending::Idle(_) | Ending::Unreachable(_) => Exit::TempFail,
+        Ending::Breaker(_) => Exit::Breaker,
+        Ending::Interrupted => Exit::Interrupted,
+        Ending::Refused(_) => Exit::Refused,
+    };
+    if exit == Exit::Ok && left > 0 {
+        Exit::TempFail
+    } else {
+        exit
+    }
 }
 
 /// Whether the command ended because whoever read its standard output went away
@@ -176,6 +201,189 @@ mod tests {
         let deeper = anyhow::Error::new(pipe()).context("sending a request");
         assert!(!is_broken_pipe(&deeper));
         assert_eq!(code_for(&deeper), Exit::Failure);
+    }
+
+    /// Every row of the README's exit-code table, each with the errors and run endings that
+    /// lead to it, written out; the test fails when the README lists a code none of them gives,
+    /// or one of them gives a code the README does not list.
+    #[test]
+    fn every_code_of_the_readme_table_and_what_leads_to_it() {
+        use std::path::PathBuf;
+
+        use crate::campaign::locate::Pos;
+        use crate::store::ApiKind;
+
+        let at = || jiff::Timestamp::UNIX_EPOCH;
+        let path = || PathBuf::from("s.db");
+        let error = |e: anyhow::Error| code_for(&e).code();
+        let ending = |e: Ending| for_ending(&e, false, 0).code();
+        let io = || std::io::Error::from(std::io::ErrorKind::NotFound);
+        let cases: Vec<(&str, u8, u8)> = vec![
+            (
+                "a run that settled every contact",
+                ending(Ending::Finished),
+                0,
+            ),
+            (
+                "schedule.not_after passed",
+                ending(Ending::ScheduleOver {
+                    not_after: at(),
+                    left: 3,
+                }),
+                0,
+            ),
+            (
+                "--canary placed its calls",
+                for_ending(&Ending::CapReached(Cap::Run, String::new()), true, 0).code(),
+                0,
+            ),
+            ("an unexpected error", error(anyhow::anyhow!("boom")), 1),
+            (
+                "a closed stdout",
+                error(anyhow::Error::new(crate::out::StdoutError(
+                    std::io::Error::from(std::io::ErrorKind::BrokenPipe),
+                ))),
+                0,
+            ),
+            ("the command line is wrong", Exit::Usage.code(), 2),
+            (
+                "validate --strict with invalid rows",
+                Exit::DataErr.code(),
+                65,
+            ),
+            (
+                "a missing campaign file",
+                error(anyhow::Error::new(LoadError::Missing {
+                    what: "campaign file",
+                    path: PathBuf::from("c.yaml"),
+                    named_by: None,
+                    source: io(),
+                })),
+                66,
+            ),
+            (
+                "no state file yet",
+                error(anyhow::Error::new(NotStarted {
+                    campaign: PathBuf::from("c.yaml"),
+                    state: path(),
+                    command: "status c.yaml".into(),
+                    rehearsal: None,
+                })),
+                66,
+            ),
+            (
+                "the breaker tripped",
+                ending(Ending::Breaker(String::new())),
+                69,
+            ),
+            (
+                "another run holds the state file",
+                error(anyhow::Error::new(LockError::Held {
+                    state: path(),
+                    holder: "pid 1".into(),
+                })),
+                75,
+            ),
+            (
+                "--until-idle with work left",
+                ending(Ending::Idle(at())),
+                75,
+            ),
+            (
+                "--max-calls",
+                ending(Ending::CapReached(Cap::Run, String::new())),
+                75,
+            ),
+            (
+                "a daily cap",
+                ending(Ending::CapReached(Cap::Day, String::new())),
+                75,
+            ),
+            (
+                "limits.max_calls",
+                ending(Ending::CapReached(Cap::Campaign, String::new())),
+                75,
+            ),
+            ("an outage", ending(Ending::Unreachable(String::new())), 75),
+            (
+                "a finished run that left calls in flight",
+                for_ending(&Ending::Finished, false, 2).code(),
+                75,
+            ),
+            (
+                "the API refused the run",
+                ending(Ending::Refused(String::new())),
+                77,
+            ),
+            (
+                "a broken campaign file",
+                error(anyhow::Error::new(LoadError::Invalid {
+                    file: PathBuf::from("c.yaml"),
+                    problems: vec![crate::campaign::Problem::new(
+                        Some(Pos { line: 1, column: 1 }),
+                        "x",
+                    )],
+                })),
+                78,
+            ),
+            (
+                "the state file of another campaign",
+                error(anyhow::Error::new(StoreError::OtherCampaign {
+                    path: path(),
+                    found: "a".into(),
+                    expected: "b".into(),
+                })),
+                78,
+            ),
+            (
+                "simulated calls and a real API",
+                error(anyhow::Error::new(StoreError::OtherApi {
+                    path: path(),
+                    found: ApiKind::Sandbox,
+                    expected: ApiKind::Live,
+                })),
+                78,
+            ),
+            (
+                "another key column",
+                error(anyhow::Error::new(StoreError::OtherIdentity {
+                    path: path(),
+                    found: "their phone number".into(),
+                    expected: "column `id`".into(),
+                })),
+                78,
+            ),
+            (
+                "no API key",
+                error(anyhow::Error::new(crate::commands::run::NoApiKey {
+                    campaign: PathBuf::from("c.yaml"),
+                })),
+                78,
+            ),
+            (
+                "an invalid sandbox setting",
+                error(anyhow::Error::new(SandboxError::Config("x".into()))),
+                78,
+            ),
+            ("Ctrl-C or SIGTERM", ending(Ending::Interrupted), 130),
+        ];
+        for (what, got, want) in &cases {
+            assert_eq!(got, want, "{what}");
+        }
+        let readme = include_str!("../README.md");
+        let table = readme
+            .split("## Exit codes")
+            .nth(1)
+            .expect("the README has an exit-code table");
+        let listed: std::collections::BTreeSet<u8> = table
+            .lines()
+            .skip_while(|l| !l.starts_with("|---"))
+            .skip(1)
+            .take_while(|l| l.starts_with('|'))
+            .map(|l| l.split('|').nth(1).unwrap().trim().parse().unwrap())
+            .collect();
+        let given: std::collections::BTreeSet<u8> = cases.iter().map(|c| c.2).collect();
+        assert_eq!(listed, given, "the README's codes and the codes given");
     }
 
     #[test]

@@ -5,7 +5,6 @@ use std::io;
 use std::path::PathBuf;
 
 use super::locate::Pos;
-use crate::exit::Exit;
 
 /// One thing wrong with a campaign file, at a place in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,15 +77,6 @@ pub enum LoadError {
         file: PathBuf,
         problems: Vec<Problem>,
     },
-}
-
-impl LoadError {
-    pub fn exit(&self) -> Exit {
-        match self {
-            LoadError::Missing { .. } => Exit::NoInput,
-            LoadError::Invalid { .. } => Exit::Config,
-        }
-    }
 }
 
 fn named_at(named_by: Option<&(PathBuf, Pos)>) -> String {

@@ -104,7 +104,7 @@ fn api_key(args: &RunArgs) -> anyhow::Result<ApiKey> {
     campaign.display()
 )]
 pub struct NoApiKey {
-    campaign: std::path::PathBuf,
+    pub(crate) campaign: std::path::PathBuf,
 }
 
 async fn drive(
@@ -355,10 +355,9 @@ async fn drive(
         crate::out!("{}", runner::canary::table(campaign, &calls))?;
     }
     let left = summary.left_in_flight + summary.left_unsettled;
-    let exit = match summary.ending {
+    match &summary.ending {
         Ending::Finished => {
             eprintln!("finished: every contact is settled");
-            Exit::Ok
         }
         // A canary is a step the user asked for, not work cut short.
         Ending::CapReached(Cap::Run, _) if args.canary.is_some() => {
@@ -367,7 +366,6 @@ async fn drive(
                  again without --canary to place the rest",
                 summary.placed
             );
-            Exit::Ok
         }
         // Any other cap with contacts left is work cut short: never 0, so that cron (and a
         // script) can tell it from a finished campaign.
@@ -378,14 +376,12 @@ async fn drive(
                 Cap::Campaign => format!("raise the limit in {} to go on", campaign.file.display()),
             };
             eprintln!("stopped placing: {why}; work remains: {next}");
-            Exit::TempFail
         }
         Ending::Idle(next) => {
             eprintln!(
                 "idle: nothing more is due now; {}; run again then",
-                super::status::next_due_line(&store.waiting(clock.now())?, next)
+                super::status::next_due_line(&store.waiting(clock.now())?, *next)
             );
-            Exit::TempFail
         }
         Ending::Breaker(why) => {
             eprintln!(
@@ -398,7 +394,6 @@ async fn drive(
                     "followed to their end"
                 }
             );
-            Exit::Breaker
         }
         Ending::Interrupted if summary.grace_ran_out => {
             eprintln!(
@@ -406,7 +401,6 @@ async fn drive(
                  again to resume",
                 crate::campaign::duration::format(args.stop_grace)
             );
-            Exit::Interrupted
         }
         Ending::Interrupted => {
             eprintln!(
@@ -417,7 +411,6 @@ async fn drive(
                     "to their end"
                 }
             );
-            Exit::Interrupted
         }
         Ending::Unreachable(why) => {
             eprintln!(
@@ -425,7 +418,6 @@ async fn drive(
                  cron run with --until-idle goes on where this one stopped); `bys-campaign \
                  status` shows the errors"
             );
-            Exit::TempFail
         }
         Ending::Refused(why) => {
             eprintln!("error: the API refused the run: {why}");
@@ -443,23 +435,20 @@ async fn drive(
                     campaign.call.caller_id.as_deref().unwrap_or("NUMBER"),
                 );
             }
-            Exit::Refused
         }
         Ending::ScheduleOver { not_after, left } => {
             eprintln!(
                 "campaign over: schedule.not_after ({not_after}) has passed; {left} contact(s) stay \
                  pending in the results"
             );
-            Exit::Ok
         }
     };
+    let canary = args.canary.is_some();
     // Whatever ended this run, what it left in flight is the next run's: not done yet.
-    Ok(if exit == Exit::Ok && left > 0 {
+    if left > 0 && crate::exit::for_ending(&summary.ending, canary, 0) == Exit::Ok {
         eprintln!("work remains for the next run (above)");
-        Exit::TempFail
-    } else {
-        exit
-    })
+    }
+    Ok(crate::exit::for_ending(&summary.ending, canary, left))
 }
 
 /// `--start`: RFC 3339, or a civil date and time in `schedule.timezone` (UTC without one).
