@@ -53,6 +53,7 @@ pub enum Command {
     ///   bys-campaign plan campaigns/appointment-confirmations.yaml
     ///   bys-campaign plan campaigns/appointment-confirmations.yaml --row A-1007
     ///   bys-campaign plan campaigns/appointment-confirmations.yaml --show 0 --json
+    ///   bys-campaign plan campaign.yaml --contacts appointments-2026-12-04.csv   # a daily CSV
     #[command(verbatim_doc_comment)]
     Plan(PlanArgs),
 
@@ -190,6 +191,10 @@ pub struct PlanArgs {
     /// Print the plan as one JSON document on stdout instead of the human report.
     #[arg(long)]
     pub json: bool,
+
+    /// Plan this contacts CSV instead of input.path (e.g. tomorrow's daily CSV).
+    #[arg(long, value_name = "FILE")]
+    pub contacts: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,7 @@
 use anyhow::Context as _;
 use serde::Serialize;
 
-use crate::campaign::Campaign;
+use crate::campaign::{Campaign, LoadOptions};
 use crate::cli::PlanArgs;
 use crate::exit::Exit;
 use crate::report::{self, Estimate, Options, Planned, Report, Selected};
@@ -22,7 +22,11 @@ struct JsonPlan<'a> {
 }
 
 pub fn run(args: &PlanArgs) -> anyhow::Result<Exit> {
-    let campaign = Campaign::load(&args.campaign)?;
+    let options = LoadOptions {
+        contacts: args.contacts.clone(),
+        ..LoadOptions::default()
+    };
+    let campaign = Campaign::load_with(&args.campaign, &options)?;
     let show = if args.row.is_some() { 0 } else { args.show };
     let options = Options {
         show,

@@ -107,3 +107,33 @@ fn needs_no_api_key_and_places_nothing() {
         run.stdout
     );
 }
+
+#[test]
+fn a_daily_csv_is_planned_with_contacts() {
+    // Tomorrow's CSV, passed as `run --contacts` will be: its rows are planned, not input.path's.
+    let run = Test::demo()
+        .file(
+            "tomorrow.csv",
+            "id,first_name,phone,date\n7,Zoe,312-555-0107,2026-12-09\n8,Sam,,2026-12-09\n",
+        )
+        .args(&[
+            "plan",
+            "campaign.yaml",
+            "--contacts",
+            "tomorrow.csv",
+            "--json",
+            "--show",
+            "5",
+        ])
+        .run();
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).expect("stdout is JSON");
+    assert!(
+        plan["contacts"].as_str().unwrap().ends_with("tomorrow.csv"),
+        "{plan:#}"
+    );
+    assert_eq!(plan["census"]["rows"], 2, "{plan:#}");
+    assert_eq!(plan["census"]["to_call"], 1, "{plan:#}");
+    let objective = plan["requests"][0]["body"]["objective"].as_str().unwrap();
+    assert!(objective.contains("Zoe"), "{plan:#}");
+}
