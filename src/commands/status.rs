@@ -27,6 +27,43 @@ struct JsonStatus<'a> {
     summary: &'a StatusSummary,
     /// `null` when nothing is left to call.
     eta: Option<Eta>,
+    /// What today spent against the daily caps; `null` without a daily cap.
+    today: Option<JsonToday>,
+}
+
+/// [`Today`] with the caps it is spent against, for `--json`.
+#[derive(serde::Serialize)]
+struct JsonToday {
+    /// The day in `schedule.timezone` (UTC without a schedule), e.g. `2026-12-03`.
+    date: String,
+    timezone: String,
+    /// When the day started.
+    start: Timestamp,
+    calls: u64,
+    /// Conversation seconds of today's finished calls.
+    call_seconds: u64,
+    /// `null` when the campaign does not set it.
+    max_calls_per_day: Option<u64>,
+    max_minutes_per_day: Option<u64>,
+}
+
+impl JsonToday {
+    fn new(t: &Today, limits: &Limits) -> JsonToday {
+        JsonToday {
+            date: t
+                .day
+                .start
+                .to_zoned_datetime(t.zone.clone())
+                .date()
+                .to_string(),
+            timezone: t.zone.iana_name().unwrap_or("UTC").to_owned(),
+            start: t.day.start,
+            calls: t.calls,
+            call_seconds: t.secs,
+            max_calls_per_day: limits.max_calls_per_day.map(|c| c.get()),
+            max_minutes_per_day: limits.max_minutes_per_day.map(|c| c.get()),
+        }
+    }
 }
 
 pub fn run(args: &StatusArgs) -> anyhow::Result<Exit> {
@@ -45,16 +82,17 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<Exit> {
     summary.stopping = summary.stopping.filter(|s| s.until > Timestamp::now());
     let eta = eta::estimate(&eta_input(&campaign, &summary, now));
     let state_file = store.path().display().to_string();
+    let today = today(&campaign, &store, now)?;
     if args.json {
         let doc = JsonStatus {
             state_file,
             summary: &summary,
             eta,
+            today: today.as_ref().map(|t| JsonToday::new(t, &campaign.limits)),
         };
         crate::outln!("{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
         crate::out!("{}", human(&campaign.name, &state_file, &summary))?;
-        let today = today(&campaign, &store, now)?;
         crate::out!("{}", spending(&campaign.limits, &summary, today.as_ref()))?;
         crate::out!("{}", waiting(&summary, eta.as_ref()))?;
     }
@@ -84,6 +122,8 @@ pub fn eta_input<'a>(campaign: &'a Campaign, s: &StatusSummary, now: Timestamp) 
 #[derive(Debug)]
 pub struct Today {
     pub day: crate::runner::guard::Day,
+    /// The zone whose calendar day `day` is (`schedule.timezone`, UTC without a schedule).
+    pub zone: jiff::tz::TimeZone,
     pub calls: u64,
     /// Seconds of today's finished calls.
     pub secs: u64,
@@ -100,7 +140,12 @@ fn today(campaign: &Campaign, store: &Store, now: Timestamp) -> anyhow::Result<O
         .map_or(jiff::tz::TimeZone::UTC, |s| s.timezone.clone());
     let day = crate::runner::guard::Day::of(now, &zone);
     let (calls, secs, _) = store.spent_since(day.start)?;
-    Ok(Some(Today { day, calls, secs }))
+    Ok(Some(Today {
+        day,
+        zone,
+        calls,
+        secs,
+    }))
 }
 
 /// The caps of `limits` that are set, and how much of each is used.

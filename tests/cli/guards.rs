@@ -663,6 +663,29 @@ fn a_daily_call_cap_stops_each_day_with_exit_75_and_the_next_day_goes_on() {
         ),
         "{status}"
     );
+    // status --json carries the same: today's spending against the daily caps.
+    let json = test
+        .command_with(&["status", "campaign.yaml", "--rehearsal", "--json"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&json.stdout).expect("stdout is JSON");
+    assert_eq!(
+        json["today"],
+        serde_json::json!({
+            "date": "2099-12-07",
+            "timezone": "America/New_York",
+            "start": "2099-12-07T05:00:00Z",
+            "calls": 2,
+            "call_seconds": json["today"]["call_seconds"],
+            "max_calls_per_day": 2,
+            "max_minutes_per_day": null,
+        }),
+        "{json:#}"
+    );
+    assert!(
+        json["today"]["call_seconds"].as_u64().unwrap() > 0,
+        "{json:#}"
+    );
     // Later the same day: the day's calls are counted from the state file; nothing placed.
     let later = run_at("2099-12-07 16:00");
     let stderr = String::from_utf8_lossy(&later.stderr);
