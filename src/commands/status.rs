@@ -80,9 +80,15 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<Exit> {
     let mut summary = store.status_summary(now, LIST_LIMIT)?;
     // Written by a run that was killed while it stopped, if its deadline has passed.
     summary.stopping = summary.stopping.filter(|s| s.until > Timestamp::now());
-    let eta = eta::estimate(&eta_input(&campaign, &summary, now));
-    let state_file = store.path().display().to_string();
     let today = today(&campaign, &store, now)?;
+    let mut input = eta_input(&campaign, &summary, now);
+    input.daily = today.as_ref().map(|t| eta::DailyInput {
+        zone: t.zone.clone(),
+        calls: t.calls,
+        secs: t.secs,
+    });
+    let eta = eta::estimate(&input);
+    let state_file = store.path().display().to_string();
     if args.json {
         let doc = JsonStatus {
             state_file,
@@ -115,6 +121,7 @@ pub fn eta_input<'a>(campaign: &'a Campaign, s: &StatusSummary, now: Timestamp) 
         limits: &campaign.limits,
         retry: &campaign.retry,
         calls_placed: s.calls,
+        daily: None,
     }
 }
 
@@ -260,6 +267,16 @@ pub fn waiting(s: &StatusSummary, eta: Option<&Eta>) -> String {
             "  (calling windows count only as far as each contact's next due time; later \
              windows can push this back)"
         );
+        if let Some(d) = &eta.daily_capped {
+            let _ = writeln!(
+                w,
+                "  the daily caps allow about {} a day: the calls left spread over {} more \
+                 day(s) at the least, {} at the most (counted from each day's midnight)",
+                plural(d.calls_per_day, "call", "calls"),
+                d.more_days_min,
+                d.more_days_max
+            );
+        }
         if eta.capped {
             let _ = writeln!(
                 w,

@@ -5,7 +5,9 @@
 //! Two bounds: `earliest`, if every call from now on settles its contact (one call each), and
 //! `latest`, if every one goes unanswered and is retried until its attempts run out. Calling
 //! windows count only as far as each contact's next due time says; the windows after that are
-//! not modelled, and a `limits.max_calls` cap may stop the campaign first (`capped`).
+//! not modelled, and a `limits.max_calls` cap may stop the campaign first (`capped`). Daily caps
+//! (`limits.max_calls_per_day`, `max_minutes_per_day`) push the calls today has no room for to
+//! the following days (`daily_capped`).
 
 use std::time::Duration;
 
@@ -35,6 +37,26 @@ pub struct EtaInput<'a> {
     pub retry: &'a RetryPolicy,
     /// Calls placed for the whole campaign so far, for `limits.max_calls`.
     pub calls_placed: u64,
+    /// With a daily cap: what today spent, and the zone whose days the caps count.
+    pub daily: Option<DailyInput>,
+}
+
+/// What today spent against `limits.max_calls_per_day` / `max_minutes_per_day`.
+#[derive(Debug, Clone)]
+pub struct DailyInput {
+    pub zone: jiff::tz::TimeZone,
+    pub calls: u64,
+    /// Seconds of today's finished calls.
+    pub secs: u64,
+}
+
+/// How far the daily caps push the estimate: the calls a day allows (of the mean length), and
+/// the days after today each bound needs (0: today suffices).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct DailyCapped {
+    pub calls_per_day: u64,
+    pub more_days_min: u64,
+    pub more_days_max: u64,
 }
 
 /// The estimate (see the module header).
@@ -51,6 +73,10 @@ pub struct Eta {
     /// The placements per minute the estimate assumes (the pacing, or fewer when calls in
     /// flight are the bottleneck).
     pub calls_per_minute: f64,
+    /// Set when a daily cap leaves calls for later days; `earliest` and `latest` then fall on
+    /// those days (windows aside: a day's calls are assumed to start at its midnight).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daily_capped: Option<DailyCapped>,
 }
 
 fn after(at: Timestamp, secs: f64) -> Timestamp {
@@ -107,14 +133,83 @@ pub fn estimate(input: &EtaInput<'_>) -> Option<Eta> {
         .limits
         .max_calls
         .is_some_and(|cap| input.calls_placed + calls_max > cap.get());
-    Some(Eta {
+    let mut eta = Eta {
         calls_min: pending,
         calls_max,
         earliest,
         latest,
         capped,
         calls_per_minute: (rate * 60.0 * 10.0).round() / 10.0,
-    })
+        daily_capped: None,
+    };
+    if let Some(daily) = &input.daily {
+        spread_over_days(&mut eta, input, daily, rate, call_secs);
+    }
+    Some(eta)
+}
+
+/// Pushes `eta`'s bounds to the days the daily caps force: today takes what is left of its
+/// caps, each later day the calls a day allows, at `rate` from the day's start.
+fn spread_over_days(
+    eta: &mut Eta,
+    input: &EtaInput<'_>,
+    daily: &DailyInput,
+    rate: f64,
+    call_secs: f64,
+) {
+    let limits = input.limits;
+    let by_minutes = |minutes: u64, spent_secs: u64| {
+        ((minutes * 60).saturating_sub(spent_secs) as f64 / call_secs) as u64
+    };
+    let per_day = [
+        limits.max_calls_per_day.map(|c| c.get()),
+        limits.max_minutes_per_day.map(|m| by_minutes(m.get(), 0)),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    let left_today = [
+        limits
+            .max_calls_per_day
+            .map(|c| c.get().saturating_sub(daily.calls)),
+        limits
+            .max_minutes_per_day
+            .map(|m| by_minutes(m.get(), daily.secs)),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
+    let (Some(per_day), Some(left_today)) = (per_day, left_today) else {
+        return;
+    };
+    // A cap below one call of the mean length still lets a call through each day.
+    let per_day = per_day.max(1);
+    let bound = |calls: u64, at: Timestamp| -> (u64, Timestamp) {
+        let Some(extra) = calls.checked_sub(left_today).filter(|&e| e > 0) else {
+            return (0, at);
+        };
+        let days = extra.div_ceil(per_day);
+        let last_day_calls = extra - (days - 1) * per_day;
+        let mut start = crate::runner::guard::Day::of(input.now, &daily.zone).end;
+        for _ in 1..days {
+            start = crate::runner::guard::Day::of(start, &daily.zone).end;
+        }
+        (
+            days,
+            at.max(after(start, last_day_calls as f64 / rate + call_secs)),
+        )
+    };
+    let (more_days_min, earliest) = bound(eta.calls_min, eta.earliest);
+    let (more_days_max, latest) = bound(eta.calls_max, eta.latest);
+    if more_days_max > 0 {
+        eta.earliest = earliest;
+        eta.latest = latest.max(earliest);
+        eta.daily_capped = Some(DailyCapped {
+            calls_per_day: per_day,
+            more_days_min,
+            more_days_max,
+        });
+    }
 }
 
 #[cfg(test)]
@@ -157,21 +252,26 @@ mod tests {
         }
     }
 
-    #[test]
-    fn nothing_left_has_no_estimate() {
-        let (l, r) = (limits(20, 10, None), retry((1, 0)));
-        let input = EtaInput {
+    /// An input with nothing pending, at 09:00Z on a Monday; each test sets what it needs.
+    fn input<'a>(l: &'a Limits, r: &'a RetryPolicy) -> EtaInput<'a> {
+        EtaInput {
             now: t("2026-12-07T09:00:00Z"),
             due_now: 0,
             later: vec![],
             in_flight: 0,
             calls_made: 0,
             mean_call_secs: None,
-            limits: &l,
-            retry: &r,
+            limits: l,
+            retry: r,
             calls_placed: 0,
-        };
-        assert_eq!(estimate(&input), None);
+            daily: None,
+        }
+    }
+
+    #[test]
+    fn nothing_left_has_no_estimate() {
+        let (l, r) = (limits(20, 10, None), retry((1, 0)));
+        assert_eq!(estimate(&input(&l, &r)), None);
     }
 
     #[test]
@@ -181,15 +281,9 @@ mod tests {
         // attempts an hour apart add two rounds of (60 min + 1 min).
         let (l, r) = (limits(20, 10, Some(300)), retry((3, 60)));
         let input = EtaInput {
-            now: t("2026-12-07T09:00:00Z"),
             due_now: 120,
-            later: vec![],
-            in_flight: 0,
-            calls_made: 0,
             mean_call_secs: Some(60),
-            limits: &l,
-            retry: &r,
-            calls_placed: 0,
+            ..input(&l, &r)
         };
         let eta = estimate(&input).unwrap();
         assert_eq!(eta.calls_per_minute, 10.0);
@@ -204,15 +298,9 @@ mod tests {
     fn contacts_due_later_start_when_due() {
         let (l, r) = (limits(60, 100, None), retry((1, 0)));
         let input = EtaInput {
-            now: t("2026-12-07T09:00:00Z"),
-            due_now: 0,
             later: vec![(t("2026-12-07T13:00:00Z"), t("2026-12-07T13:30:00Z"), 60)],
-            in_flight: 0,
-            calls_made: 0,
             mean_call_secs: Some(120),
-            limits: &l,
-            retry: &r,
-            calls_placed: 0,
+            ..input(&l, &r)
         };
         let eta = estimate(&input).unwrap();
         // 60 calls at 50/min (100 at once of 2 min) from 13:00 take 72 s, but the last one is
@@ -220,5 +308,47 @@ mod tests {
         assert_eq!(eta.earliest, t("2026-12-07T13:32:00Z"));
         assert_eq!(eta.latest, eta.earliest, "no retries");
         assert!(!eta.capped);
+    }
+
+    #[test]
+    fn a_daily_cap_spreads_the_calls_over_the_days_it_forces() {
+        // 5 contacts due now, 2 calls a day, 1 already placed today: one today, two tomorrow,
+        // two the day after; each day's calls go out from its midnight (New York) at 60/min.
+        let mut l = limits(60, 100, None);
+        l.max_calls_per_day = NonZeroU64::new(2);
+        let r = retry((1, 0));
+        let zone = jiff::tz::TimeZone::get("America/New_York").unwrap();
+        let input = EtaInput {
+            now: t("2026-12-07T14:00:00Z"),
+            due_now: 5,
+            mean_call_secs: Some(60),
+            daily: Some(DailyInput {
+                zone,
+                calls: 1,
+                secs: 60,
+            }),
+            ..input(&l, &r)
+        };
+        let eta = estimate(&input).unwrap();
+        assert_eq!(
+            eta.daily_capped,
+            Some(DailyCapped {
+                calls_per_day: 2,
+                more_days_min: 2,
+                more_days_max: 2,
+            })
+        );
+        // Midnight of 9 December in New York is 05:00Z; two calls at 1/s, then the last one's
+        // minute.
+        assert_eq!(eta.earliest, t("2026-12-09T05:01:02Z"));
+        assert_eq!(eta.latest, eta.earliest, "no retries");
+        // Without the cap, it would all be over in minutes today.
+        let free = estimate(&EtaInput {
+            daily: None,
+            ..input
+        })
+        .unwrap();
+        assert_eq!(free.earliest, t("2026-12-07T14:01:05Z"));
+        assert_eq!(free.daily_capped, None);
     }
 }

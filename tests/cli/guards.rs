@@ -663,6 +663,13 @@ fn a_daily_call_cap_stops_each_day_with_exit_75_and_the_next_day_goes_on() {
         ),
         "{status}"
     );
+    // The estimate puts the last contact on a later day: the cap leaves none for today.
+    assert!(
+        status.contains(
+            "the daily caps allow about 2 calls a day: the calls left spread over 1 more day(s)"
+        ),
+        "{status}"
+    );
     // status --json carries the same: today's spending against the daily caps.
     let json = test
         .command_with(&["status", "campaign.yaml", "--rehearsal", "--json"])
