@@ -1,4 +1,5 @@
-//! The command line: clap definitions for every subcommand and the dispatch to [`crate::commands`].
+//! The command line: clap definitions for every subcommand, and nothing else: the commands
+//! (`crate::commands::dispatch`) take the parsed values from here.
 //!
 //! Arguments are parsed here into plain values; each command turns them into validated types
 //! (a [`crate::campaign::Campaign`], an API client, …) before doing anything.
@@ -6,9 +7,6 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-
-use crate::commands;
-use crate::exit::Exit;
 
 /// Run outbound AI phone-call campaigns on the By Your Side Agent API.
 ///
@@ -385,21 +383,6 @@ pub struct ExportArgs {
     /// (the campaign's history, with a daily CSV), after the rows of the current one.
     #[arg(long)]
     pub all: bool,
-}
-
-/// Runs the parsed command line and returns how the process should exit.
-pub fn run(cli: Cli) -> anyhow::Result<Exit> {
-    match cli.command {
-        Command::Validate(args) => commands::validate::run(&args),
-        Command::Plan(args) => commands::plan::run(&args),
-        Command::Run(args) => commands::run::run(&args),
-        Command::Status(args) => commands::status::run(&args),
-        Command::Explain(args) => commands::explain::run(&args),
-        Command::Export(args) => commands::export::run(&args),
-        Command::Sandbox(args) => commands::sandbox::run(&args),
-        Command::Completions(args) => commands::manual::completions(&args),
-        Command::Man(args) => commands::manual::man(&args),
-    }
 }
 
 /// A phone number in E.164 (`+14155550100`), normalized.

@@ -8,7 +8,7 @@ use clap::Parser;
 fn main() -> ExitCode {
     let cli = bys_campaign::cli::Cli::parse();
     bys_campaign::logging::init();
-    match bys_campaign::cli::run(cli) {
+    match bys_campaign::commands::dispatch(cli) {
         Ok(code) => code.into(),
         Err(err) => {
             if !bys_campaign::exit::is_broken_pipe(&err) {

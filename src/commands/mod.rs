@@ -13,7 +13,24 @@ pub mod validate;
 use std::path::PathBuf;
 
 use crate::campaign::{Campaign, LoadOptions};
+use crate::cli::{Cli, Command};
+use crate::exit::Exit;
 use crate::store::Store;
+
+/// Runs the parsed command line and returns how the process should exit.
+pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Plan(args) => plan::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Status(args) => status::run(&args),
+        Command::Explain(args) => explain::run(&args),
+        Command::Export(args) => export::run(&args),
+        Command::Sandbox(args) => sandbox::run(&args),
+        Command::Completions(args) => manual::completions(&args),
+        Command::Man(args) => manual::man(&args),
+    }
+}
 
 /// `status`, `explain` or `export` before any `run` created the state file they read.
 #[derive(Debug, thiserror::Error)]
