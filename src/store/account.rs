@@ -91,15 +91,12 @@ impl Account {
             ),
         };
         std::fs::create_dir_all(dir).map_err(io)?;
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let conn = Connection::open(&path).map_err(sql)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(sql)?;
+        let sql = super::sqlite(path.clone());
+        let conn = Connection::open(&path).map_err(&sql)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(&sql)?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-            .map_err(sql)?;
-        conn.execute_batch(SCHEMA).map_err(sql)?;
+            .map_err(&sql)?;
+        conn.execute_batch(SCHEMA).map_err(&sql)?;
         let owner = std::path::absolute(owner)
             .unwrap_or_else(|_| owner.to_owned())
             .display()

@@ -333,19 +333,15 @@ impl Store {
         new: &NewAttempt<'_>,
         now: Timestamp,
     ) -> Result<Option<i64>, StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.savepoint().map_err(sql)?;
+        let sql = super::sqlite(self.path.clone());
+        let tx = self.conn.savepoint().map_err(&sql)?;
         let claimed = exec(
             &tx,
             "UPDATE contacts SET state = 'active', due_at = NULL, wait = NULL, updated_at = ?2
              WHERE key = ?1 AND state = 'pending'",
             params![new.key, millis(now)],
         )
-        .map_err(sql)?;
+        .map_err(&sql)?;
         if claimed != 1 {
             return Ok(None);
         }
@@ -363,9 +359,9 @@ impl Store {
                 millis(new.wall)
             ],
         )
-        .map_err(sql)?;
+        .map_err(&sql)?;
         let id = tx.last_insert_rowid();
-        tx.commit().map_err(sql)?;
+        tx.commit().map_err(&sql)?;
         Ok(Some(id))
     }
 
@@ -382,12 +378,8 @@ impl Store {
         if moves.peek().is_none() {
             return Ok(0);
         }
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.savepoint().map_err(sql)?;
+        let sql = super::sqlite(self.path.clone());
+        let tx = self.conn.savepoint().map_err(&sql)?;
         let mut moved = 0;
         for (attempt, anchor) in moves {
             moved += exec(
@@ -396,9 +388,9 @@ impl Store {
                  WHERE id = ?1 AND state IN ('placing', 'ambiguous')",
                 params![attempt, anchor, millis(now)],
             )
-            .map_err(sql)?;
+            .map_err(&sql)?;
         }
-        tx.commit().map_err(sql)?;
+        tx.commit().map_err(&sql)?;
         Ok(moved)
     }
 
@@ -417,12 +409,8 @@ impl Store {
         note: Option<&str>,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.savepoint().map_err(sql)?;
+        let sql = super::sqlite(self.path.clone());
+        let tx = self.conn.savepoint().map_err(&sql)?;
         let counts = i64::from(placement.attempt.counts_as_call());
         let fenced = exec(
             &tx,
@@ -441,7 +429,7 @@ impl Store {
                 millis(now)
             ],
         )
-        .map_err(sql)?;
+        .map_err(&sql)?;
         if fenced != 1 {
             // Already settled by another path (a webhook event, an earlier answer): that path
             // counted the call and moved the contact. Dropping the savepoint writes nothing.
@@ -462,7 +450,7 @@ impl Store {
                  WHERE key = ?1 AND state = 'active'",
                 params![key, counts, millis(now)],
             )
-            .map_err(sql)?
+            .map_err(&sql)?
                 == 1;
         if !stays_active {
             // A contact put back with a delay waits out a refusal that passes (rate limit, 5xx);
@@ -484,7 +472,7 @@ impl Store {
                     wait
                 ],
             )
-            .map_err(sql)?;
+            .map_err(&sql)?;
         }
         if let Some(note) = note {
             insert_event(
@@ -498,12 +486,12 @@ impl Store {
                 },
                 note,
             )
-            .map_err(sql)?;
+            .map_err(&sql)?;
         }
         if let Some(status) = status {
-            insert_event(&tx, attempt, now, "status", status).map_err(sql)?;
+            insert_event(&tx, attempt, now, "status", status).map_err(&sql)?;
         }
-        tx.commit().map_err(sql)?;
+        tx.commit().map_err(&sql)?;
         Ok(true)
     }
 
@@ -677,19 +665,15 @@ impl Store {
         how: &str,
         now: Timestamp,
     ) -> Result<Option<bool>, StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.savepoint().map_err(sql)?;
+        let sql = super::sqlite(self.path.clone());
+        let tx = self.conn.savepoint().map_err(&sql)?;
         let updated = exec(
             &tx,
             "UPDATE attempts SET call_id = ?2, updated_at = ?3
              WHERE id = ?1 AND state = 'unknown' AND call_id IS NULL",
             params![attempt, call_id, millis(now)],
         )
-        .map_err(sql)?;
+        .map_err(&sql)?;
         if updated != 1 {
             return Ok(None);
         }
@@ -700,7 +684,7 @@ impl Store {
                  OR NOT EXISTS (SELECT 1 FROM contacts WHERE key = ?1 AND state = 'unknown')",
             )
             .and_then(|mut stmt| stmt.query_row(params![key, attempt], |r| r.get(0)))
-            .map_err(sql)?;
+            .map_err(&sql)?;
         let followed = match crate::state::after_found(called_since) {
             Some((attempt_state, contact_state)) => {
                 exec(
@@ -708,7 +692,7 @@ impl Store {
                     "UPDATE attempts SET state = ?2, placed_at = ?3, error = NULL WHERE id = ?1",
                     params![attempt, attempt_state.as_str(), millis(now)],
                 )
-                .map_err(sql)?;
+                .map_err(&sql)?;
                 let moved = exec(
                     &tx,
                     "UPDATE contacts SET state = ?2, reason = NULL, due_at = NULL, wait = NULL,
@@ -716,7 +700,7 @@ impl Store {
                      WHERE key = ?1 AND state = 'unknown'",
                     params![key, contact_state.as_str(), millis(now)],
                 )
-                .map_err(sql)?;
+                .map_err(&sql)?;
                 // Checked above inside the same transaction: it cannot have moved.
                 debug_assert_eq!(
                     moved, 1,
@@ -726,8 +710,8 @@ impl Store {
             }
             None => false,
         };
-        insert_event(&tx, attempt, now, "resolved", how).map_err(sql)?;
-        tx.commit().map_err(sql)?;
+        insert_event(&tx, attempt, now, "resolved", how).map_err(&sql)?;
+        tx.commit().map_err(&sql)?;
         Ok(Some(followed))
     }
 
@@ -794,12 +778,8 @@ impl Store {
         polls: Option<u32>,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.savepoint().map_err(sql)?;
+        let sql = super::sqlite(self.path.clone());
+        let tx = self.conn.savepoint().map_err(&sql)?;
         let finish = Finish {
             attempt,
             key,
@@ -809,11 +789,11 @@ impl Store {
             after,
             polls,
         };
-        if !finish_in(&tx, &finish, now).map_err(sql)? {
+        if !finish_in(&tx, &finish, now).map_err(&sql)? {
             // Already finished (a duplicate report): nothing to do.
             return Ok(());
         }
-        tx.commit().map_err(sql)
+        tx.commit().map_err(&sql)
     }
 
     /// Attempts found `placing` are ambiguous: the process stopped between committing them and

@@ -66,22 +66,18 @@ impl Store {
         let suppression = Suppression::load(&campaign.suppress, campaign.input.default_region)
             .map_err(report::ScanError::Suppression)?;
         let reader = contacts::Reader::open(campaign).map_err(report::ScanError::Open)?;
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(sql)?;
+        let sql = super::sqlite(self.path.clone());
+        let tx = self.conn.transaction().map_err(&sql)?;
         // A state file without contacts (the first run) has nothing to look up.
         let first: bool = tx
             .query_row("SELECT NOT EXISTS (SELECT 1 FROM contacts)", [], |r| {
                 r.get(0)
             })
-            .map_err(sql)?;
+            .map_err(&sql)?;
         tx.execute_batch(
             "DELETE FROM skipped_rows; UPDATE contacts SET present = 2 WHERE present = 1;",
         )
-        .map_err(sql)?;
+        .map_err(&sql)?;
         let mut summary = ImportSummary::default();
         let now = millis(now);
         {
@@ -89,7 +85,7 @@ impl Store {
                 .prepare_cached(
                     "SELECT state, fingerprint, present, cutoff_at, reason FROM contacts WHERE key = ?1",
                 )
-                .map_err(sql)?;
+                .map_err(&sql)?;
             let mut upsert = tx
                 .prepare_cached(
                     "INSERT INTO contacts (key, seq, line, present, cells, fingerprint, phone, timezone, state, reason, updated_at, tz_source, cutoff_at)
@@ -104,10 +100,10 @@ impl Store {
                         reason = CASE WHEN contacts.state IN ('active', 'done', 'unknown') THEN contacts.reason ELSE excluded.reason END,
                         updated_at = excluded.updated_at",
                 )
-                .map_err(sql)?;
+                .map_err(&sql)?;
             let mut skip = tx
                 .prepare_cached("INSERT INTO skipped_rows (seq, line, cells, state, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
-                .map_err(sql)?;
+                .map_err(&sql)?;
             let work = |contact: &Contact| render::check(campaign, contact);
             reader.for_each(&suppression, work, |scanned| {
                 let Scanned { row, work, cells } = scanned;
@@ -179,7 +175,7 @@ impl Store {
                         let cells =
                             serde_json::to_string(&cells.to_strings()).expect("strings serialize");
                         skip.execute(params![seq, line as i64, cells, state.as_str(), reason])
-                            .map_err(sql)?;
+                            .map_err(&sql)?;
                         summary.skipped += 1;
                         return Ok(());
                     }
@@ -194,7 +190,7 @@ impl Store {
                         Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
                     })
                     .optional()
-                    .map_err(sql)?
+                    .map_err(&sql)?
                 };
                 let before_state =
                     match &before {
@@ -234,7 +230,7 @@ impl Store {
                         tz_source,
                         cutoff
                     ])
-                    .map_err(sql)?;
+                    .map_err(&sql)?;
                 Ok::<_, ImportError>(())
             })?;
         }
@@ -250,13 +246,13 @@ impl Store {
                      WHERE present = 2 AND state = ?1",
                     params![before.as_str(), after.as_str(), now],
                 )
-                .map_err(sql)?;
+                .map_err(&sql)?;
             }
         }
         summary.removed = tx
             .execute("UPDATE contacts SET present = 0 WHERE present = 2", [])
-            .map_err(sql)? as u64;
-        tx.commit().map_err(sql)?;
+            .map_err(&sql)? as u64;
+        tx.commit().map_err(&sql)?;
         Ok(Imported {
             summary,
             suppression_warnings: suppression.unreadable,

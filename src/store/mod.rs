@@ -137,6 +137,15 @@ pub struct Store {
     group: bool,
 }
 
+/// Turns SQLite errors into [`StoreError::Sqlite`] naming `path`: for the methods that hold a
+/// transaction, which borrows the connection (and so `self`) while errors are mapped.
+fn sqlite(path: PathBuf) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |source| StoreError::Sqlite {
+        path: path.clone(),
+        source,
+    }
+}
+
 /// Milliseconds since the epoch, the column format of every instant.
 pub fn millis(t: Timestamp) -> i64 {
     t.as_millisecond()
@@ -266,10 +275,8 @@ impl Store {
     /// Records which kind of API this state file's calls go to, or checks that it is the
     /// kind recorded. A file from before the kind was recorded takes the first kind it meets.
     pub fn claim_api(&self, kind: ApiKind) -> Result<(), StoreError> {
-        match self.meta("api")? {
-            None => self.set_meta("api", kind.as_str()),
-            Some(found) if found == kind.as_str() => Ok(()),
-            Some(found) => Err(StoreError::OtherApi {
+        self.claim("api", kind.as_str())?
+            .map_err(|found| StoreError::OtherApi {
                 path: self.path.clone(),
                 found: if found == ApiKind::Sandbox.as_str() {
                     ApiKind::Sandbox
@@ -277,8 +284,7 @@ impl Store {
                     ApiKind::Live
                 },
                 expected: kind,
-            }),
-        }
+            })
     }
 
     /// Records what tells this file's contacts apart (`identity`: "their phone number" or
@@ -286,15 +292,12 @@ impl Store {
     /// contact, to be called again. A file that already holds contacts from before this was
     /// recorded takes the identity it meets.
     pub fn claim_identity(&self, identity: &str) -> Result<(), StoreError> {
-        match self.meta("identity")? {
-            None => self.set_meta("identity", identity),
-            Some(found) if found == identity => Ok(()),
-            Some(found) => Err(StoreError::OtherIdentity {
+        self.claim("identity", identity)?
+            .map_err(|found| StoreError::OtherIdentity {
                 path: self.path.clone(),
                 found,
                 expected: identity.to_owned(),
-            }),
-        }
+            })
     }
 
     /// "Now" for reading this state file: the wall clock, or for a file of simulated calls the
@@ -318,14 +321,21 @@ impl Store {
     }
 
     pub fn claim_campaign(&self, name: &str) -> Result<(), StoreError> {
-        match self.meta("campaign")? {
-            None => self.set_meta("campaign", name),
-            Some(found) if found == name => Ok(()),
-            Some(found) => Err(StoreError::OtherCampaign {
+        self.claim("campaign", name)?
+            .map_err(|found| StoreError::OtherCampaign {
                 path: self.path.clone(),
                 found,
                 expected: name.to_owned(),
-            }),
+            })
+    }
+
+    /// Records `value` under the meta `key` on first use; `Err` with the value recorded when it
+    /// is another one.
+    fn claim(&self, key: &str, value: &str) -> Result<Result<(), String>, StoreError> {
+        match self.meta(key)? {
+            None => self.set_meta(key, value).map(Ok),
+            Some(found) if found == value => Ok(Ok(())),
+            Some(found) => Ok(Err(found)),
         }
     }
 }

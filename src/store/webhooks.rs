@@ -64,12 +64,8 @@ impl Store {
         if self.group {
             return Err(self.misuse("a webhook event recorded in a group of steps"));
         }
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.savepoint().map_err(sql)?;
+        let sql = super::sqlite(self.path.clone());
+        let tx = self.conn.savepoint().map_err(&sql)?;
         let inserted = exec(
             &tx,
             "INSERT INTO webhook_events (event_id, event, call_id, attempt_id, effect, received_at, payload)
@@ -83,13 +79,13 @@ impl Store {
                 pushed.payload
             ],
         )
-        .map_err(sql)?;
+        .map_err(&sql)?;
         if inserted == 0 {
             return Ok(Effect::Duplicate);
         }
         let effect = match (finish, pushed.call_id, pushed.status) {
             (Some(finish), _, _) => {
-                if finish_in(&tx, finish, now).map_err(sql)? {
+                if finish_in(&tx, finish, now).map_err(&sql)? {
                     Effect::Result
                 } else {
                     Effect::Ignored
@@ -106,10 +102,10 @@ impl Store {
                         stmt.query_row(params![call_id, status, millis(now)], |r| r.get(0))
                             .optional()
                     })
-                    .map_err(sql)?;
+                    .map_err(&sql)?;
                 match attempt {
                     Some(attempt) => {
-                        insert_event(&tx, attempt, now, "status", status).map_err(sql)?;
+                        insert_event(&tx, attempt, now, "status", status).map_err(&sql)?;
                         Effect::Status
                     }
                     None => Effect::Ignored,
@@ -122,8 +118,8 @@ impl Store {
             "UPDATE webhook_events SET effect = ?2 WHERE event_id = ?1",
             params![pushed.event_id, effect.as_str()],
         )
-        .map_err(sql)?;
-        tx.commit().map_err(sql)?;
+        .map_err(&sql)?;
+        tx.commit().map_err(&sql)?;
         Ok(effect)
     }
 
@@ -153,13 +149,9 @@ impl Store {
         finish: &Finish<'_>,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sqlite {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.savepoint().map_err(sql)?;
-        if !finish_in(&tx, finish, now).map_err(sql)? {
+        let sql = super::sqlite(self.path.clone());
+        let tx = self.conn.savepoint().map_err(&sql)?;
+        if !finish_in(&tx, finish, now).map_err(&sql)? {
             return Ok(false);
         }
         exec(
@@ -167,8 +159,8 @@ impl Store {
             "UPDATE webhook_events SET effect = 'result', attempt_id = ?2 WHERE event_id = ?1",
             params![event_id, finish.attempt],
         )
-        .map_err(sql)?;
-        tx.commit().map_err(sql)?;
+        .map_err(&sql)?;
+        tx.commit().map_err(&sql)?;
         Ok(true)
     }
 
