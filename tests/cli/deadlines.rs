@@ -271,44 +271,29 @@ fn validate_reports_rows_already_past_their_deadline() {
 fn deadlines_need_a_schedule_and_stop_before_needs_a_deadline() {
     let without_schedule = CAMPAIGN[..CAMPAIGN.find("schedule:").unwrap()].to_owned()
         + "output:\n  path: results.csv\n";
-    let run = Test::new()
-        .file("campaign.yaml", without_schedule)
-        .file("contacts.csv", CONTACTS)
-        .args(&["validate", "campaign.yaml"])
-        .run();
-    assert_eq!(run.code, 78, "{}", run.transcript());
-    assert!(
-        run.stderr
-            .contains("`input.deadline_column` needs a `schedule`"),
-        "{}",
-        run.stderr
-    );
-    let without_column = CAMPAIGN.replace("  deadline_column: appointment\n", "");
-    let run = Test::new()
-        .file("campaign.yaml", without_column)
-        .file("contacts.csv", CONTACTS)
-        .args(&["validate", "campaign.yaml"])
-        .run();
-    assert_eq!(run.code, 78, "{}", run.transcript());
-    assert!(
-        run.stderr
-            .contains("`schedule.stop_before` needs `input.deadline_column`"),
-        "{}",
-        run.stderr
-    );
-    let bad = CAMPAIGN.replace("stop_before: 12h", "stop_before: the evening before");
-    let run = Test::new()
-        .file("campaign.yaml", bad)
-        .file("contacts.csv", CONTACTS)
-        .args(&["validate", "campaign.yaml"])
-        .run();
-    assert_eq!(run.code, 78, "{}", run.transcript());
-    assert!(
-        run.stderr
-            .contains("\"the evening before\" is neither a duration nor `day_before`"),
-        "{}",
-        run.stderr
-    );
+    let cases = [
+        (
+            without_schedule,
+            "`input.deadline_column` needs a `schedule`",
+        ),
+        (
+            CAMPAIGN.replace("  deadline_column: appointment\n", ""),
+            "`schedule.stop_before` needs `input.deadline_column`",
+        ),
+        (
+            CAMPAIGN.replace("stop_before: 12h", "stop_before: the evening before"),
+            "\"the evening before\" is neither a duration nor `day_before`",
+        ),
+    ];
+    for (campaign, problem) in cases {
+        let run = Test::new()
+            .file("campaign.yaml", campaign)
+            .file("contacts.csv", CONTACTS)
+            .args(&["validate", "campaign.yaml"])
+            .run();
+        assert_eq!(run.code, 78, "{}", run.transcript());
+        assert!(run.stderr.contains(problem), "{problem}: {}", run.stderr);
+    }
 }
 
 #[test]
