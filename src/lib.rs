@@ -11,7 +11,7 @@
 //! - [`schedule`] finds each contact's time zone and decides when its calling window is open;
 //! - [`state`] holds the contact and attempt lifecycles; [`store`] keeps them in SQLite;
 //! - [`export`] writes the results CSV from the state file;
-//! - [`cli`] and [`commands`] are the command line; [`exit`] is the one table of exit codes.
+//! - [`cli`] and [`commands`] are the command line; [`commands::exit`] is the one table of exit codes.
 
 pub mod api;
 pub mod atomic;
@@ -21,7 +21,6 @@ pub mod cli;
 pub mod clock;
 pub mod commands;
 pub mod contacts;
-pub mod exit;
 pub mod export;
 pub mod fate;
 pub mod logging;

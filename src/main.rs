@@ -11,10 +11,13 @@ fn main() -> ExitCode {
     match bys_campaign::commands::dispatch(cli) {
         Ok(code) => code.into(),
         Err(err) => {
-            if !bys_campaign::exit::is_broken_pipe(&err) {
-                eprintln!("error: {}", bys_campaign::exit::render_error(&err));
+            if !bys_campaign::commands::exit::is_broken_pipe(&err) {
+                eprintln!(
+                    "error: {}",
+                    bys_campaign::commands::exit::render_error(&err)
+                );
             }
-            bys_campaign::exit::code_for(&err).into()
+            bys_campaign::commands::exit::code_for(&err).into()
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Standard output, for results and reports. A reader that goes away (`status | head`) ends the
-//! command quietly (see [`crate::exit::is_broken_pipe`]) instead of the panic `print!` gives.
+//! command quietly (see [`crate::commands::exit::is_broken_pipe`]) instead of the panic `print!` gives.
 
 use std::io::Write;
 
@@ -29,7 +29,7 @@ pub fn write(args: std::fmt::Arguments<'_>) -> Result<(), StdoutError> {
         .map_err(StdoutError)
 }
 
-/// Standard output could not be written (see [`crate::exit::is_broken_pipe`]).
+/// Standard output could not be written (see [`crate::commands::exit::is_broken_pipe`]).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot write to standard output: {0}")]
 pub struct StdoutError(#[source] pub std::io::Error);

@@ -10,9 +10,9 @@ use std::fmt::Write as _;
 use jiff::Timestamp;
 use serde_json::Value;
 
+use super::exit::Exit;
 use crate::campaign::Campaign;
 use crate::cli::ExplainArgs;
-use crate::exit::Exit;
 use crate::fate::{self, Standing};
 use crate::state::{AttemptState, ContactState};
 use crate::store::{AttemptHistory, History};
@@ -29,14 +29,14 @@ pub struct UnknownKey {
 }
 
 pub fn run(args: &ExplainArgs) -> anyhow::Result<Exit> {
-    let campaign = super::load_reading(&args.campaign, &args.state)?;
-    let store = super::open_state(
+    let campaign = super::reading::load_reading(&args.campaign, &args.state)?;
+    let store = super::reading::open_state(
         &campaign,
         &args.state,
         format!(
             "explain {} {}",
-            super::shell_word(&args.campaign.to_string_lossy()),
-            super::shell_word(&args.key)
+            super::reading::shell_word(&args.campaign.to_string_lossy()),
+            super::reading::shell_word(&args.key)
         ),
     )?;
     let mut history = store.history(&args.key)?;

@@ -8,19 +8,19 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
+use super::exit::Exit;
 use crate::cli::ExportArgs;
-use crate::exit::Exit;
 use crate::export::{self, ExportError, ExportOptions};
 use crate::out::StdoutError;
 
 pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
-    let campaign = super::load_reading(&args.campaign, &args.state)?;
-    let store = super::open_state(
+    let campaign = super::reading::load_reading(&args.campaign, &args.state)?;
+    let store = super::reading::open_state(
         &campaign,
         &args.state,
         format!(
             "export {}",
-            super::shell_word(&args.campaign.to_string_lossy())
+            super::reading::shell_word(&args.campaign.to_string_lossy())
         ),
     )?;
     let default = campaign.results_path(args.state.rehearsal);

@@ -6,8 +6,8 @@ use std::path::Path;
 use anyhow::Context as _;
 use clap::CommandFactory;
 
+use super::exit::Exit;
 use crate::cli::{Cli, CompletionsArgs, ManArgs};
-use crate::exit::Exit;
 
 pub fn completions(args: &CompletionsArgs) -> anyhow::Result<Exit> {
     let mut script = Vec::new();

@@ -4,9 +4,9 @@
 use anyhow::Context as _;
 use serde::Serialize;
 
+use super::exit::Exit;
 use crate::campaign::{Campaign, LoadOptions};
 use crate::cli::PlanArgs;
-use crate::exit::Exit;
 use crate::report::{self, Estimate, Options, Planned, Report, Selected};
 
 #[derive(Serialize)]

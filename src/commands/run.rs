@@ -17,11 +17,11 @@ use anyhow::Context as _;
 use jiff::Timestamp;
 use tokio::sync::watch;
 
+use super::exit::Exit;
 use crate::api::{ApiKey, Client, ClientOptions, DEFAULT_BASE_URL};
 use crate::campaign::{Campaign, LoadOptions};
 use crate::cli::RunArgs;
 use crate::clock::Clock;
-use crate::exit::Exit;
 use crate::export::ExportOptions;
 use crate::progress::Progress;
 use crate::runner::push::Inbox;
@@ -89,22 +89,11 @@ fn api_key(args: &RunArgs) -> anyhow::Result<ApiKey> {
     }
     match std::env::var("BYS_API_KEY") {
         Ok(value) => Ok(ApiKey::from_env_value(&value)?),
-        Err(_) => Err(NoApiKey {
+        Err(_) => Err(super::error::NoApiKey {
             campaign: args.campaign.clone(),
         }
         .into()),
     }
-}
-
-/// A live run without a key.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "no API key: set BYS_API_KEY or pass --api-key-file FILE\n  \
-     hint: to rehearse without calling anyone, add --sandbox: bys-campaign run {} --sandbox",
-    campaign.display()
-)]
-pub struct NoApiKey {
-    pub(crate) campaign: std::path::PathBuf,
 }
 
 async fn drive(
@@ -178,7 +167,7 @@ async fn drive(
     // What the reading commands load the campaign with (see `commands::load_reading`).
     let contacts =
         std::fs::canonicalize(&campaign.input.path).unwrap_or_else(|_| campaign.input.path.clone());
-    store.set_meta(super::CONTACTS_FILE, &contacts.to_string_lossy())?;
+    store.set_meta(super::reading::CONTACTS_FILE, &contacts.to_string_lossy())?;
     let s = &imported.summary;
     let (census, _) = store.census()?;
     eprintln!(
@@ -445,10 +434,10 @@ async fn drive(
     };
     let canary = args.canary.is_some();
     // Whatever ended this run, what it left in flight is the next run's: not done yet.
-    if left > 0 && crate::exit::for_ending(&summary.ending, canary, 0) == Exit::Ok {
+    if left > 0 && super::exit::for_ending(&summary.ending, canary, 0) == Exit::Ok {
         eprintln!("work remains for the next run (above)");
     }
-    Ok(crate::exit::for_ending(&summary.ending, canary, left))
+    Ok(super::exit::for_ending(&summary.ending, canary, left))
 }
 
 /// `--start`: RFC 3339, or a civil date and time in `schedule.timezone` (UTC without one).

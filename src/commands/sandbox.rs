@@ -9,8 +9,8 @@ use std::io::Write;
 use anyhow::Context;
 use jiff::Timestamp;
 
+use super::exit::Exit;
 use crate::clock::Clock;
-use crate::exit::Exit;
 use crate::sandbox::{Sandbox, SandboxArgs, SandboxConfig};
 
 /// Starts the sandbox server and blocks until interrupted.

@@ -8,10 +8,10 @@ use std::fmt::Write as _;
 
 use jiff::Timestamp;
 
+use super::exit::Exit;
 use crate::campaign::{Campaign, Limits};
 use crate::census;
 use crate::cli::StatusArgs;
-use crate::exit::Exit;
 use crate::runner::eta::{self, Eta, EtaInput};
 use crate::state::AttemptState;
 use crate::store::{StatusSummary, Store, WaitGroup};
@@ -67,13 +67,13 @@ impl JsonToday {
 }
 
 pub fn run(args: &StatusArgs) -> anyhow::Result<Exit> {
-    let campaign = super::load_reading(&args.campaign, &args.state)?;
-    let store = super::open_state(
+    let campaign = super::reading::load_reading(&args.campaign, &args.state)?;
+    let store = super::reading::open_state(
         &campaign,
         &args.state,
         format!(
             "status {}",
-            super::shell_word(&args.campaign.to_string_lossy())
+            super::reading::shell_word(&args.campaign.to_string_lossy())
         ),
     )?;
     let now = store.reading_time()?;

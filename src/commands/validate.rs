@@ -2,10 +2,10 @@
 
 use anyhow::Context as _;
 
+use super::exit::Exit;
 use crate::campaign::{Campaign, LoadOptions};
 use crate::cli::ValidateArgs;
 use crate::contacts::Problems;
-use crate::exit::Exit;
 use crate::report::{self, Options};
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {

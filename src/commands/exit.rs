@@ -5,8 +5,8 @@
 
 use std::process::ExitCode;
 
+use super::error::{NoApiKey, NotStarted};
 use crate::campaign::LoadError;
-use crate::commands::NotStarted;
 use crate::runner::{Cap, Ending};
 use crate::sandbox::SandboxError;
 use crate::store::{LockError, StoreError};
@@ -89,7 +89,7 @@ pub fn code_for(err: &anyhow::Error) -> Exit {
         if cause.downcast_ref::<crate::api::KeyError>().is_some() {
             return Exit::Config;
         }
-        if cause.is::<crate::commands::run::NoApiKey>() {
+        if cause.is::<NoApiKey>() {
             return Exit::Config;
         }
         if cause.is::<NotStarted>() {
@@ -355,7 +355,7 @@ mod tests {
             ),
             (
                 "no API key",
-                error(anyhow::Error::new(crate::commands::run::NoApiKey {
+                error(anyhow::Error::new(NoApiKey {
                     campaign: PathBuf::from("c.yaml"),
                 })),
                 78,
@@ -370,7 +370,7 @@ mod tests {
         for (what, got, want) in &cases {
             assert_eq!(got, want, "{what}");
         }
-        let readme = include_str!("../README.md");
+        let readme = include_str!("../../README.md");
         let table = readme
             .split("## Exit codes")
             .nth(1)
