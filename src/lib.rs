@@ -33,6 +33,7 @@ pub mod sandbox;
 pub mod schedule;
 pub mod state;
 pub mod store;
+pub mod template;
 #[cfg(test)]
 mod testing;
 pub mod text;

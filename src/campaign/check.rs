@@ -19,7 +19,7 @@ use super::{
     RetryPolicy, Schedule, Window, defaults, duration,
 };
 use crate::contacts;
-use crate::render::{RenderError, TemplateKind, Templates, budget};
+use crate::template::{RenderError, TemplateKind, Templates, budget};
 use crate::schedule::deadline::StopBefore;
 use crate::text::did_you_mean;
 
@@ -562,7 +562,7 @@ impl Checker<'_> {
     }
 
     /// Tries the templates on empty cells and on the first rows of the CSV: a template that
-    /// goes over the render budget there (see [`crate::render::budget`]) would on every row,
+    /// goes over the render budget there (see [`crate::template::budget`]) would on every row,
     /// and is refused now, with its line in the campaign file, rather than found row by row.
     fn within_budget(&mut self, templates: &Templates, input: &Input) -> bool {
         let empty = vec![String::new(); input.columns.len()];

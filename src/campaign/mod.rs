@@ -21,7 +21,7 @@ use jiff::tz::TimeZone;
 
 pub use error::{LoadError, Problem};
 
-use crate::render::Templates;
+use crate::template::Templates;
 
 /// A validated campaign, ready to plan or run.
 #[derive(Debug)]

@@ -175,7 +175,7 @@ pub enum RowProblem {
         column: Option<String>,
     },
     #[error("{0}")]
-    Render(crate::render::RenderError),
+    Render(crate::template::RenderError),
     #[error(
         "has an empty `{0}` (the deadline column): with no deadline, calls could not know when to stop"
     )]
