@@ -38,3 +38,4 @@ pub mod template;
 mod testing;
 pub mod text;
 pub mod webhook;
+pub mod zones;

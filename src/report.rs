@@ -12,7 +12,8 @@ use crate::campaign::Campaign;
 use crate::census::Census;
 use crate::contacts::{self, Contact, Problems, ReadError, Row, Scanned, Suppression};
 use crate::render::{self, CallRequest};
-use crate::schedule::zone::{self, TzSource};
+use crate::schedule::zone::TzSource;
+use crate::zones;
 
 /// How many line numbers a group lists before "and N more".
 const LINES_SHOWN: usize = 5;
@@ -79,7 +80,7 @@ pub struct Report {
     /// Rows to call by where their zone comes from: `column`, `number`, `default`.
     pub time_zones: BTreeMap<&'static str, u64>,
     /// Rows whose timezone column names a zone without summer time where its places have one
-    /// (`GMT`), by the name (see [`crate::schedule::zone::without_summer_time`]).
+    /// (`GMT`), by the name (see [`crate::zones::without_summer_time`]).
     #[serde(skip)]
     pub fixed_zones: BTreeMap<String, Group>,
     pub warnings: Vec<String>,
@@ -179,7 +180,7 @@ pub fn scan_each(
         );
         report
             .warnings
-            .extend(zone::summer_time_warning(&given, name));
+            .extend(zones::summer_time_warning(&given, name));
     }
     Ok(report)
 }
@@ -259,7 +260,7 @@ fn tally_callable(
         *report.time_zones.entry(source.as_str()).or_default() += 1;
     }
     if let (Some(zone), Some(TzSource::Column)) = (&contact.timezone, contact.tz_source)
-        && zone::without_summer_time(zone).is_some()
+        && zones::without_summer_time(zone).is_some()
     {
         let group = report.fixed_zones.entry(zone.clone()).or_default();
         group.add(contact.line, String::new);

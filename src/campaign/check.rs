@@ -16,11 +16,10 @@ use super::locate::{Pos, SourceMap};
 use super::raw::{RawCall, RawCampaign, RawInput, RawLimits, RawRetry, RawRetryRule, RawSchedule};
 use super::{
     Call, Campaign, Column, Field, FieldKind, Input, Limits, LoadError, Output, Problem, Retry,
-    RetryPolicy, Schedule, Window, defaults, duration,
+    RetryPolicy, Schedule, StopBefore, Window, defaults, duration,
 };
 use crate::contacts;
 use crate::template::{RenderError, TemplateKind, Templates, budget};
-use crate::schedule::deadline::StopBefore;
 use crate::text::did_you_mean;
 
 pub(super) fn load(
@@ -236,7 +235,7 @@ impl Checker<'_> {
         let mut warnings = Vec::new();
         if let Some(Some(schedule)) = &schedule {
             warnings.extend(short_windows(schedule));
-            warnings.extend(crate::schedule::zone::summer_time_warning(
+            warnings.extend(crate::zones::summer_time_warning(
                 "schedule.timezone is",
                 &schedule.timezone_name,
             ));
@@ -352,7 +351,7 @@ impl Checker<'_> {
             .options
             .at
             .as_deref()
-            .and_then(|text| crate::schedule::parse_instant(text, &zone))
+            .and_then(|text| crate::zones::parse_instant(text, &zone))
             .unwrap_or_else(jiff::Timestamp::now);
         let date = at.to_zoned_datetime(zone).date().to_string();
         let path = self
@@ -832,7 +831,7 @@ impl Checker<'_> {
     }
 
     fn instant(&mut self, path: &str, text: &str, tz: &TimeZone) -> Option<jiff::Timestamp> {
-        match crate::schedule::parse_instant(text, tz) {
+        match crate::zones::parse_instant(text, tz) {
             Some(ts) => Some(ts),
             None => {
                 self.report(path, format!("{text:?} is not a date and time"))

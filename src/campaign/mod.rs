@@ -131,7 +131,7 @@ pub struct Schedule {
     pub not_before: Option<Timestamp>,
     pub not_after: Option<Timestamp>,
     /// How long before each row's deadline its calls stop (with `input.deadline_column`).
-    pub stop_before: crate::schedule::deadline::StopBefore,
+    pub stop_before: StopBefore,
     /// Skip contacts whose zone would fall back to `timezone`.
     pub require_known_timezone: bool,
 }
@@ -380,4 +380,24 @@ fn state_file(file: &Path, name: &str, given: Option<&Path>, rehearsal: bool) ->
 
 fn base_dir(file: &Path) -> &Path {
     file.parent().unwrap_or(Path::new(""))
+}
+
+/// How long before a row's deadline its calls stop (`schedule.stop_before`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopBefore {
+    /// This long before the deadline (`12h`; `0s`: at the deadline itself).
+    Ahead(Duration),
+    /// At the start of the deadline's day, in the row's zone: no call on the day itself
+    /// (`day_before`).
+    DayBefore,
+}
+
+impl StopBefore {
+    /// The campaign file's words for it.
+    pub fn describe(self) -> String {
+        match self {
+            StopBefore::DayBefore => "day_before".to_owned(),
+            StopBefore::Ahead(d) => duration::format(d),
+        }
+    }
 }

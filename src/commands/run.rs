@@ -446,7 +446,7 @@ fn rehearsal_start(text: &str, campaign: &Campaign) -> anyhow::Result<Timestamp>
         .schedule
         .as_ref()
         .map_or(jiff::tz::TimeZone::UTC, |s| s.timezone.clone());
-    crate::schedule::parse_instant(text, &zone).ok_or_else(|| {
+    crate::zones::parse_instant(text, &zone).ok_or_else(|| {
         anyhow::anyhow!(
             "--start {text:?} is not a date and time\n  hint: write \"2026-12-07 06:00\" (in \
              schedule.timezone, else UTC) or RFC 3339 \"2026-12-07T06:00:00-05:00\""

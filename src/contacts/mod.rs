@@ -190,7 +190,7 @@ pub enum RowProblem {
 
 /// What to write instead of an unknown zone name.
 fn zone_hint(name: &str) -> String {
-    match crate::schedule::zone::suggest(name) {
+    match crate::zones::suggest(name) {
         Some(zone) => format!(" (did you mean {zone}?)"),
         None => {
             " (write a name like America/Chicago, or leave the cell empty to use the number's zone)"

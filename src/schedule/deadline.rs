@@ -3,36 +3,17 @@
 //! how long before it calls stop. No call, first or retry, is placed at or after the cutoff
 //! (see [`crate::state::after_deadline`]). Pure.
 
-use std::time::Duration;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-/// How long before a row's deadline its calls stop (`schedule.stop_before`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopBefore {
-    /// This long before the deadline (`12h`; `0s`: at the deadline itself).
-    Ahead(Duration),
-    /// At the start of the deadline's day, in the row's zone: no call on the day itself
-    /// (`day_before`).
-    DayBefore,
-}
-
-impl StopBefore {
-    /// The campaign file's words for it.
-    pub fn describe(self) -> String {
-        match self {
-            StopBefore::DayBefore => "day_before".to_owned(),
-            StopBefore::Ahead(d) => crate::campaign::duration::format(d),
-        }
-    }
-}
+use crate::campaign::StopBefore;
 
 /// The instant in a deadline cell, read in `zone` when it has no offset of its own:
 /// `2026-12-04 09:00`, `2026-12-04T09:00:00`, `2026-12-04` (the start of that day), or RFC 3339
 /// (`2026-12-04T09:00:00Z`, `…+01:00`).
 pub fn parse(text: &str, zone: &TimeZone) -> Option<Timestamp> {
-    super::parse_instant(text.trim(), zone)
+    crate::zones::parse_instant(text.trim(), zone)
 }
 
 /// When calls stop for a row whose deadline is `deadline`, in `zone`.
@@ -51,6 +32,8 @@ pub fn cutoff(deadline: Timestamp, stop: StopBefore, zone: &TimeZone) -> Timesta
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     fn london() -> TimeZone {

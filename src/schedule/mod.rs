@@ -21,7 +21,7 @@ pub mod zone;
 
 use std::time::Duration;
 
-use jiff::civil::{Date, DateTime, Time};
+use jiff::civil::{DateTime, Time};
 use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{SignedDuration, Timestamp};
 
@@ -195,24 +195,6 @@ fn signed(d: Duration) -> SignedDuration {
     SignedDuration::try_from(d).unwrap_or(SignedDuration::MAX)
 }
 
-/// Reads a date and time from the command line or the campaign file: RFC 3339
-/// (`2026-12-07T09:00:00-05:00`, `2026-12-07T14:00:00Z`) or a civil `2026-12-07 09:00`, which is
-/// read in `zone`.
-pub fn parse_instant(text: &str, zone: &TimeZone) -> Option<Timestamp> {
-    if let Ok(ts) = text.parse::<Timestamp>() {
-        return Some(ts);
-    }
-    let civil = text.parse::<DateTime>().ok().or_else(|| {
-        text.parse::<Date>()
-            .ok()
-            .map(|d| d.to_datetime(Time::midnight()))
-    })?;
-    civil
-        .to_zoned_datetime(zone.clone())
-        .ok()
-        .map(|z| z.timestamp())
-}
-
 #[cfg(test)]
 mod tests {
     use jiff::civil::Weekday;
@@ -265,7 +247,7 @@ mod tests {
             last_call_before_end: Duration::from_secs(margin_min * 60),
             not_before: None,
             not_after: None,
-            stop_before: deadline::StopBefore::DayBefore,
+            stop_before: crate::campaign::StopBefore::DayBefore,
             require_known_timezone: false,
         }
     }
@@ -653,27 +635,5 @@ mod tests {
                 wait: Wait::Campaign
             }
         );
-    }
-
-    #[test]
-    fn instants_are_read_as_rfc3339_or_in_the_zone_given() {
-        let ny = tz("America/New_York");
-        assert_eq!(
-            parse_instant("2026-12-07T09:00:00Z", &ny),
-            Some(t("2026-12-07T09:00:00Z"))
-        );
-        assert_eq!(
-            parse_instant("2026-12-07 09:00", &ny),
-            Some(t("2026-12-07T14:00:00Z"))
-        );
-        assert_eq!(
-            parse_instant("2026-07-07T09:00", &ny),
-            Some(t("2026-07-07T13:00:00Z"))
-        );
-        assert_eq!(
-            parse_instant("2026-12-07", &ny),
-            Some(t("2026-12-07T05:00:00Z"))
-        );
-        assert_eq!(parse_instant("tomorrow", &ny), None);
     }
 }
