@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use bys_campaign::contacts::phone;
+use bys_campaign::phone;
 use common::{binary, fail, vm_hwm_kib};
 
 mod common;

@@ -53,7 +53,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use bys_campaign::contacts::phone;
+use bys_campaign::phone;
 use jiff::Timestamp;
 use serde_json::Value;
 

@@ -387,7 +387,7 @@ pub struct ExportArgs {
 
 /// A phone number in E.164 (`+14155550100`), normalized.
 fn parse_e164(text: &str) -> Result<String, String> {
-    crate::contacts::phone::strict_e164(text)
+    crate::phone::strict_e164(text)
         .ok_or_else(|| format!("`{text}` is not an E.164 number such as +14155550100"))
 }
 

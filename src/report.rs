@@ -146,7 +146,7 @@ pub fn scan_each(
     // `--row` may be given as the user wrote the number; keys of phone-keyed campaigns are E.164.
     let wanted = options.row.map(|row| match &campaign.input.key_column {
         Some(_) => row.trim().to_owned(),
-        None => contacts::phone::normalize(row, campaign.input.default_region)
+        None => crate::phone::normalize(row, campaign.input.default_region)
             .unwrap_or_else(|_| row.trim().to_owned()),
     });
     let now = options.now.unwrap_or_else(jiff::Timestamp::now);

@@ -18,7 +18,6 @@ use super::{
     Call, Campaign, Column, Field, FieldKind, Input, Limits, LoadError, Output, Problem, Retry,
     RetryPolicy, Schedule, StopBefore, Window, defaults, duration,
 };
-use crate::contacts;
 use crate::template::{RenderError, TemplateKind, Templates, budget};
 use crate::text::did_you_mean;
 
@@ -381,9 +380,9 @@ impl Checker<'_> {
             }
         };
         let default_region = raw.default_region.as_deref().and_then(|r| self.region(r));
-        let header = match contacts::read_header(&path, delimiter.unwrap_or(defaults::DELIMITER)) {
+        let header = match crate::csvfile::read_header(&path, delimiter.unwrap_or(defaults::DELIMITER)) {
             Ok(header) => header,
-            Err(contacts::HeaderError::Io(source)) => {
+            Err(crate::csvfile::HeaderError::Io(source)) => {
                 return Err(LoadError::Missing {
                     what: "contacts CSV",
                     path,
@@ -523,7 +522,7 @@ impl Checker<'_> {
             ok = self.within_budget(templates, input);
         }
         let caller_id = raw.caller_id.as_deref().and_then(|id| {
-            let normalized = contacts::phone::strict_e164(id);
+            let normalized = crate::phone::strict_e164(id);
             if normalized.is_none() {
                 ok = false;
                 self.report(
@@ -565,7 +564,7 @@ impl Checker<'_> {
     /// and is refused now, with its line in the campaign file, rather than found row by row.
     fn within_budget(&mut self, templates: &Templates, input: &Input) -> bool {
         let empty = vec![String::new(); input.columns.len()];
-        let rows = contacts::first_rows(&input.path, input.delimiter, input.columns.len(), 3);
+        let rows = crate::csvfile::first_rows(&input.path, input.delimiter, input.columns.len(), 3);
         let tries =
             std::iter::once((None, empty)).chain(rows.into_iter().map(|(l, c)| (Some(l), c)));
         for (line, cells) in tries {

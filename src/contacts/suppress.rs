@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use phonenumber::country::Id;
 
-use super::phone::normalize;
+use crate::phone::normalize;
 
 /// The numbers of every suppression file, in E.164.
 #[derive(Debug, Default)]

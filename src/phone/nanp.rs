@@ -197,7 +197,7 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| Tables {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contacts::phone::normalize;
+    use crate::phone::normalize;
 
     /// Every area code, in each shape, with a few exchanges and lines, including the
     /// fictional 555-01xx: the cheap path answers as the full parser does, or not at all.
