@@ -4,7 +4,7 @@
 
 use jiff::Timestamp;
 
-use crate::campaign::RetryPolicy;
+use crate::campaign::{Campaign, RetryPolicy};
 use crate::state::{ContactState, Outcome, Wait};
 use crate::text::escape_control;
 
@@ -50,6 +50,16 @@ pub struct Rules<'a> {
     pub retry: &'a RetryPolicy,
     /// Whether the campaign has calling windows.
     pub windows: bool,
+}
+
+impl<'a> Rules<'a> {
+    /// What the campaign's settings say.
+    pub fn of(campaign: &'a Campaign) -> Rules<'a> {
+        Rules {
+            retry: &campaign.retry,
+            windows: campaign.schedule.is_some(),
+        }
+    }
 }
 
 /// The fate of a contact standing as `s` at `now`.

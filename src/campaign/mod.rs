@@ -355,14 +355,6 @@ impl Campaign {
         path.with_file_name(name)
     }
 
-    /// What the campaign's settings say about every contact's fate (see [`crate::fate`]).
-    pub fn fate_rules(&self) -> crate::fate::Rules<'_> {
-        crate::fate::Rules {
-            retry: &self.retry,
-            windows: self.schedule.is_some(),
-        }
-    }
-
     /// The folder relative paths in the campaign file are resolved against.
     pub fn dir(&self) -> &Path {
         base_dir(&self.file)

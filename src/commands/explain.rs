@@ -107,7 +107,7 @@ pub fn next_step(campaign: &Campaign, h: &History, now: Timestamp) -> String {
         wait: h.wait,
         attempted: !h.attempts.is_empty(),
     };
-    fate::fate(campaign.fate_rules(), &standing, now).why
+    fate::fate(fate::Rules::of(campaign), &standing, now).why
 }
 
 /// The whole explanation, as text.
