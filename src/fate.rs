@@ -104,8 +104,9 @@ pub fn fate(rules: Rules<'_>, s: &Standing<'_>, now: Timestamp) -> Fate {
         ContactState::Done => never(match s.outcome {
             Some(Outcome::Completed) => "never again: the call was completed".into(),
             Some(outcome) => {
-                let allowed = outcome
-                    .retry_rule(rules.retry)
+                let allowed = rules
+                    .retry
+                    .for_outcome(outcome)
                     .map_or(1, |r| r.attempts.get());
                 if s.calls >= allowed {
                     format!(

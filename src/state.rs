@@ -15,47 +15,10 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::campaign::{Retry, RetryPolicy};
+use crate::campaign::RetryPolicy;
 
-/// How a call ended: the API's five terminal statuses. The name is also the `status` column of
-/// the results.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Completed,
-    NoAnswer,
-    Voicemail,
-    Declined,
-    Failed,
-}
-
-impl Outcome {
-    pub const ALL: [Outcome; 5] = [
-        Outcome::Completed,
-        Outcome::NoAnswer,
-        Outcome::Voicemail,
-        Outcome::Declined,
-        Outcome::Failed,
-    ];
-
-    /// Whether someone (or something) picked up, so the call went through `in_progress`.
-    pub fn answered(self) -> bool {
-        matches!(self, Outcome::Completed | Outcome::Voicemail)
-    }
-
-    /// The retry rule for this outcome; `None` for `completed`, which is final.
-    pub fn retry_rule(self, policy: &RetryPolicy) -> Option<Retry> {
-        match self {
-            Outcome::Completed => None,
-            Outcome::NoAnswer => Some(policy.no_answer),
-            Outcome::Voicemail => Some(policy.voicemail),
-            Outcome::Declined => Some(policy.declined),
-            Outcome::Failed => Some(policy.failed),
-        }
-    }
-}
+/// How a call ended, from the API (see [`crate::api::Outcome`]).
+pub use crate::api::Outcome;
 
 /// Where a contact is in its campaign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -226,7 +189,7 @@ pub fn after_call(
     policy: &RetryPolicy,
     ended_at: Timestamp,
 ) -> AfterCall {
-    match outcome.retry_rule(policy) {
+    match policy.for_outcome(outcome) {
         Some(rule) if calls < rule.attempts.get() => AfterCall::RetryAt(add(ended_at, rule.after)),
         _ => AfterCall::Done,
     }
@@ -372,6 +335,7 @@ mod tests {
     use std::num::NonZeroU32;
 
     use super::*;
+    use crate::campaign::Retry;
 
     fn policy() -> RetryPolicy {
         let rule = |attempts, mins: u64| Retry {

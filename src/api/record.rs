@@ -89,8 +89,35 @@ impl fmt::Display for CallStatus {
     }
 }
 
-/// How a call ended; one type for the client, the state machines and the results.
-pub use crate::state::Outcome;
+/// How a call ended: the API's five terminal statuses; one type for the client, the state
+/// machines and the results. The name is also the `status` column of
+/// the results.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Completed,
+    NoAnswer,
+    Voicemail,
+    Declined,
+    Failed,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Completed,
+        Outcome::NoAnswer,
+        Outcome::Voicemail,
+        Outcome::Declined,
+        Outcome::Failed,
+    ];
+
+    /// Whether someone (or something) picked up, so the call went through `in_progress`.
+    pub fn answered(self) -> bool {
+        matches!(self, Outcome::Completed | Outcome::Voicemail)
+    }
+}
 
 impl From<Outcome> for CallStatus {
     fn from(outcome: Outcome) -> CallStatus {

@@ -21,6 +21,7 @@ use jiff::tz::TimeZone;
 
 pub use error::{LoadError, Problem};
 
+use crate::api::Outcome;
 use crate::template::Templates;
 
 /// A validated campaign, ready to plan or run.
@@ -179,6 +180,19 @@ pub struct RetryPolicy {
     pub voicemail: Retry,
     pub failed: Retry,
     pub declined: Retry,
+}
+
+impl RetryPolicy {
+    /// The retry rule for this outcome; `None` for `completed`, which is final.
+    pub fn for_outcome(&self, outcome: Outcome) -> Option<Retry> {
+        match outcome {
+            Outcome::Completed => None,
+            Outcome::NoAnswer => Some(self.no_answer),
+            Outcome::Voicemail => Some(self.voicemail),
+            Outcome::Declined => Some(self.declined),
+            Outcome::Failed => Some(self.failed),
+        }
+    }
 }
 
 impl Default for RetryPolicy {

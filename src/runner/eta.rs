@@ -115,7 +115,7 @@ pub fn estimate(input: &EtaInput<'_>) -> Option<Eta> {
     // Worst case: the retry rule that takes longest adds its calls and delays to every contact.
     let (attempts, delay) = Outcome::ALL
         .iter()
-        .filter_map(|o| o.retry_rule(input.retry))
+        .filter_map(|o| input.retry.for_outcome(*o))
         .map(|r| (u64::from(r.attempts.get()), r.after))
         .max_by_key(|&(attempts, delay)| (attempts.saturating_sub(1)) * delay.as_secs())
         .unwrap_or((1, Duration::ZERO));

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 /// The five terminal statuses, which are also the possible outcomes of a call: the same type
 /// the runner and the client use.
-pub use crate::state::Outcome;
+pub use crate::api::Outcome;
 
 /// Relative weights of the outcomes; the draw picks one in proportion to its weight.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
