@@ -36,8 +36,6 @@ pub mod schedule;
 pub mod state;
 pub mod store;
 pub mod template;
-#[cfg(test)]
-mod testing;
 pub mod text;
 pub mod webhook;
 pub mod zones;

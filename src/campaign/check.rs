@@ -380,21 +380,22 @@ impl Checker<'_> {
             }
         };
         let default_region = raw.default_region.as_deref().and_then(|r| self.region(r));
-        let header = match crate::csvfile::read_header(&path, delimiter.unwrap_or(defaults::DELIMITER)) {
-            Ok(header) => header,
-            Err(crate::csvfile::HeaderError::Io(source)) => {
-                return Err(LoadError::Missing {
-                    what: "contacts CSV",
-                    path,
-                    named_by: self.at("input.path").map(|pos| (self.file.to_owned(), pos)),
-                    source,
-                });
-            }
-            Err(err) => {
-                self.report("input.path", format!("{}: {err}", path.display()));
-                return Ok(None);
-            }
-        };
+        let header =
+            match crate::csvfile::read_header(&path, delimiter.unwrap_or(defaults::DELIMITER)) {
+                Ok(header) => header,
+                Err(crate::csvfile::HeaderError::Io(source)) => {
+                    return Err(LoadError::Missing {
+                        what: "contacts CSV",
+                        path,
+                        named_by: self.at("input.path").map(|pos| (self.file.to_owned(), pos)),
+                        source,
+                    });
+                }
+                Err(err) => {
+                    self.report("input.path", format!("{}: {err}", path.display()));
+                    return Ok(None);
+                }
+            };
         let phone_column = self.column(
             "input.phone_column",
             raw.phone_column
@@ -1105,7 +1106,7 @@ mod tests {
     #[test]
     fn a_window_shorter_than_the_last_call_margin_is_warned_about() {
         let dir = tempfile::tempdir().unwrap();
-        let campaign = crate::testing::campaign(
+        let campaign = crate::campaign::testing::campaign(
             dir.path(),
             "",
             "schedule:\n  timezone: UTC\n  windows:\n    - { days: [mon], from: \"09:00\", to: \"09:10\" }\n    - { days: [tue], from: \"09:00\", to: \"12:00\" }\n",

@@ -10,6 +10,8 @@ pub mod duration;
 mod error;
 pub mod locate;
 mod raw;
+#[cfg(test)]
+pub(crate) mod testing;
 
 use std::num::{NonZeroU32, NonZeroU64};
 use std::path::{Path, PathBuf};

@@ -42,9 +42,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<Exit> {
     let mut history = store.history(&args.key)?;
     if history.is_none() && campaign.input.key_column.is_none() {
         // Without a key column the key is the number in E.164; accept it as written in the CSV.
-        if let Ok(e164) =
-            crate::phone::normalize(&args.key, campaign.input.default_region)
-        {
+        if let Ok(e164) = crate::phone::normalize(&args.key, campaign.input.default_region) {
             history = store.history(&e164)?;
         }
     }

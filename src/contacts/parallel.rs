@@ -154,9 +154,9 @@ mod tests {
     use std::fmt::Write as _;
 
     use super::*;
+    use crate::campaign::testing;
     use crate::contacts::tests::all_rows;
     use crate::contacts::{Row, RowProblem};
-    use crate::testing;
 
     /// `rows` rows over several batches: every 7th repeats the key of the row 600 above it (in
     /// another batch), every 11th has no area code.

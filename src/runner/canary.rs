@@ -87,8 +87,8 @@ pub fn table(campaign: &Campaign, calls: &[PlacedCall]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::campaign::testing;
     use crate::state::AttemptState;
-    use crate::testing;
 
     #[test]
     fn one_line_per_call_with_fields_and_summary() {

@@ -649,7 +649,7 @@ mod tests {
     /// The guards of a campaign asking for one field, with `limits` (YAML lines) if any.
     fn one_field_guards(limits: &str) -> Guards {
         let dir = tempfile::tempdir().unwrap();
-        let campaign = crate::testing::campaign(
+        let campaign = crate::campaign::testing::campaign(
             dir.path(),
             "",
             &format!("fields:\n  - {{ name: confirmed, type: boolean }}\n{limits}"),

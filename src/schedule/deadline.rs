@@ -3,7 +3,6 @@
 //! how long before it calls stop. No call, first or retry, is placed at or after the cutoff
 //! (see [`crate::state::after_deadline`]). Pure.
 
-
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 

@@ -64,7 +64,7 @@ pub fn required_but_unknown(campaign: &Campaign, zone: Option<&ContactZone>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing;
+    use crate::campaign::testing;
 
     #[test]
     fn column_then_number_then_default() {

@@ -1154,7 +1154,7 @@ pub(super) fn insert_event(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing;
+    use crate::campaign::testing;
 
     fn t(s: &str) -> Timestamp {
         s.parse().unwrap()

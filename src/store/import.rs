@@ -263,7 +263,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing;
+    use crate::campaign::testing;
 
     fn t0() -> jiff::Timestamp {
         "2026-12-07T17:00:00Z".parse().unwrap()

@@ -775,7 +775,7 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::campaign::Campaign;
-    use crate::testing;
+    use crate::campaign::testing;
 
     pub(crate) fn t(s: &str) -> Timestamp {
         s.parse().unwrap()

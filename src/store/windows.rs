@@ -65,7 +65,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing;
+    use crate::campaign::testing;
 
     fn t(s: &str) -> Timestamp {
         s.parse().unwrap()

@@ -175,8 +175,12 @@ mod tests {
 
     fn campaign(webhook: &str) -> (tempfile::TempDir, Campaign) {
         let dir = tempfile::tempdir().unwrap();
-        let campaign =
-            crate::testing::campaign(dir.path(), "", webhook, "name,phone\nAna,+14155550101\n");
+        let campaign = crate::campaign::testing::campaign(
+            dir.path(),
+            "",
+            webhook,
+            "name,phone\nAna,+14155550101\n",
+        );
         (dir, campaign)
     }
 

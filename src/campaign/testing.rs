@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::campaign::Campaign;
+use super::Campaign;
 
 /// Writes `c.yaml` (the given body, with `input.path: c.csv`) and `c.csv` into `dir`, and loads it.
 pub fn campaign(dir: &Path, input_extra: &str, rest: &str, csv: &str) -> Campaign {
