@@ -1,17 +1,9 @@
 //! bys-campaign: outbound AI phone-call campaigns on the By Your Side Agent API.
 //!
-//! How a row becomes a call becomes a result:
-//! - [`campaign`] reads the YAML campaign file and validates it into a typed [`campaign::Campaign`];
-//! - [`contacts`] streams the contacts CSV, normalises phone numbers and assigns row identities;
-//! - [`render`] turns a contact into the exact `POST /v1/agent/calls` request body;
-//! - [`api`] is the typed HTTP client of the API and the classification of its errors;
-//! - [`sandbox`] is a faithful simulator of the API, for tests and rehearsals;
-//! - [`clock`] is the simulated clock the sandbox (and the runner) run on;
-//! - [`webhook`] signs and verifies the API's `X-BYS-Signature` webhook header;
-//! - [`schedule`] finds each contact's time zone and decides when its calling window is open;
-//! - [`state`] holds the contact and attempt lifecycles; [`store`] keeps them in SQLite;
-//! - [`export`] writes the results CSV from the state file;
-//! - [`cli`] and [`commands`] are the command line; [`commands::exit`] is the one table of exit codes.
+//! The modules are layers, read top-down, each using only those below it: `commands`, `cli`,
+//! `runner`/`export`/`report`, then `render`, `contacts`, `store`, `state`, `campaign`, `api` and
+//! the small words at the bottom. docs/development.md ("Code layout") has the whole order and
+//! how a row becomes a call becomes a result; `tests/cli/layers.rs` holds the code to it.
 
 pub mod api;
 pub mod atomic;

@@ -15,6 +15,7 @@ mod explain;
 mod export;
 mod guards;
 mod help;
+mod layers;
 mod lost;
 mod memory;
 mod plan;
