@@ -3,20 +3,24 @@
 //! Problems are collected rather than returned at the first one, so a user fixes a file in one
 //! pass. Each problem points at the line:column of the offending key or value.
 
+mod limits;
+mod schedule;
 mod webhook;
+mod yaml;
 
-use std::num::{NonZeroU32, NonZeroU64};
+use schedule::short_windows;
+use yaml::from_serde;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use jiff::civil::{Time, Weekday};
+use jiff::civil::Time;
 use jiff::tz::TimeZone;
 
 use super::locate::{Pos, SourceMap};
-use super::raw::{RawCall, RawCampaign, RawInput, RawLimits, RawRetry, RawRetryRule, RawSchedule};
+use super::raw::{RawCall, RawCampaign, RawInput};
 use super::{
-    Call, Campaign, Column, Field, FieldKind, Input, Limits, LoadError, Output, Problem, Retry,
-    RetryPolicy, Schedule, StopBefore, Window, defaults, duration,
+    Call, Campaign, Column, Field, FieldKind, Input, LoadError, Output, Problem, defaults, duration,
 };
 use crate::template::{RenderError, TemplateKind, Templates, budget};
 use crate::text::did_you_mean;
@@ -69,119 +73,6 @@ fn latest_daily(pattern: &Path) -> Option<PathBuf> {
         })
         .max()
         .map(|(_, path)| path)
-}
-
-/// Turns serde_yaml's message into one that names the key and says how to fix it, in the
-/// file's own words (never a Rust type's name).
-fn from_serde(err: &serde_yaml::Error, source: &str) -> Problem {
-    let pos = err.location().map(|l| Pos {
-        line: l.line(),
-        column: l.column(),
-    });
-    if source.trim().is_empty() {
-        return Problem::new(pos, "the campaign file is empty")
-            .hint("start from one in campaigns/, e.g. campaigns/appointment-confirmations.yaml");
-    }
-    let line = pos.and_then(|p| source.lines().nth(p.line.saturating_sub(1)));
-    if line.is_some_and(|l| l.trim_end().starts_with('\t') || l.contains("\t")) {
-        return Problem::new(
-            pos,
-            "a tab in the indentation: YAML indents with spaces only",
-        )
-        .hint("replace the tab on this line with spaces");
-    }
-    let full = err.to_string();
-    // serde_yaml appends " at line L column C"; the position is reported separately.
-    let text = match full.rfind(" at line ") {
-        Some(i) => &full[..i],
-        None => &full[..],
-    };
-    // …and prefixes the path of the value: "input: unknown field …".
-    let (section, detail) = match text.split_once(": ") {
-        Some((path, rest)) if !path.contains(' ') => (Some(path), rest),
-        _ => (None, text),
-    };
-    let within = section.map(|s| format!(" in `{s}`")).unwrap_or_default();
-    let quoted: Vec<&str> = detail.split('`').skip(1).step_by(2).collect();
-    if detail.starts_with("unknown field") {
-        let key = quoted.first().copied().unwrap_or_default();
-        let problem = Problem::new(pos, format!("unknown key `{key}`{within}"));
-        return match did_you_mean(key, quoted.iter().skip(1).copied()) {
-            Some(near) => problem.hint(format!("did you mean `{near}`?")),
-            None => problem.hint(format!(
-                "the keys allowed here are: {}",
-                quoted[1..].join(", ")
-            )),
-        };
-    }
-    if detail.starts_with("missing field") {
-        let key = quoted.first().copied().unwrap_or_default();
-        return Problem::new(pos, format!("missing required key `{key}`{within}")).hint(REFERENCE);
-    }
-    if detail.starts_with("duplicate field") {
-        let key = quoted.first().copied().unwrap_or_default();
-        return Problem::new(pos, format!("the key `{key}` is given twice{within}"))
-            .hint("keep one of them");
-    }
-    let what = section.map_or("the campaign file".to_owned(), |s| format!("`{s}`"));
-    if let Some((found, expected)) = detail
-        .strip_prefix("invalid type: ")
-        .or_else(|| detail.strip_prefix("invalid value: "))
-        .and_then(|rest| rest.split_once(", expected "))
-    {
-        let problem = Problem::new(
-            pos,
-            format!(
-                "{what} must be {}, not {}",
-                expected_words(expected),
-                found_words(found)
-            ),
-        );
-        return match expected {
-            "a string" => {
-                problem.hint("put the value in quotes, e.g. \"+14155550100\" or \"09:00\"")
-            }
-            _ => problem.hint(REFERENCE),
-        };
-    }
-    match section {
-        Some(path) => Problem::new(pos, format!("`{path}`: {detail}")),
-        None => Problem::new(pos, detail.to_owned()),
-    }
-}
-
-/// Where every key of the campaign file is described.
-const REFERENCE: &str = "see the campaign file reference (docs/campaign.md)";
-
-/// What serde says a value is, as the campaign file's author would say it.
-fn found_words(found: &str) -> String {
-    let (kind, value) = match found.split_once(' ') {
-        Some((kind, value)) => (kind, value.trim_matches('`')),
-        None => (found, ""),
-    };
-    match kind {
-        "sequence" => "a list".to_owned(),
-        "map" => "a mapping".to_owned(),
-        "unit" | "null" => "empty".to_owned(),
-        "integer" | "floating" => format!("the number {}", value.trim_start_matches("point `")),
-        "string" => format!("the text {value}"),
-        "boolean" => format!("`{value}`"),
-        _ => found.to_owned(),
-    }
-}
-
-/// What serde expected, as the campaign file's author would say it (the raw structs say it
-/// themselves; this covers the plain types).
-fn expected_words(expected: &str) -> &str {
-    match expected {
-        "a sequence" => "a list",
-        "a string" => "text",
-        "a boolean" => "true or false",
-        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number",
-        "f32" | "f64" => "a number",
-        e if e.starts_with("struct ") || e.starts_with("enum ") => "a mapping",
-        e => e,
-    }
 }
 
 struct Checker<'a> {
@@ -659,155 +550,6 @@ impl Checker<'_> {
         fields
     }
 
-    fn schedule(&mut self, raw: RawSchedule) -> Option<Schedule> {
-        let mut ok = true;
-        let (timezone, timezone_name) = match raw.timezone.as_deref() {
-            Some(name) => match self.zone("schedule.timezone", name) {
-                Some(tz) => (tz, name.to_owned()),
-                None => return None,
-            },
-            None => {
-                self.report("schedule", "`schedule` needs a `timezone`")
-                    .hint = Some(
-                    "the IANA zone for contacts whose own zone is unknown, e.g. timezone: America/New_York"
-                        .into(),
-                );
-                return None;
-            }
-        };
-        let windows = match raw.windows {
-            None => vec![default_window()],
-            Some(windows) if windows.is_empty() => {
-                self.report("schedule.windows", "`schedule.windows` is empty: no call could ever be placed")
-                    .hint = Some("add a window such as { days: [mon, tue, wed, thu, fri], from: \"09:00\", to: \"18:00\" }".into());
-                return None;
-            }
-            Some(windows) => {
-                let mut out = Vec::new();
-                for (i, w) in windows.into_iter().enumerate() {
-                    match self.window(i, &w) {
-                        Some(w) => out.push(w),
-                        None => ok = false,
-                    }
-                }
-                out
-            }
-        };
-        let last_call_before_end = match raw.last_call_before_end.as_deref() {
-            None => Some(defaults::LAST_CALL_BEFORE_END),
-            Some(text) => self.duration("schedule.last_call_before_end", text),
-        };
-        let stop_before = match raw.stop_before.as_deref().map(str::trim) {
-            None => Some(StopBefore::Ahead(Duration::ZERO)),
-            Some("day_before") => Some(StopBefore::DayBefore),
-            Some(text) => match duration::parse(text) {
-                Some(d) => Some(StopBefore::Ahead(d)),
-                None => {
-                    self.report(
-                        "schedule.stop_before",
-                        format!("{text:?} is neither a duration nor `day_before`"),
-                    )
-                    .hint = Some(
-                        "write how long before each row's deadline calls stop, e.g. 12h or 1d, \
-                         or day_before for no call on the deadline's day"
-                            .into(),
-                    );
-                    None
-                }
-            },
-        };
-        let not_before = raw
-            .not_before
-            .as_deref()
-            .map(|t| self.instant("schedule.not_before", t, &timezone));
-        let not_after = raw
-            .not_after
-            .as_deref()
-            .map(|t| self.instant("schedule.not_after", t, &timezone));
-        if let (Some(Some(b)), Some(Some(a))) = (not_before, not_after)
-            && b >= a
-        {
-            self.report(
-                "schedule.not_after",
-                "`not_after` must be later than `not_before`",
-            );
-            ok = false;
-        }
-        let (Some(last_call_before_end), Some(not_before), Some(not_after), Some(stop_before)) = (
-            last_call_before_end,
-            not_before.map_or(Some(None), |t| t.map(Some)),
-            not_after.map_or(Some(None), |t| t.map(Some)),
-            stop_before,
-        ) else {
-            return None;
-        };
-        ok.then_some(Schedule {
-            timezone,
-            timezone_name,
-            windows,
-            last_call_before_end,
-            not_before,
-            not_after,
-            stop_before,
-            require_known_timezone: raw.require_known_timezone.unwrap_or(false),
-        })
-    }
-
-    fn zone(&mut self, path: &str, name: &str) -> Option<TimeZone> {
-        match jiff::tz::db().get(name) {
-            Ok(tz) => Some(tz),
-            Err(_) => {
-                let names: Vec<String> =
-                    jiff::tz::db().available().map(|n| n.to_string()).collect();
-                let near = did_you_mean(name, names.iter().map(String::as_str)).map(str::to_owned);
-                self.report(path, format!("{name:?} is not an IANA time zone"))
-                    .hint = Some(match near {
-                    Some(near) => format!("did you mean `{near}`?"),
-                    None => "use a zone name such as America/New_York or Europe/London".into(),
-                });
-                None
-            }
-        }
-    }
-
-    fn window(&mut self, i: usize, raw: &super::raw::RawWindow) -> Option<Window> {
-        let at = format!("schedule.windows[{i}]");
-        let mut days = Vec::new();
-        let mut ok = true;
-        for (j, day) in raw.days.iter().enumerate() {
-            match parse_day(day) {
-                Some(d) if !days.contains(&d) => days.push(d),
-                Some(_) => {}
-                None => {
-                    self.report(&format!("{at}.days[{j}]"), format!("{day:?} is not a day"))
-                        .hint = Some("days are mon, tue, wed, thu, fri, sat, sun".into());
-                    ok = false;
-                }
-            }
-        }
-        if raw.days.is_empty() {
-            self.report(&format!("{at}.days"), "a window needs at least one day");
-            ok = false;
-        }
-        let from = self.time(&format!("{at}.from"), &raw.from);
-        // `to: "24:00"` is the end of the day (kept as the last instant of it), so a night
-        // window can be split in two that join: 20:00–24:00 and 00:00–02:00.
-        let to = if raw.to == "24:00" {
-            Some(Time::MAX)
-        } else {
-            self.time(&format!("{at}.to"), &raw.to)
-        };
-        let (Some(from), Some(to)) = (from, to) else {
-            return None;
-        };
-        if from >= to {
-            self.report(&format!("{at}.to"), format!("window ends ({}) before it starts ({})", raw.to, raw.from))
-                .hint = Some("`from` must be earlier than `to`; windows cannot cross midnight: split them in two, e.g. 20:00–24:00 and 00:00–02:00".into());
-            return None;
-        }
-        ok.then_some(Window { days, from, to })
-    }
-
     fn time(&mut self, path: &str, text: &str) -> Option<Time> {
         // Exactly HH:MM: "9:00" or "09:00:30" are refused rather than guessed at.
         let parsed = (text.len() == 5 && text.as_bytes()[2] == b':')
@@ -841,162 +583,6 @@ impl Checker<'_> {
         }
     }
 
-    fn limits(&mut self, raw: &RawLimits) -> Option<Limits> {
-        let cpm = self.positive(
-            "limits.calls_per_minute",
-            raw.calls_per_minute,
-            defaults::CALLS_PER_MINUTE,
-        );
-        let burst = self.positive("limits.burst", raw.burst, defaults::BURST);
-        let conc = self.positive(
-            "limits.max_concurrent",
-            raw.max_concurrent,
-            defaults::MAX_CONCURRENT,
-        );
-        let mcm = self.positive(
-            "limits.max_call_minutes",
-            raw.max_call_minutes,
-            defaults::MAX_CALL_MINUTES,
-        );
-        let breaker_window = self.positive(
-            "limits.breaker_window",
-            raw.breaker_window,
-            defaults::BREAKER_WINDOW,
-        );
-        let breaker_percent = self.percent(
-            "limits.breaker_percent",
-            raw.breaker_percent,
-            defaults::BREAKER_PERCENT,
-        );
-        let max_calls = raw
-            .max_calls
-            .map(|n| self.positive64("limits.max_calls", n));
-        let max_minutes = raw
-            .max_minutes
-            .map(|n| self.positive64("limits.max_minutes", n));
-        let max_calls_per_day = raw
-            .max_calls_per_day
-            .map(|n| self.positive64("limits.max_calls_per_day", n));
-        let max_minutes_per_day = raw
-            .max_minutes_per_day
-            .map(|n| self.positive64("limits.max_minutes_per_day", n));
-        let lost_answer_wait = match raw.lost_answer_wait.as_deref() {
-            None => Some(defaults::LOST_ANSWER_WAIT),
-            Some(text) => match self.duration("limits.lost_answer_wait", text) {
-                Some(wait) if wait.is_zero() => {
-                    self.report("limits.lost_answer_wait", "must be longer than 0")
-                        .hint = Some(format!(
-                        "the default, {}, leaves room for a request held by a gateway or the network",
-                        duration::format(defaults::LOST_ANSWER_WAIT)
-                    ));
-                    None
-                }
-                wait => wait,
-            },
-        };
-        Some(Limits {
-            calls_per_minute: cpm?,
-            burst: burst?,
-            max_concurrent: conc?,
-            max_calls: max_calls.map_or(Some(None), |n| n.map(Some))?,
-            max_minutes: max_minutes.map_or(Some(None), |n| n.map(Some))?,
-            max_calls_per_day: max_calls_per_day.map_or(Some(None), |n| n.map(Some))?,
-            max_minutes_per_day: max_minutes_per_day.map_or(Some(None), |n| n.map(Some))?,
-            max_call_minutes: mcm?,
-            breaker_window: breaker_window?,
-            breaker_percent: breaker_percent?,
-            lost_answer_wait: lost_answer_wait?,
-        })
-    }
-
-    fn percent(&mut self, path: &str, value: Option<i64>, default: u32) -> Option<NonZeroU32> {
-        self.whole(path, value, default, 100, "a percentage from 1 to 100")
-    }
-
-    fn positive(&mut self, path: &str, value: Option<i64>, default: u32) -> Option<NonZeroU32> {
-        self.whole(path, value, default, u32::MAX, "a positive whole number")
-    }
-
-    /// `value` if it is a whole number from 1 to `max`, `default` if absent; else reported as
-    /// not being `what`.
-    fn whole(
-        &mut self,
-        path: &str,
-        value: Option<i64>,
-        default: u32,
-        max: u32,
-        what: &str,
-    ) -> Option<NonZeroU32> {
-        let Some(value) = value else {
-            return NonZeroU32::new(default);
-        };
-        let parsed = u32::try_from(value)
-            .ok()
-            .filter(|&n| n <= max)
-            .and_then(NonZeroU32::new);
-        if parsed.is_none() {
-            self.report(path, format!("`{path}` must be {what}, not {value}"))
-                .hint = Some(format!("remove it to use the default, {default}"));
-        }
-        parsed
-    }
-
-    fn positive64(&mut self, path: &str, value: i64) -> Option<NonZeroU64> {
-        let parsed = u64::try_from(value).ok().and_then(NonZeroU64::new);
-        if parsed.is_none() {
-            self.report(
-                path,
-                format!("`{path}` must be a positive whole number, not {value}"),
-            )
-            .hint = Some("remove it for no cap".into());
-        }
-        parsed
-    }
-
-    fn retry(&mut self, raw: &RawRetry) -> Option<RetryPolicy> {
-        let no_answer = self.retry_rule(
-            "retry.no_answer",
-            raw.no_answer.as_ref(),
-            defaults::NO_ANSWER,
-        );
-        let voicemail = self.retry_rule(
-            "retry.voicemail",
-            raw.voicemail.as_ref(),
-            defaults::VOICEMAIL,
-        );
-        let failed = self.retry_rule("retry.failed", raw.failed.as_ref(), defaults::FAILED);
-        let declined = self.retry_rule("retry.declined", raw.declined.as_ref(), defaults::DECLINED);
-        Some(RetryPolicy {
-            no_answer: no_answer?,
-            voicemail: voicemail?,
-            failed: failed?,
-            declined: declined?,
-        })
-    }
-
-    fn retry_rule(
-        &mut self,
-        path: &str,
-        raw: Option<&RawRetryRule>,
-        default: (u32, Duration),
-    ) -> Option<Retry> {
-        let Some(raw) = raw else {
-            return Some(Retry {
-                attempts: NonZeroU32::new(default.0)?,
-                after: default.1,
-            });
-        };
-        let attempts = self.positive(&format!("{path}.attempts"), raw.attempts, default.0);
-        let after = match raw.after.as_deref() {
-            None => Some(default.1),
-            Some(text) => self.duration(&format!("{path}.after"), text),
-        };
-        Some(Retry {
-            attempts: attempts?,
-            after: after?,
-        })
-    }
-
     fn suppress(&mut self, raw: &[String]) -> Result<Vec<PathBuf>, LoadError> {
         let mut paths = Vec::with_capacity(raw.len());
         for (i, p) in raw.iter().enumerate() {
@@ -1015,46 +601,6 @@ impl Checker<'_> {
         }
         Ok(paths)
     }
-}
-
-fn default_window() -> Window {
-    let (from, to) = defaults::WINDOW;
-    Window {
-        days: vec![
-            Weekday::Monday,
-            Weekday::Tuesday,
-            Weekday::Wednesday,
-            Weekday::Thursday,
-            Weekday::Friday,
-        ],
-        from: from.parse().expect("default window is valid"),
-        to: to.parse().expect("default window is valid"),
-    }
-}
-
-fn parse_day(text: &str) -> Option<Weekday> {
-    let lower = text.trim().to_ascii_lowercase();
-    let day = match lower.get(..3)? {
-        "mon" => Weekday::Monday,
-        "tue" => Weekday::Tuesday,
-        "wed" => Weekday::Wednesday,
-        "thu" => Weekday::Thursday,
-        "fri" => Weekday::Friday,
-        "sat" => Weekday::Saturday,
-        "sun" => Weekday::Sunday,
-        _ => return None,
-    };
-    // Accept the three-letter form and the full English name, nothing in between.
-    let full = [
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ];
-    (lower.len() == 3 || full.contains(&lower.as_str())).then_some(day)
 }
 
 /// A field name the API and a results-CSV header both take: `[A-Za-z_][A-Za-z0-9_]*`.
@@ -1078,47 +624,9 @@ fn is_language_tag(tag: &str) -> bool {
         && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
-/// Windows in which no call can ever start: not longer than `last_call_before_end`.
-fn short_windows(schedule: &Schedule) -> Vec<String> {
-    let margin = jiff::SignedDuration::try_from(schedule.last_call_before_end)
-        .unwrap_or(jiff::SignedDuration::MAX);
-    schedule
-        .windows
-        .iter()
-        .enumerate()
-        .filter(|(_, w)| w.from.duration_until(w.to) <= margin)
-        .map(|(i, w)| {
-            format!(
-                "schedule.windows[{i}] ({}–{}) is not longer than last_call_before_end ({}): no call \
-                 starts in it, unless it touches another window",
-                w.from.strftime("%H:%M"),
-                w.to.strftime("%H:%M"),
-                duration::format(schedule.last_call_before_end),
-            )
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_window_shorter_than_the_last_call_margin_is_warned_about() {
-        let dir = tempfile::tempdir().unwrap();
-        let campaign = crate::campaign::testing::campaign(
-            dir.path(),
-            "",
-            "schedule:\n  timezone: UTC\n  windows:\n    - { days: [mon], from: \"09:00\", to: \"09:10\" }\n    - { days: [tue], from: \"09:00\", to: \"12:00\" }\n",
-            "name,phone\nAna,(415) 555-0101\n",
-        );
-        assert_eq!(
-            campaign.warnings,
-            [
-                "schedule.windows[0] (09:00–09:10) is not longer than last_call_before_end (10m): no call starts in it, unless it touches another window"
-            ]
-        );
-    }
 
     #[test]
     fn identifiers() {
@@ -1137,13 +645,5 @@ mod tests {
         for bad in ["", "english", "en_US", "e"] {
             assert!(!is_language_tag(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn days() {
-        assert_eq!(parse_day("mon"), Some(Weekday::Monday));
-        assert_eq!(parse_day("Sunday"), Some(Weekday::Sunday));
-        assert_eq!(parse_day("mond"), None);
-        assert_eq!(parse_day("xyz"), None);
     }
 }
