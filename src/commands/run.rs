@@ -28,7 +28,7 @@ use crate::runner::push::Inbox;
 use crate::runner::{self, Cap, Ending, Runner, Stop};
 use crate::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use crate::store::account::{self, Account};
-use crate::store::{ApiKind, Lock, Store};
+use crate::store::{ApiKind, BREAKER_SINCE, BREAKER_TRIPPED, Lock, Store};
 use crate::webhook::mode::{self, Api, Setup};
 use crate::webhook::receiver;
 
@@ -184,8 +184,8 @@ async fn drive(
         );
     }
     if args.reset_breaker {
-        store.clear_meta(runner::guard::BREAKER_TRIPPED)?;
-        store.set_meta(runner::guard::BREAKER_SINCE, &clock.now().to_string())?;
+        store.clear_meta(BREAKER_TRIPPED)?;
+        store.set_meta(BREAKER_SINCE, &clock.now().to_string())?;
         eprintln!(
             "--reset-breaker: the circuit breaker is closed; it counts the calls from now on"
         );

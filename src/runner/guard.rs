@@ -37,12 +37,6 @@ use crate::campaign::{Campaign, Limits, defaults};
 use crate::contacts::Suppression;
 use crate::state::Outcome;
 
-/// State-file meta key: set (to when and why) while the breaker is open.
-pub const BREAKER_TRIPPED: &str = "breaker_tripped";
-/// State-file meta key: the instant of the last `--reset-breaker`; calls that ended before it
-/// no longer count.
-pub const BREAKER_SINCE: &str = "breaker_since";
-
 /// The guards of one run, as the runner holds them.
 #[derive(Debug)]
 pub struct Guards {

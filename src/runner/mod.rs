@@ -59,7 +59,7 @@ use crate::progress::Progress;
 use crate::render;
 use crate::state::{self, AfterCall, AttemptState, ContactState, PlaceResult};
 use crate::store::account::{self, Account};
-use crate::store::{Due, LateCall, Store, StoreError};
+use crate::store::{BREAKER_SINCE, BREAKER_TRIPPED, Due, LateCall, STOPPING, Store, StoreError};
 use crate::text::escape_control;
 use guard::Guards;
 use pace::Pacer;
@@ -116,10 +116,6 @@ const LATE_CONCURRENCY: usize = 4;
 
 /// How long a graceful stop follows the calls in flight by default (`--stop-grace`).
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(60);
-
-/// The `meta` entry a run writes while it stops gracefully: `<since> <until>` (real time), so
-/// that `status` can say what it waits for.
-pub const STOPPING: &str = "run_stopping";
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -728,14 +724,14 @@ impl Runner {
         self.guards.start(call_secs, self.store.unknown_calls()?);
         let since = self
             .store
-            .meta(guard::BREAKER_SINCE)?
+            .meta(BREAKER_SINCE)?
             .and_then(|at| at.parse().ok());
         self.guards.seed(
             &self
                 .store
                 .recent_results(since, self.campaign.limits.breaker_window.get() as usize)?,
         );
-        if let Some(tripped) = self.store.meta(guard::BREAKER_TRIPPED)? {
+        if let Some(tripped) = self.store.meta(BREAKER_TRIPPED)? {
             self.stopping = Some(Ending::Breaker(format!(
                 "it tripped {tripped}, and stays open until a run is given --reset-breaker"
             )));
@@ -1571,7 +1567,7 @@ impl Runner {
         };
         let at = now.round(jiff::Unit::Second).unwrap_or(now);
         self.store
-            .set_meta(guard::BREAKER_TRIPPED, &format!("at {at}: {why}"))?;
+            .set_meta(BREAKER_TRIPPED, &format!("at {at}: {why}"))?;
         if self.stopping.is_none() {
             self.progress.note(&format!(
                 "circuit breaker: {why}; no new calls, following {} call(s) in flight to their end",

@@ -39,7 +39,7 @@ pub use import::{ImportSummary, Imported};
 pub use lock::{Lock, LockError};
 pub use preview::Upcoming;
 pub use results::{
-    Attention, CallAttempt, ErrorEntry, PAUSED, PlacedCall, ResultRow, StatusSummary, Stopping,
+    Attention, CallAttempt, ErrorEntry, PlacedCall, ResultRow, StatusSummary, Stopping,
     WAIT_REASONS, WaitGroup,
 };
 pub use webhooks::{Effect, Pushed};
@@ -67,6 +67,18 @@ impl ApiKind {
         }
     }
 }
+
+/// Meta key: set (to when and why) while the runner's circuit breaker is open.
+pub const BREAKER_TRIPPED: &str = "breaker_tripped";
+/// Meta key: the instant of the last `--reset-breaker`; calls that ended before it no longer
+/// count.
+pub const BREAKER_SINCE: &str = "breaker_since";
+/// Meta key a run writes while it stops gracefully: `<since> <until>` (real time), so that
+/// `status` can say what it waits for.
+pub const STOPPING: &str = "run_stopping";
+/// Meta key a run writes while it pauses placing until it has read the API's list of calls
+/// again (`runner::lost`): since when, in real time. Cleared when it goes on.
+pub const PAUSED: &str = "run_paused_for_list";
 
 /// Forward-only migrations, applied in order; `user_version` is how many have run.
 const MIGRATIONS: &[&str] = &[

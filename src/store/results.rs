@@ -259,12 +259,14 @@ impl Store {
         let get = |e| self.err(e);
         let mut s = StatusSummary {
             campaign: self.meta("campaign")?,
-            breaker: self.meta(crate::runner::guard::BREAKER_TRIPPED)?,
+            breaker: self.meta(super::BREAKER_TRIPPED)?,
             stopping: self
-                .meta(crate::runner::STOPPING)?
+                .meta(super::STOPPING)?
                 .as_deref()
                 .and_then(Stopping::parse),
-            paused: self.meta(PAUSED)?.and_then(|since| since.parse().ok()),
+            paused: self
+                .meta(super::PAUSED)?
+                .and_then(|since| since.parse().ok()),
             ..StatusSummary::default()
         };
         s.unmatched_events = self
@@ -628,7 +630,7 @@ pub struct StatusSummary {
     /// past `until`, it is stale).
     pub stopping: Option<Stopping>,
     /// Since when (real time) a run has paused placing until it has read the API's list of
-    /// calls again (see [`PAUSED`]).
+    /// calls again (see [`super::PAUSED`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused: Option<Timestamp>,
     /// Calls that webhook events were received for but that no attempt of this campaign has:
@@ -677,10 +679,6 @@ pub struct StatusSummary {
     pub errors: Vec<ErrorEntry>,
     pub errors_total: u64,
 }
-
-/// The `meta` entry a run writes while it pauses placing until it has read the API's list of
-/// calls again (`runner::lost`): since when, in real time. Cleared when it goes on.
-pub const PAUSED: &str = "run_paused_for_list";
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
