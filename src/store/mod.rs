@@ -16,11 +16,17 @@
 pub mod account;
 mod attempts;
 mod deadlines;
+mod due;
+#[cfg(test)]
+mod fixture;
+mod group;
 mod history;
 pub mod import;
 mod lock;
 mod preview;
 mod results;
+mod status;
+mod unknown;
 mod webhooks;
 mod windows;
 #[cfg(test)]
@@ -32,16 +38,16 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub use attempts::{Due, Finish, LateCall, OpenAttempt, Stray};
+pub use attempts::{Finish, OpenAttempt};
 pub use deadlines::Late;
+pub use due::Due;
 pub use history::{AttemptHistory, History};
 pub use import::{ImportSummary, Imported};
 pub use lock::{Lock, LockError};
 pub use preview::Upcoming;
-pub use results::{
-    Attention, CallAttempt, ErrorEntry, PlacedCall, ResultRow, StatusSummary, Stopping,
-    WAIT_REASONS, WaitGroup,
-};
+pub use results::{CallAttempt, PlacedCall, ResultRow};
+pub use status::{Attention, ErrorEntry, StatusSummary, Stopping, WAIT_REASONS, WaitGroup};
+pub use unknown::{LateCall, Stray};
 pub use webhooks::{Effect, Pushed};
 
 /// Where a state file's calls go: a simulator (`run --sandbox`, or a `bys-campaign sandbox`
