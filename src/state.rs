@@ -4,6 +4,11 @@
 //! from (state, event, policy, now), with no I/O. The runner performs the I/O and records the
 //! result; the store keeps these enums as TEXT. The transition table is tested exhaustively.
 //!
+//! The store applies a transition to many rows at once in SQL: a [`Step`] names the states it
+//! starts from (the store's fence) and the state it leads to, and the predicates here
+//! (`is_open`, `holds_number`, …) are the store's lists of states. The SQL never names a state
+//! of its own.
+//!
 //! The rule this module exists for: an attempt is committed as [`AttemptState::Placing`] before
 //! its POST is sent, and a POST whose answer is lost makes the attempt [`AttemptState::Ambiguous`],
 //! never "not placed". Only evidence (the call found in the API's list, or the list reaching
@@ -16,6 +21,12 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use crate::campaign::RetryPolicy;
+
+mod steps;
+pub use steps::{
+    CLAIM, FINISH, GIVE_UP, GIVEN_UP_CONTACT, HOLD_LATE, INTERRUPTED, INVALIDATE, PLACEMENT_FROM,
+    RESULT_FROM, RETRY_UNKNOWN, SUPPRESS, Step, result_moves,
+};
 
 /// How a call ended, from the API (see [`crate::api::Outcome`]).
 pub use crate::api::Outcome;
@@ -58,6 +69,40 @@ impl ContactState {
         ContactState::Expired,
         ContactState::Removed,
     ];
+
+    /// Whether it has been called, or a call for it may be going on: its history wins over the
+    /// CSV at import (see [`after_import`]), which keeps its state, number and reason.
+    pub fn is_called(self) -> bool {
+        matches!(
+            self,
+            ContactState::Active | ContactState::Done | ContactState::Unknown
+        )
+    }
+
+    /// Whether a call for it is going on (`active`), or may be (`unknown`, until the instant
+    /// its call could have ended): no other contact with its number is called meanwhile.
+    pub fn holds_number(self) -> bool {
+        matches!(self, ContactState::Active | ContactState::Unknown)
+    }
+
+    /// Whether a run leaves it uncalled for a reason the user is told before the first call: a
+    /// row it cannot call (invalid, duplicate, suppressed), or one whose call may have gone out
+    /// (`unknown`).
+    pub fn is_not_called(self) -> bool {
+        matches!(
+            self,
+            ContactState::Invalid
+                | ContactState::Duplicate
+                | ContactState::Suppressed
+                | ContactState::Unknown
+        )
+    }
+
+    /// Whether the API's refusal of its POST can have left it here (without an outcome): the
+    /// row was refused for good (`invalid`), or its attempts were used up on refusals (`done`).
+    pub fn may_be_refused(self) -> bool {
+        matches!(self, ContactState::Invalid | ContactState::Done)
+    }
 }
 
 /// Where one attempt (one POST, and the call it may have made) is.
@@ -154,6 +199,15 @@ text_enum!(Wait {
 pub struct UnknownState(pub String);
 
 impl AttemptState {
+    pub const ALL: [AttemptState; 6] = [
+        AttemptState::Placing,
+        AttemptState::Placed,
+        AttemptState::Ambiguous,
+        AttemptState::Finished,
+        AttemptState::NotPlaced,
+        AttemptState::Unknown,
+    ];
+
     /// Whether this attempt counts against the contact's `attempts`: a call was, or may have
     /// been, placed.
     pub fn counts_as_call(self) -> bool {
@@ -170,6 +224,19 @@ impl AttemptState {
             AttemptState::Placing | AttemptState::Placed | AttemptState::Ambiguous
         )
     }
+
+    /// Whether its POST's answer is not known yet (being sent, or lost): how the POST ended, or
+    /// the evidence about it, is recorded from here (see [`PLACEMENT_FROM`]).
+    pub fn awaits_answer(self) -> bool {
+        matches!(self, AttemptState::Placing | AttemptState::Ambiguous)
+    }
+
+    /// Whether a call was, may have been, or is about to be placed by it: every state but
+    /// `not_placed`. A contact with such an attempt newer than a call given up has been
+    /// "called since" (see [`result_moves`]).
+    pub fn may_have_called(self) -> bool {
+        self != AttemptState::NotPlaced
+    }
 }
 
 /// What to do with a contact after a call ended.
@@ -179,6 +246,16 @@ pub enum AfterCall {
     Done,
     /// Call again, not before this instant.
     RetryAt(Timestamp),
+}
+
+impl AfterCall {
+    /// The contact's state: `done`, or `pending` again until the retry is due.
+    pub fn contact(self) -> ContactState {
+        match self {
+            AfterCall::Done => ContactState::Done,
+            AfterCall::RetryAt(_) => ContactState::Pending,
+        }
+    }
 }
 
 /// The contact's fate once a call has ended with `outcome`, `calls` being the calls placed for it
@@ -193,6 +270,20 @@ pub fn after_call(
         Some(rule) if calls < rule.attempts.get() => AfterCall::RetryAt(add(ended_at, rule.after)),
         _ => AfterCall::Done,
     }
+}
+
+/// The contact's fate once a call's result came, `ended_at` when the API said it ended (`None`:
+/// `now`), `calls` being the calls placed for the contact so far (this one included). One rule
+/// for every way a result comes: a poll, a webhook event, a late check of a call given up. The
+/// store moves the contact only as [`result_moves`] allows.
+pub fn after_result(
+    outcome: Outcome,
+    calls: u32,
+    policy: &RetryPolicy,
+    ended_at: Option<Timestamp>,
+    now: Timestamp,
+) -> AfterCall {
+    after_call(outcome, calls, policy, ended_at.unwrap_or(now))
 }
 
 /// How the API answered a POST, as far as the contact is concerned.
@@ -284,7 +375,7 @@ pub enum RowKind {
 pub fn after_import(before: Option<ContactState>, row: RowKind, moved: bool) -> ContactState {
     use ContactState as C;
     match (before, row) {
-        (Some(state @ (C::Active | C::Done | C::Unknown)), _) => state,
+        (Some(state), _) if state.is_called() => state,
         (Some(C::Expired), RowKind::Callable) if !moved => C::Expired,
         (_, RowKind::Callable) => C::Pending,
         (_, RowKind::Invalid) => C::Invalid,
@@ -493,27 +584,90 @@ mod tests {
     #[test]
     fn after_import_table() {
         use {ContactState as C, RowKind as R};
-        let befores = std::iter::once(None).chain(ContactState::ALL.map(Some));
-        for before in befores {
-            for row in [R::Callable, R::Invalid, R::Suppressed] {
-                for moved in [false, true] {
-                    let expected = match (before, row) {
-                        (Some(C::Active), _) => C::Active,
-                        (Some(C::Done), _) => C::Done,
-                        (Some(C::Unknown), _) => C::Unknown,
-                        (Some(C::Expired), R::Callable) if !moved => C::Expired,
-                        (_, R::Callable) => C::Pending,
-                        (_, R::Invalid) => C::Invalid,
-                        (_, R::Suppressed) => C::Suppressed,
-                    };
-                    assert_eq!(
-                        after_import(before, row, moved),
-                        expected,
-                        "{before:?} + {row:?}, moved {moved}"
-                    );
-                }
+        // The state before, and after for each row: callable, invalid, suppressed, each with
+        // the cutoff unmoved, then moved. The rule written out, not computed.
+        #[rustfmt::skip]
+        let table = [
+            (None, [C::Pending, C::Pending, C::Invalid, C::Invalid, C::Suppressed, C::Suppressed]),
+            (Some(C::Pending), [C::Pending, C::Pending, C::Invalid, C::Invalid, C::Suppressed, C::Suppressed]),
+            // Called: history wins, whatever the row says.
+            (Some(C::Active), [C::Active; 6]),
+            (Some(C::Done), [C::Done; 6]),
+            (Some(C::Unknown), [C::Unknown; 6]),
+            (Some(C::Invalid), [C::Pending, C::Pending, C::Invalid, C::Invalid, C::Suppressed, C::Suppressed]),
+            (Some(C::Duplicate), [C::Pending, C::Pending, C::Invalid, C::Invalid, C::Suppressed, C::Suppressed]),
+            (Some(C::Suppressed), [C::Pending, C::Pending, C::Invalid, C::Invalid, C::Suppressed, C::Suppressed]),
+            // Expired stays expired unless its cutoff moved.
+            (Some(C::Expired), [C::Expired, C::Pending, C::Invalid, C::Invalid, C::Suppressed, C::Suppressed]),
+            (Some(C::Removed), [C::Pending, C::Pending, C::Invalid, C::Invalid, C::Suppressed, C::Suppressed]),
+        ];
+        assert_eq!(table.len(), ContactState::ALL.len() + 1);
+        for (before, after) in table {
+            let cases = [R::Callable, R::Invalid, R::Suppressed]
+                .into_iter()
+                .flat_map(|row| [(row, false), (row, true)]);
+            for ((row, moved), expected) in cases.zip(after) {
+                assert_eq!(
+                    after_import(before, row, moved),
+                    expected,
+                    "{before:?} + {row:?}, moved {moved}"
+                );
             }
         }
+    }
+
+    #[test]
+    fn which_contacts_and_attempts_each_predicate_holds_for() {
+        use {AttemptState as A, ContactState as C};
+        let contacts =
+            |pred: fn(C) -> bool| -> Vec<C> { C::ALL.into_iter().filter(|&s| pred(s)).collect() };
+        let attempts =
+            |pred: fn(A) -> bool| -> Vec<A> { A::ALL.into_iter().filter(|&s| pred(s)).collect() };
+        assert_eq!(contacts(C::is_called), [C::Active, C::Done, C::Unknown]);
+        assert_eq!(contacts(C::holds_number), [C::Active, C::Unknown]);
+        assert_eq!(
+            contacts(C::is_not_called),
+            [C::Unknown, C::Invalid, C::Duplicate, C::Suppressed]
+        );
+        assert_eq!(contacts(C::may_be_refused), [C::Done, C::Invalid]);
+        assert_eq!(attempts(A::is_open), [A::Placing, A::Placed, A::Ambiguous]);
+        assert_eq!(attempts(A::awaits_answer), [A::Placing, A::Ambiguous]);
+        assert_eq!(
+            attempts(A::may_have_called),
+            [A::Placing, A::Placed, A::Ambiguous, A::Finished, A::Unknown]
+        );
+    }
+
+    #[test]
+    fn a_result_without_an_end_time_ends_now() {
+        let p = policy();
+        let now = t("2026-12-07T17:00:00Z");
+        // (outcome, calls, ended at, expected)
+        let table = [
+            (
+                Outcome::NoAnswer,
+                1,
+                None,
+                AfterCall::RetryAt(t("2026-12-07T19:00:00Z")),
+            ),
+            (
+                Outcome::NoAnswer,
+                1,
+                Some(t("2026-12-07T16:50:00Z")),
+                AfterCall::RetryAt(t("2026-12-07T18:50:00Z")),
+            ),
+            (Outcome::Completed, 1, None, AfterCall::Done),
+            (Outcome::Voicemail, 2, None, AfterCall::Done),
+        ];
+        for (outcome, calls, ended, expected) in table {
+            assert_eq!(
+                after_result(outcome, calls, &p, ended, now),
+                expected,
+                "{outcome}"
+            );
+        }
+        assert_eq!(AfterCall::Done.contact(), ContactState::Done);
+        assert_eq!(AfterCall::RetryAt(now).contact(), ContactState::Pending);
     }
 
     #[test]

@@ -287,15 +287,6 @@ pub fn waiting(s: &StatusSummary, eta: Option<&Eta>) -> String {
     out
 }
 
-const ATTEMPT_STATES: [AttemptState; 6] = [
-    AttemptState::Placing,
-    AttemptState::Placed,
-    AttemptState::Ambiguous,
-    AttemptState::Finished,
-    AttemptState::NotPlaced,
-    AttemptState::Unknown,
-];
-
 fn plural(n: u64, one: &str, many: &str) -> String {
     if n == 1 {
         format!("1 {one}")
@@ -370,7 +361,7 @@ pub fn human(name: &str, state_file: &str, s: &StatusSummary) -> String {
         plural(s.polls, "poll", "polls"),
     );
     let _ = write!(w, "Attempts: {attempts}");
-    let by_state: Vec<String> = ATTEMPT_STATES
+    let by_state: Vec<String> = AttemptState::ALL
         .iter()
         .filter_map(|a| s.attempts.get(a.as_str()).map(|n| format!("{a} {n}")))
         .collect();

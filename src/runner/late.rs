@@ -14,8 +14,8 @@ use jiff::Timestamp;
 
 use super::{Event, LATE_CONCURRENCY, RunError, Runner, later};
 use crate::api::{ApiError, CallRecord};
-use crate::state::{self, AfterCall};
-use crate::store::LateCall;
+use crate::state;
+use crate::store::{Finish, LateCall};
 use crate::text::escape_control;
 
 /// Between two questions about the same given-up call while a run goes on (simulated time).
@@ -182,32 +182,36 @@ impl Runner {
             return Ok(());
         };
         let raw = serde_json::to_string(&record.raw).expect("JSON serializes");
-        self.store.record_finished(
-            late.attempt,
-            &late.key,
-            outcome,
-            &raw,
-            record.ended_at,
-            self.late_fate(late, outcome, &record, now),
-            None,
-            now,
-        )?;
+        let finish = self.late_finish(late, &record, &raw, now);
+        let finished = self.store.record_finished(&finish, now)?;
         self.late.done(late.attempt);
-        self.late_result(&late.key, outcome);
+        if finished {
+            self.late_result(&late.key, outcome);
+        }
         Ok(())
     }
 
-    /// What a late `outcome` makes of the contact of a call given up as unknown, by the retry
-    /// rules (the contact's calls count this one already).
-    pub(super) fn late_fate(
+    /// The result of a call given up as unknown, `raw` its final record, as the store commits
+    /// it: its contact moves as [`state::after_result`] decides (its calls count this one
+    /// already).
+    pub(super) fn late_finish<'a>(
         &self,
-        late: &LateCall,
-        outcome: state::Outcome,
+        late: &'a LateCall,
         record: &CallRecord,
+        raw: &'a str,
         now: Timestamp,
-    ) -> AfterCall {
-        let ended = record.ended_at.unwrap_or(now);
-        state::after_call(outcome, late.calls, &self.campaign.retry, ended)
+    ) -> Finish<'a> {
+        let outcome = record.outcome().expect("a terminal record");
+        let retry = &self.campaign.retry;
+        Finish {
+            attempt: late.attempt,
+            key: &late.key,
+            outcome,
+            record: raw,
+            ended_at: record.ended_at,
+            after: state::after_result(outcome, late.calls, retry, record.ended_at, now),
+            polls: None,
+        }
     }
 
     /// A result recorded for a call given up as unknown.

@@ -59,7 +59,10 @@ use crate::progress::Progress;
 use crate::render;
 use crate::state::{self, AfterCall, AttemptState, ContactState, PlaceResult};
 use crate::store::account::{self, Account};
-use crate::store::{BREAKER_SINCE, BREAKER_TRIPPED, Due, LateCall, STOPPING, Store, StoreError};
+use crate::store::{
+    BREAKER_SINCE, BREAKER_TRIPPED, Due, Finish, LateCall, NewCall, Posted, STOPPING, Store,
+    StoreError,
+};
 use crate::text::escape_control;
 use guard::Guards;
 use pace::Pacer;
@@ -938,12 +941,15 @@ impl Runner {
             };
             if self.guards.suppressed(&due.phone) {
                 // Added to a suppression file since the import: never placed.
-                self.store
-                    .set_contact_suppressed(&due.key, &due.phone, now)?;
-                self.progress.note(&format!(
-                    "contact {} was added to a suppression list during the run: not called",
-                    escape_control(&due.key)
-                ));
+                if self
+                    .store
+                    .set_contact_suppressed(&due.key, &due.phone, now)?
+                {
+                    self.progress.note(&format!(
+                        "contact {} was added to a suppression list during the run: not called",
+                        escape_control(&due.key)
+                    ));
+                }
                 continue;
             }
             // Deadlines (issue 19): never placed at or after its cutoff.
@@ -1242,16 +1248,17 @@ impl Runner {
         let placement = state::after_place(&PlaceResult::Placed, now);
         let next = self.next_poll(now, now, 0);
         let status = placed.status.as_str().to_owned();
-        if !self.store.record_placement(
-            attempt,
-            &key,
+        let call = NewCall {
+            id: &placed.call_id,
+            status: Some(&status),
+            next_poll_at: Some(next),
+        };
+        let posted = Posted {
             placement,
-            Some(&placed.call_id),
-            Some(&status),
-            Some(next),
-            None,
-            now,
-        )? {
+            call: Some(call),
+            note: None,
+        };
+        if !self.store.record_placement(attempt, &key, &posted, now)? {
             // Settled meanwhile by the path that moved it: it follows the call.
             return Ok(());
         }
@@ -1337,16 +1344,8 @@ impl Runner {
             }
             _ => err.to_string(),
         };
-        if !self.store.record_placement(
-            attempt,
-            &key,
-            placement,
-            None,
-            None,
-            None,
-            Some(&note),
-            now,
-        )? {
+        let posted = Posted::no_call(placement, &note);
+        if !self.store.record_placement(attempt, &key, &posted, now)? {
             return Ok(());
         }
         if result != PlaceResult::Lost {
@@ -1394,20 +1393,23 @@ impl Runner {
             Ok(record) => {
                 if let Some(outcome) = record.outcome() {
                     let following = self.following.remove(&attempt).expect("present");
-                    let ended = record.ended_at.unwrap_or(now);
+                    let retry = &self.campaign.retry;
                     let after =
-                        state::after_call(outcome, following.calls, &self.campaign.retry, ended);
+                        state::after_result(outcome, following.calls, retry, record.ended_at, now);
                     let raw = serde_json::to_string(&record.raw).expect("JSON serializes");
-                    self.store.record_finished(
+                    let finish = Finish {
                         attempt,
-                        &following.key,
+                        key: &following.key,
                         outcome,
-                        &raw,
-                        record.ended_at,
+                        record: &raw,
+                        ended_at: record.ended_at,
                         after,
-                        Some(following.polls + 1),
-                        now,
-                    )?;
+                        polls: Some(following.polls + 1),
+                    };
+                    if !self.store.record_finished(&finish, now)? {
+                        // Finished meanwhile by the path that recorded its result.
+                        return Ok(());
+                    }
                     self.summary.finished += 1;
                     self.progress
                         .finished(outcome, matches!(after, AfterCall::RetryAt(_)));
@@ -1515,14 +1517,17 @@ impl Runner {
             return Ok(());
         };
         let held_until = self.number_held_until(now);
-        self.store.record_call_unknown(
+        if !self.store.record_call_unknown(
             attempt,
             &following.key,
             reason,
             following.polls,
             held_until,
             now,
-        )?;
+        )? {
+            // Settled meanwhile (its result came by another path).
+            return Ok(());
+        }
         self.guards.unknown_call();
         self.progress.note(&format!(
             "contact {} is unknown: {reason}; {}",

@@ -238,16 +238,8 @@ impl Runner {
         record: &CallRecord,
         now: Timestamp,
     ) -> Result<Effect, RunError> {
-        let outcome = record.outcome().expect("a terminal record");
-        let finish = Finish {
-            attempt: late.attempt,
-            key: &late.key,
-            outcome,
-            record: pushed.payload,
-            ended_at: record.ended_at,
-            after: self.late_fate(late, outcome, record, now),
-            polls: None,
-        };
+        let finish = self.late_finish(late, record, pushed.payload, now);
+        let outcome = finish.outcome;
         let effect = self.store.record_pushed(pushed, Some(&finish), now)?;
         if effect == Effect::Result {
             // Its late check, if still out, has nothing left to record.
@@ -303,8 +295,8 @@ impl Runner {
     ) -> (String, Outcome, AfterCall, u32) {
         let outcome = record.outcome().expect("a terminal record");
         let following = &self.following[&attempt];
-        let ended = record.ended_at.unwrap_or(now);
-        let after = state::after_call(outcome, following.calls, &self.campaign.retry, ended);
+        let retry = &self.campaign.retry;
+        let after = state::after_result(outcome, following.calls, retry, record.ended_at, now);
         (following.key.clone(), outcome, after, following.polls)
     }
 

@@ -15,7 +15,7 @@ use super::lost::{self, Anchor, Doubt, LIST_LIMIT, REACH, READ_AHEAD, Sent, Sigh
 use super::{Event, Posting, RunError, Runner, held_note, later};
 use crate::api::{ApiError, CallRecord, ErrorClass};
 use crate::state::{self, ContactState, Evidence, Placement};
-use crate::store::{OpenAttempt, PAUSED, StoreError};
+use crate::store::{NewCall, OpenAttempt, PAUSED, Posted, StoreError};
 use crate::text::escape_control;
 
 /// Between reads while an answer is lost, in simulated time: a call that took effect late is
@@ -228,23 +228,18 @@ impl Runner {
         };
         if self.options.private_api {
             let placement = state::after_resolve(&Evidence::Absent);
-            self.store.record_placement(
-                open.id,
-                &open.contact_key,
-                Placement {
-                    attempt: placement.0,
-                    contact: placement.1,
-                    due: None,
-                },
-                None,
-                None,
-                None,
-                Some(
-                    "the rehearsal's sandbox ended with the run that sent this POST: no call of it \
-                     can exist now",
-                ),
-                now,
-            )?;
+            let placement = Placement {
+                attempt: placement.0,
+                contact: placement.1,
+                due: None,
+            };
+            let posted = Posted::no_call(
+                placement,
+                "the rehearsal's sandbox ended with the run that sent this POST: no call of it \
+                 can exist now",
+            );
+            self.store
+                .record_placement(open.id, &open.contact_key, &posted, now)?;
             return Ok(());
         }
         let wait = self.campaign.limits.lost_answer_wait;
@@ -650,16 +645,19 @@ impl Runner {
                         created.clamp(lost.created_at, now.max(lost.created_at))
                     });
                 let next = self.next_poll(placed_at, now, 0);
-                if !self.store.record_placement(
-                    lost.attempt,
-                    &lost.key,
+                let posted = Posted {
                     placement,
-                    Some(&call_id),
-                    status.as_deref(),
-                    Some(next),
-                    Some("the lost placement was found in the API's list of calls"),
-                    now,
-                )? {
+                    call: Some(NewCall {
+                        id: &call_id,
+                        status: status.as_deref(),
+                        next_poll_at: Some(next),
+                    }),
+                    note: Some("the lost placement was found in the API's list of calls"),
+                };
+                if !self
+                    .store
+                    .record_placement(lost.attempt, &lost.key, &posted, now)?
+                {
                     // A webhook event adopted it meanwhile, and follows it.
                     return Ok(());
                 }
@@ -683,16 +681,11 @@ impl Runner {
                 } else {
                     doubt.unwrap_or(Doubt::OutOfReach).reason().to_owned()
                 };
-                if !self.store.record_placement(
-                    lost.attempt,
-                    &lost.key,
-                    placement,
-                    None,
-                    None,
-                    None,
-                    Some(&note),
-                    now,
-                )? {
+                let posted = Posted::no_call(placement, &note);
+                if !self
+                    .store
+                    .record_placement(lost.attempt, &lost.key, &posted, now)?
+                {
                     return Ok(());
                 }
                 // An unknown call may still be made until the wait is over: the number and

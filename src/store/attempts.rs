@@ -12,8 +12,10 @@
 use jiff::Timestamp;
 use rusqlite::params;
 
-use super::{Store, StoreError, instant, millis};
-use crate::state::{AfterCall, AttemptState, ContactState, Outcome, Placement, Wait};
+use std::sync::LazyLock;
+
+use super::{Store, StoreError, attempts_where, instant, millis, sql_list};
+use crate::state::{self, AfterCall, AttemptState, ContactState, Outcome, Placement, Wait};
 
 /// An attempt the runner must still follow or resolve, as found in the state file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +35,53 @@ pub struct OpenAttempt {
     pub anchor: Option<String>,
     /// The real time it was made at (`None` for attempts of earlier versions).
     pub created_wall: Option<Timestamp>,
+}
+
+/// What became of a POST, or what the API's list of calls showed about a lost one, as
+/// [`Store::record_placement`] records it.
+#[derive(Debug, Clone, Copy)]
+pub struct Posted<'a> {
+    /// The states [`crate::state`] decided ([`state::after_place`], [`state::after_resolve`]).
+    pub placement: Placement,
+    /// The call, when there is one: placed, or found in the API's list.
+    pub call: Option<NewCall<'a>>,
+    /// Why there is no call, or how a lost one was found: an event of the attempt, and the
+    /// contact's reason when it ends invalid or unknown.
+    pub note: Option<&'a str>,
+}
+
+impl<'a> Posted<'a> {
+    /// A call made (`id`), nothing more known about it yet.
+    pub fn call(placement: Placement, id: &'a str) -> Posted<'a> {
+        Posted {
+            placement,
+            call: Some(NewCall {
+                id,
+                status: None,
+                next_poll_at: None,
+            }),
+            note: None,
+        }
+    }
+
+    /// No call: `note` says why (or what the evidence showed).
+    pub fn no_call(placement: Placement, note: &'a str) -> Posted<'a> {
+        Posted {
+            placement,
+            call: None,
+            note: Some(note),
+        }
+    }
+}
+
+/// A call the API made for an attempt.
+#[derive(Debug, Clone, Copy)]
+pub struct NewCall<'a> {
+    pub id: &'a str,
+    /// Its status, when the API said.
+    pub status: Option<&'a str>,
+    /// When to poll it first.
+    pub next_poll_at: Option<Timestamp>,
 }
 
 /// What [`Store::begin_attempt`] writes.
@@ -92,13 +141,15 @@ impl Store {
     ) -> Result<Option<i64>, StoreError> {
         let sql = super::sqlite(self.path.clone());
         let tx = self.conn.savepoint().map_err(&sql)?;
-        let claimed = exec(
-            &tx,
-            "UPDATE contacts SET state = 'active', due_at = NULL, wait = NULL, updated_at = ?2
-             WHERE key = ?1 AND state = 'pending'",
-            params![new.key, millis(now)],
-        )
-        .map_err(&sql)?;
+        static CLAIM: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "UPDATE contacts SET state = '{}', due_at = NULL, wait = NULL, updated_at = ?2
+                 WHERE key = ?1 AND state IN ({})",
+                state::CLAIM.to,
+                sql_list(state::CLAIM.from)
+            )
+        });
+        let claimed = exec(&tx, &CLAIM, params![new.key, millis(now)]).map_err(&sql)?;
         if claimed != 1 {
             return Ok(None);
         }
@@ -106,14 +157,15 @@ impl Store {
             &tx,
             "INSERT INTO attempts (contact_key, state, idempotency_key, request, created_at, updated_at,
                 anchor, created_wall)
-             VALUES (?1, 'placing', ?2, ?3, ?4, ?4, ?5, ?6)",
+             VALUES (?1, ?7, ?2, ?3, ?4, ?4, ?5, ?6)",
             params![
                 new.key,
                 new.idempotency_key,
                 new.request,
                 millis(now),
                 new.anchor,
-                millis(new.wall)
+                millis(new.wall),
+                AttemptState::Placing.as_str()
             ],
         )
         .map_err(&sql)?;
@@ -137,45 +189,53 @@ impl Store {
         }
         let sql = super::sqlite(self.path.clone());
         let tx = self.conn.savepoint().map_err(&sql)?;
+        let checkpoint = format!(
+            "UPDATE attempts SET anchor = ?2, updated_at = ?3 WHERE id = ?1 AND state IN ({})",
+            attempts_where(AttemptState::awaits_answer)
+        );
         let mut moved = 0;
         for (attempt, anchor) in moves {
-            moved += exec(
-                &tx,
-                "UPDATE attempts SET anchor = ?2, updated_at = ?3
-                 WHERE id = ?1 AND state IN ('placing', 'ambiguous')",
-                params![attempt, anchor, millis(now)],
-            )
-            .map_err(&sql)?;
+            moved += exec(&tx, &checkpoint, params![attempt, anchor, millis(now)]).map_err(&sql)?;
         }
         tx.commit().map_err(&sql)?;
         Ok(moved)
     }
 
-    /// Records how a POST (or the resolution of a lost one) ended, fenced on the attempt still
-    /// being `placing` or `ambiguous`. Returns whether the fence held: `false` writes nothing
-    /// (the attempt was settled meanwhile by another path, which counted its call).
-    #[allow(clippy::too_many_arguments)]
+    /// Records how the POST of `attempt` (for the contact `key`) ended, or the resolution of a
+    /// lost one, fenced on the attempt still being in [`state::PLACEMENT_FROM`]. Returns whether
+    /// the fence held: `false` writes nothing (the attempt was settled meanwhile by another
+    /// path, which counted its call).
     pub fn record_placement(
         &mut self,
         attempt: i64,
         key: &str,
-        placement: Placement,
-        call_id: Option<&str>,
-        status: Option<&str>,
-        next_poll_at: Option<Timestamp>,
-        note: Option<&str>,
+        posted: &Posted<'_>,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
+        static PLACEMENT: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "UPDATE attempts SET state = ?2, call_id = COALESCE(?3, call_id),
+                    placed_at = CASE WHEN ?3 IS NOT NULL THEN ?7 ELSE placed_at END,
+                    status = COALESCE(?4, status), next_poll_at = ?5,
+                    error = COALESCE(?6, error), updated_at = ?7
+                 WHERE id = ?1 AND state IN ({})",
+                sql_list(state::PLACEMENT_FROM)
+            )
+        });
+        let Posted {
+            placement,
+            call,
+            note,
+        } = *posted;
+        let call_id = call.map(|c| c.id);
+        let status = call.and_then(|c| c.status);
+        let next_poll_at = call.and_then(|c| c.next_poll_at);
         let sql = super::sqlite(self.path.clone());
         let tx = self.conn.savepoint().map_err(&sql)?;
         let counts = i64::from(placement.attempt.counts_as_call());
         let fenced = exec(
             &tx,
-            "UPDATE attempts SET state = ?2, call_id = COALESCE(?3, call_id),
-                placed_at = CASE WHEN ?3 IS NOT NULL THEN ?7 ELSE placed_at END,
-                status = COALESCE(?4, status), next_poll_at = ?5,
-                error = COALESCE(?6, error), updated_at = ?7
-             WHERE id = ?1 AND state IN ('placing', 'ambiguous')",
+            &PLACEMENT,
             params![
                 attempt,
                 placement.attempt.as_str(),
@@ -204,8 +264,8 @@ impl Store {
             && exec(
                 &tx,
                 "UPDATE contacts SET calls = calls + ?2, updated_at = ?3
-                 WHERE key = ?1 AND state = 'active'",
-                params![key, counts, millis(now)],
+                 WHERE key = ?1 AND state = ?4",
+                params![key, counts, millis(now), ContactState::Active.as_str()],
             )
             .map_err(&sql)?
                 == 1;
@@ -286,9 +346,15 @@ impl Store {
             .query_row(params![attempt, status], |r| r.get(0))?;
         tx.prepare_cached(
             "UPDATE attempts SET polls = MAX(polls, ?3), status = COALESCE(?2, status), updated_at = ?4
-             WHERE id = ?1 AND state = 'placed'",
+             WHERE id = ?1 AND state = ?5",
         )?
-        .execute(params![attempt, status, polls, millis(now)])?;
+        .execute(params![
+            attempt,
+            status,
+            polls,
+            millis(now),
+            AttemptState::Placed.as_str()
+        ])?;
         if let (true, Some(status)) = (changed, status) {
             insert_event(&tx, attempt, now, "status", status)?;
         }
@@ -299,45 +365,29 @@ impl Store {
     }
 
     /// Commits a call's final record and its contact's next state, in one transaction. Only then
-    /// is the call considered done. `polls`: how many times the call was polled in all, when the
-    /// runner knows (the count only grows).
-    #[allow(clippy::too_many_arguments)]
+    /// is the call considered done. Whether the fence held: `false` (nothing written) for an
+    /// attempt already finished (a duplicate report) or settled otherwise.
     pub fn record_finished(
         &mut self,
-        attempt: i64,
-        key: &str,
-        outcome: Outcome,
-        record: &str,
-        ended_at: Option<Timestamp>,
-        after: AfterCall,
-        polls: Option<u32>,
+        finish: &Finish<'_>,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let sql = super::sqlite(self.path.clone());
         let tx = self.conn.savepoint().map_err(&sql)?;
-        let finish = Finish {
-            attempt,
-            key,
-            outcome,
-            record,
-            ended_at,
-            after,
-            polls,
-        };
-        if !finish_in(&tx, &finish, now).map_err(&sql)? {
-            // Already finished (a duplicate report): nothing to do.
-            return Ok(());
+        if !finish_in(&tx, finish, now).map_err(&sql)? {
+            return Ok(false);
         }
-        tx.commit().map_err(&sql)
+        tx.commit().map_err(&sql).map(|()| true)
     }
 
-    /// Attempts found `placing` are ambiguous: the process stopped between committing them and
-    /// learning how their POST ended. Returns how many were marked.
+    /// Attempts found `placing` are ambiguous ([`state::INTERRUPTED`]): the process stopped
+    /// between committing them and learning how their POST ended. Returns how many were marked.
     pub fn mark_interrupted_placements(&self, now: Timestamp) -> Result<usize, StoreError> {
+        let from = sql_list(state::INTERRUPTED.from);
         let ids: Vec<i64> = {
             let mut stmt = self
                 .conn
-                .prepare("SELECT id FROM attempts WHERE state = 'placing'")
+                .prepare(&format!("SELECT id FROM attempts WHERE state IN ({from})"))
                 .map_err(|e| self.err(e))?;
             stmt.query_map([], |r| r.get(0))
                 .and_then(Iterator::collect)
@@ -346,8 +396,11 @@ impl Store {
         for &id in &ids {
             self.conn
                 .execute(
-                    "UPDATE attempts SET state = 'ambiguous', updated_at = ?2 WHERE id = ?1",
-                    params![id, millis(now)],
+                    &format!(
+                        "UPDATE attempts SET state = ?3, updated_at = ?2
+                         WHERE id = ?1 AND state IN ({from})"
+                    ),
+                    params![id, millis(now), state::INTERRUPTED.to.as_str()],
                 )
                 .map_err(|e| self.err(e))?;
             insert_event(
@@ -366,12 +419,13 @@ impl Store {
     pub fn open_attempts(&self) -> Result<Vec<OpenAttempt>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT a.id, a.contact_key, a.state, a.call_id, a.request, a.created_at, a.placed_at, a.polls, c.calls,
                     a.anchor, a.created_wall
                  FROM attempts a JOIN contacts c ON c.key = a.contact_key
-                 WHERE a.state IN ('placing', 'placed', 'ambiguous') ORDER BY a.id",
-            )
+                 WHERE a.state IN ({}) ORDER BY a.id",
+                attempts_where(AttemptState::is_open)
+            ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {
@@ -397,13 +451,12 @@ impl Store {
             .map_err(|e| self.err(e))?;
         rows.into_iter()
             .map(|(state, mut a)| {
-                a.state =
-                    state
-                        .parse()
-                        .map_err(|e: crate::state::UnknownState| StoreError::Corrupt {
-                            path: self.path.clone(),
-                            message: e.to_string(),
-                        })?;
+                a.state = state
+                    .parse()
+                    .map_err(|e: state::UnknownState| StoreError::Corrupt {
+                        path: self.path.clone(),
+                        message: e.to_string(),
+                    })?;
                 Ok(a)
             })
             .collect()
@@ -415,41 +468,6 @@ impl Store {
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM attempts WHERE call_id = ?1)")
             .and_then(|mut stmt| stmt.query_row([call_id], |r| r.get(0)))
             .map_err(|e| self.err(e))
-    }
-
-    /// The outcome and final record of the newest `n` calls that ended after `since` (all of
-    /// them without it), oldest first: what the circuit breaker saw before this run.
-    pub fn recent_results(
-        &self,
-        since: Option<Timestamp>,
-        n: usize,
-    ) -> Result<Vec<(Outcome, Option<String>)>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT outcome, record FROM attempts
-                 WHERE state = 'finished' AND outcome IS NOT NULL AND finished_at > ?1
-                 ORDER BY finished_at DESC, id DESC LIMIT ?2",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows: Vec<(String, Option<String>)> = stmt
-            .query_map(params![since.map_or(i64::MIN, millis), n as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .and_then(Iterator::collect)
-            .map_err(|e| self.err(e))?;
-        rows.into_iter()
-            .rev()
-            .map(|(outcome, record)| {
-                let outcome = outcome.parse().map_err(|e: crate::state::UnknownState| {
-                    StoreError::Corrupt {
-                        path: self.path.clone(),
-                        message: e.to_string(),
-                    }
-                })?;
-                Ok((outcome, record))
-            })
-            .collect()
     }
 }
 
@@ -480,12 +498,32 @@ pub(super) fn finish_in(
     f: &Finish<'_>,
     now: Timestamp,
 ) -> rusqlite::Result<bool> {
+    static FINISH: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "UPDATE attempts SET state = '{finished}', status = ?2, outcome = ?2, record = ?3,
+                ended_at = ?4, finished_at = ?5, polls = MAX(polls, COALESCE(?6, 0)),
+                next_poll_at = NULL, updated_at = ?5,
+                error = CASE WHEN state = '{given_up}' THEN NULL ELSE error END
+             WHERE id = ?1 AND state IN ({from})",
+            finished = state::FINISH.to,
+            given_up = state::GIVE_UP.to,
+            from = sql_list(state::FINISH.from),
+        )
+    });
+    // The contact moves as `state::result_moves` allows: from `RESULT_FROM`, and only if no
+    // call was placed for it since.
+    static MOVE_CONTACT: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "UPDATE contacts SET state = ?2, outcome = ?3, due_at = ?4, wait = ?6, reason = NULL,
+                updated_at = ?5
+             WHERE key = ?1 AND state IN ({}) AND NOT {}",
+            sql_list(state::RESULT_FROM),
+            called_since("?1", "?7")
+        )
+    });
     let updated = exec(
         conn,
-        "UPDATE attempts SET state = 'finished', status = ?2, outcome = ?2, record = ?3, ended_at = ?4,
-            finished_at = ?5, polls = MAX(polls, COALESCE(?6, 0)), next_poll_at = NULL, updated_at = ?5,
-            error = CASE WHEN state = 'unknown' THEN NULL ELSE error END
-         WHERE id = ?1 AND state IN ('placed', 'unknown')",
+        &FINISH,
         params![
             f.attempt,
             f.outcome.as_str(),
@@ -498,20 +536,14 @@ pub(super) fn finish_in(
     if updated != 1 {
         return Ok(false);
     }
-    let (state, due, wait) = match f.after {
-        AfterCall::Done => (ContactState::Done, None, None),
-        AfterCall::RetryAt(at) => (
-            ContactState::Pending,
-            Some(millis(at)),
-            Some(Wait::Retry.as_str()),
-        ),
+    let (due, wait) = match f.after {
+        AfterCall::Done => (None, None),
+        AfterCall::RetryAt(at) => (Some(millis(at)), Some(Wait::Retry.as_str())),
     };
+    let state = f.after.contact();
     exec(
         conn,
-        "UPDATE contacts SET state = ?2, outcome = ?3, due_at = ?4, wait = ?6, reason = NULL, updated_at = ?5
-         WHERE key = ?1 AND state IN ('active', 'unknown', 'pending')
-           AND NOT EXISTS (SELECT 1 FROM attempts n
-                 WHERE n.contact_key = ?1 AND n.id > ?7 AND n.state != 'not_placed')",
+        &MOVE_CONTACT,
         params![
             f.key,
             state.as_str(),
@@ -524,6 +556,17 @@ pub(super) fn finish_in(
     )?;
     insert_event(conn, f.attempt, now, "status", f.outcome.as_str())?;
     Ok(true)
+}
+
+/// SQL: whether the contact `key` has been called since its attempt `attempt` (both SQL
+/// expressions): it has a newer attempt that [`AttemptState::may_have_called`] (see
+/// [`state::result_moves`]).
+pub(super) fn called_since(key: &str, attempt: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM attempts n WHERE n.contact_key = {key} AND n.id > {attempt}
+            AND n.state IN ({}))",
+        attempts_where(AttemptState::may_have_called)
+    )
 }
 
 /// Executes `sql` through the connection's statement cache: the runner repeats the same few
@@ -567,14 +610,14 @@ mod tests {
             .unwrap();
         let placed = after_place(&PlaceResult::Placed, now);
         let held = store
-            .record_placement(a, "A", placed, Some("c1"), None, None, None, now)
+            .record_placement(a, "A", &Posted::call(placed, "c1"), now)
             .unwrap();
         assert!(held, "the attempt was placing: the fence holds");
         assert_eq!(store.contact_calls("A").unwrap(), 1);
         // The same answer recorded twice (or a lost answer settled after a webhook event
         // adopted its call): the attempt is no longer placing or ambiguous.
         let held = store
-            .record_placement(a, "A", placed, Some("c1"), None, None, None, now)
+            .record_placement(a, "A", &Posted::call(placed, "c1"), now)
             .unwrap();
         assert!(
             !held,
@@ -593,7 +636,7 @@ mod tests {
             now,
         );
         let held = store
-            .record_placement(a, "A", not_placed, None, None, None, Some("?"), now)
+            .record_placement(a, "A", &Posted::no_call(not_placed, "?"), now)
             .unwrap();
         assert!(!held);
         assert_eq!(wait_of(&store, "A").0, "active");
@@ -618,11 +661,11 @@ mod tests {
             .record_placement(
                 id,
                 "A",
-                after_place(&transient, now),
-                None,
-                None,
-                None,
-                Some("rate_limited"),
+                &Posted {
+                    placement: after_place(&transient, now),
+                    call: None,
+                    note: Some("rate_limited"),
+                },
                 now,
             )
             .unwrap();
@@ -641,11 +684,15 @@ mod tests {
             .record_placement(
                 id,
                 "A",
-                after_place(&PlaceResult::Placed, later),
-                Some("c1"),
-                Some("queued"),
-                None,
-                None,
+                &Posted {
+                    placement: after_place(&PlaceResult::Placed, later),
+                    call: Some(NewCall {
+                        id: "c1",
+                        status: Some("queued"),
+                        next_poll_at: None,
+                    }),
+                    note: None,
+                },
                 later,
             )
             .unwrap();
@@ -653,13 +700,15 @@ mod tests {
         let retry = AfterCall::RetryAt(t("2026-12-07T19:00:00Z"));
         store
             .record_finished(
-                id,
-                "A",
-                Outcome::NoAnswer,
-                r#"{"durationSec":null}"#,
-                Some(later),
-                retry,
-                Some(1),
+                &Finish {
+                    attempt: id,
+                    key: "A",
+                    outcome: Outcome::NoAnswer,
+                    record: r#"{"durationSec":null}"#,
+                    ended_at: Some(later),
+                    after: retry,
+                    polls: Some(1),
+                },
                 later,
             )
             .unwrap();
@@ -685,23 +734,29 @@ mod tests {
             .record_placement(
                 id,
                 "A",
-                after_place(&PlaceResult::Placed, later),
-                Some("c2"),
-                None,
-                None,
-                None,
+                &Posted {
+                    placement: after_place(&PlaceResult::Placed, later),
+                    call: Some(NewCall {
+                        id: "c2",
+                        status: None,
+                        next_poll_at: None,
+                    }),
+                    note: None,
+                },
                 later,
             )
             .unwrap();
         store
             .record_finished(
-                id,
-                "A",
-                Outcome::Completed,
-                r#"{"durationSec":95}"#,
-                Some(later),
-                AfterCall::Done,
-                Some(1),
+                &Finish {
+                    attempt: id,
+                    key: "A",
+                    outcome: Outcome::Completed,
+                    record: r#"{"durationSec":95}"#,
+                    ended_at: Some(later),
+                    after: AfterCall::Done,
+                    polls: Some(1),
+                },
                 later,
             )
             .unwrap();

@@ -25,11 +25,11 @@ impl Store {
     pub fn late_candidates(&self, now: Timestamp) -> Result<Vec<Late>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT key, cutoff_at, due_at, timezone FROM contacts
-                 WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL
-                   AND cutoff_at IS NOT NULL AND cutoff_at <= MAX(?1, COALESCE(due_at, 0))",
-            )
+                 WHERE {} AND cutoff_at IS NOT NULL AND cutoff_at <= MAX(?1, COALESCE(due_at, 0))",
+                *super::CALLABLE
+            ))
             .map_err(|e| self.err(e))?;
         stmt.query_map([millis(now)], |r| {
             Ok(Late {

@@ -7,9 +7,11 @@
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
+use std::sync::LazyLock;
+
 use super::attempts::exec;
-use super::{Store, StoreError, instant, millis};
-use crate::state::Wait;
+use super::{CALLABLE, Store, StoreError, attempts_where, contacts_where, instant, millis};
+use crate::state::{self, AttemptState, ContactState, Wait};
 
 /// A contact ready to be called.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,29 +26,33 @@ pub struct Due {
 }
 
 /// The contacts [`Store::next_due`] may answer: pending, in the CSV, due at `?1`, and not
-/// sharing a number with a contact whose call is in progress or may be (a never-called contact
-/// is due at 0; an `unknown` contact holds its number until its `due_at`).
-macro_rules! from_due {
-    () => {
+/// sharing a number with a contact that holds it (an `active` one; an `unknown` one until its
+/// `due_at`). A never-called contact is due at 0.
+fn from_due() -> String {
+    format!(
         "FROM contacts c
-    WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL
+    WHERE {callable}
       AND COALESCE(due_at, 0) <= ?1
       AND NOT EXISTS (SELECT 1 FROM contacts a WHERE a.phone = c.phone
-            AND a.state IN ('active', 'unknown') AND (a.state = 'active' OR a.due_at > ?1))"
-    };
+            AND a.state IN ({holds}) AND (a.state = '{active}' OR a.due_at > ?1))",
+        callable = *CALLABLE,
+        holds = contacts_where(ContactState::holds_number),
+        active = ContactState::Active,
+    )
 }
 
 /// The query behind [`Store::next_due`].
-const NEXT_DUE: &str = concat!(
-    "SELECT key, phone, line, cells, timezone, calls ",
-    from_due!(),
-    " ORDER BY COALESCE(due_at, 0), seq LIMIT 1"
-);
+static NEXT_DUE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT key, phone, line, cells, timezone, calls {} ORDER BY COALESCE(due_at, 0), seq LIMIT 1",
+        from_due()
+    )
+});
 
 /// The query behind [`Store::due_count`], which stops reading its rows at its limit. Not a
 /// `LIMIT ?2`: SQLite plans a LIMIT with the value bound to it, so every new limit would make
 /// it parse and plan the statement again.
-const DUE_COUNT: &str = concat!("SELECT 1 ", from_due!());
+static DUE_COUNT: LazyLock<String> = LazyLock::new(|| format!("SELECT 1 {}", from_due()));
 
 impl Store {
     /// The next contact to call at `now`: pending, in the CSV, due, and not sharing a number
@@ -60,7 +66,7 @@ impl Store {
     /// callable row instead of sorting every pending one.
     pub fn next_due(&self, now: Timestamp) -> Result<Option<Due>, StoreError> {
         self.conn
-            .prepare_cached(NEXT_DUE)
+            .prepare_cached(&NEXT_DUE)
             .and_then(|mut stmt| {
                 stmt.query_row([millis(now)], |r| {
                     let cells: String = r.get(3)?;
@@ -81,7 +87,7 @@ impl Store {
     /// How many contacts [`Store::next_due`] could answer at `now`, counting up to `limit`.
     pub fn due_count(&self, now: Timestamp, limit: usize) -> Result<usize, StoreError> {
         self.conn
-            .prepare_cached(DUE_COUNT)
+            .prepare_cached(&DUE_COUNT)
             .and_then(|mut stmt| {
                 let mut rows = stmt.query([millis(now)])?;
                 let mut count = 0;
@@ -100,11 +106,15 @@ impl Store {
     pub fn next_due_at(&self) -> Result<Option<Option<Timestamp>>, StoreError> {
         self.conn
             .query_row(
-                "SELECT COUNT(*), MIN(MAX(COALESCE(due_at, 0), COALESCE(
-                    (SELECT MAX(a.due_at) FROM contacts a WHERE a.phone = c.phone AND a.state = 'unknown'),
-                    0)))
-                 FROM contacts c
-                 WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL",
+                &format!(
+                    "SELECT COUNT(*), MIN(MAX(COALESCE(due_at, 0), COALESCE(
+                        (SELECT MAX(a.due_at) FROM contacts a WHERE a.phone = c.phone AND a.state = '{unknown}'),
+                        0)))
+                     FROM contacts c
+                     WHERE {callable}",
+                    unknown = ContactState::Unknown,
+                    callable = *CALLABLE,
+                ),
                 [],
                 |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)),
             )
@@ -116,7 +126,10 @@ impl Store {
     pub fn calls_placed(&self) -> Result<u64, StoreError> {
         self.conn
             .query_row(
-                "SELECT COUNT(*) FROM attempts WHERE state IN ('placing', 'placed', 'ambiguous', 'finished', 'unknown')",
+                &format!(
+                    "SELECT COUNT(*) FROM attempts WHERE state IN ({})",
+                    attempts_where(AttemptState::may_have_called)
+                ),
                 [],
                 |r| r.get::<_, i64>(0),
             )
@@ -130,13 +143,17 @@ impl Store {
     pub fn spent_since(&self, since: Timestamp) -> Result<(u64, u64, u64), StoreError> {
         self.conn
             .query_row(
-                "SELECT COUNT(*),
-                        COALESCE(SUM(CASE WHEN state = 'finished'
+                &format!(
+                    "SELECT COUNT(*),
+                        COALESCE(SUM(CASE WHEN state = '{finished}'
                             THEN json_extract(record, '$.durationSec') END), 0),
-                        COALESCE(SUM(state = 'unknown'), 0)
-                 FROM attempts
-                 WHERE created_at >= ?1
-                   AND state IN ('placing', 'placed', 'ambiguous', 'finished', 'unknown')",
+                        COALESCE(SUM(state = '{unknown}'), 0)
+                     FROM attempts
+                     WHERE created_at >= ?1 AND state IN ({called})",
+                    finished = AttemptState::Finished,
+                    unknown = AttemptState::Unknown,
+                    called = attempts_where(AttemptState::may_have_called),
+                ),
                 [millis(since)],
                 |r| {
                     Ok((
@@ -154,7 +171,7 @@ impl Store {
     pub fn pending_count(&self) -> Result<u64, StoreError> {
         self.conn
             .query_row(
-                "SELECT COUNT(*) FROM contacts WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL",
+                &format!("SELECT COUNT(*) FROM contacts WHERE {}", *CALLABLE),
                 [],
                 |r| r.get::<_, i64>(0),
             )
@@ -171,26 +188,39 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// A pending contact whose number was added to a suppression list since the import.
+    /// A pending contact whose number was added to a suppression list since the import
+    /// ([`state::SUPPRESS`]). Whether the fence held (the contact was still pending).
     pub fn set_contact_suppressed(
         &self,
         key: &str,
         phone: &str,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "UPDATE contacts SET state = 'suppressed', wait = NULL, due_at = NULL,
-                    reason = ?2, updated_at = ?3
-                 WHERE key = ?1 AND state = 'pending'",
-                params![
-                    key,
-                    format!("{phone} was added to a suppression list during the run"),
-                    millis(now)
-                ],
-            )
-            .map(drop)
-            .map_err(|e| self.err(e))
+    ) -> Result<bool, StoreError> {
+        let reason = format!("{phone} was added to a suppression list during the run");
+        self.set_aside(key, state::SUPPRESS, &reason, now)
+    }
+
+    /// Moves the contact `key` by `step`, with `reason`, fenced on the states it starts from:
+    /// for a contact set aside before its call. Whether the fence held.
+    fn set_aside(
+        &self,
+        key: &str,
+        step: state::Step<ContactState>,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        exec(
+            &self.conn,
+            &format!(
+                "UPDATE contacts SET state = ?4, reason = ?2, due_at = NULL, wait = NULL,
+                    updated_at = ?3
+                 WHERE key = ?1 AND state IN ({})",
+                super::sql_list(step.from)
+            ),
+            params![key, reason, millis(now), step.to.as_str()],
+        )
+        .map(|changed| changed == 1)
+        .map_err(|e| self.err(e))
     }
 
     /// A pending contact waits until `until` (another campaign on the account holds its number,
@@ -204,28 +234,28 @@ impl Store {
         exec(
             &self.conn,
             "UPDATE contacts SET due_at = ?2, wait = ?4, updated_at = ?3
-             WHERE key = ?1 AND state = 'pending'",
-            params![key, millis(until), millis(now), Wait::Backoff.as_str()],
+             WHERE key = ?1 AND state = ?5",
+            params![
+                key,
+                millis(until),
+                millis(now),
+                Wait::Backoff.as_str(),
+                ContactState::Pending.as_str()
+            ],
         )
         .map(drop)
         .map_err(|e| self.err(e))
     }
 
-    /// A pending contact that cannot be rendered any more is invalid (never placed half-made).
+    /// A pending contact that cannot be rendered any more is invalid, never placed half-made
+    /// ([`state::INVALIDATE`]). Whether the fence held (the contact was still pending).
     pub fn set_contact_invalid(
         &self,
         key: &str,
         reason: &str,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.conn
-            .execute(
-                "UPDATE contacts SET state = 'invalid', reason = ?2, due_at = NULL, wait = NULL, updated_at = ?3
-                 WHERE key = ?1 AND state = 'pending'",
-                params![key, reason, millis(now)],
-            )
-            .map(drop)
-            .map_err(|e| self.err(e))
+    ) -> Result<bool, StoreError> {
+        self.set_aside(key, state::INVALIDATE, reason, now)
     }
 }
 
@@ -290,7 +320,7 @@ mod tests {
             plan.join("\n")
         };
         // Both run before every round of placements.
-        for sql in [NEXT_DUE, DUE_COUNT] {
+        for sql in [&*NEXT_DUE, &*DUE_COUNT] {
             let plan = plan(sql);
             assert!(plan.contains("USING INDEX contacts_next"), "{plan}");
             assert!(!plan.contains("TEMP B-TREE"), "{plan}");
@@ -315,7 +345,7 @@ mod tests {
         }
         // A statement whose plan depends on a bound value is planned again whenever that
         // value changes: four rounds would have meant four plans.
-        for sql in [NEXT_DUE, DUE_COUNT] {
+        for sql in [&*NEXT_DUE, &*DUE_COUNT] {
             let stmt = store.conn.prepare_cached(sql).unwrap();
             assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0, "{sql}");
             assert_eq!(stmt.get_status(StatementStatus::Run), 4, "{sql}");

@@ -106,6 +106,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::store::fixture::{store, t, wait_of};
+    use crate::store::{NewCall, Posted};
 
     #[test]
     fn a_group_commits_its_steps_together_and_undoes_a_failed_step_alone() {
@@ -134,11 +135,15 @@ mod tests {
             .record_placement(
                 id,
                 "A",
-                after_place(&PlaceResult::Placed, now),
-                Some("c1"),
-                Some("queued"),
-                None,
-                None,
+                &Posted {
+                    placement: after_place(&PlaceResult::Placed, now),
+                    call: Some(NewCall {
+                        id: "c1",
+                        status: Some("queued"),
+                        next_poll_at: None,
+                    }),
+                    note: None,
+                },
                 now,
             )
             .unwrap();
@@ -229,7 +234,20 @@ mod tests {
         store.begin_group().unwrap();
         let placed = crate::state::after_place(&crate::state::PlaceResult::Placed, now);
         store
-            .record_placement(a, "A", placed, Some("c1"), Some("ringing"), None, None, now)
+            .record_placement(
+                a,
+                "A",
+                &Posted {
+                    placement: placed,
+                    call: Some(NewCall {
+                        id: "c1",
+                        status: Some("ringing"),
+                        next_poll_at: None,
+                    }),
+                    note: None,
+                },
+                now,
+            )
             .unwrap();
         store.begin_round().unwrap();
         store

@@ -87,19 +87,22 @@ impl Store {
                 )
                 .map_err(&sql)?;
             let mut upsert = tx
-                .prepare_cached(
+                .prepare_cached(&format!(
                     "INSERT INTO contacts (key, seq, line, present, cells, fingerprint, phone, timezone, state, reason, updated_at, tz_source, cutoff_at)
                      VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                      ON CONFLICT (key) DO UPDATE SET
                         seq = excluded.seq, line = excluded.line, present = 1,
                         cells = excluded.cells, fingerprint = excluded.fingerprint,
-                        phone = CASE WHEN contacts.state IN ('active', 'done', 'unknown') THEN contacts.phone ELSE excluded.phone END,
+                        phone = CASE WHEN contacts.state IN ({called}) THEN contacts.phone ELSE excluded.phone END,
                         timezone = excluded.timezone, tz_source = excluded.tz_source,
                         cutoff_at = excluded.cutoff_at,
                         state = excluded.state,
-                        reason = CASE WHEN contacts.state IN ('active', 'done', 'unknown') THEN contacts.reason ELSE excluded.reason END,
+                        reason = CASE WHEN contacts.state IN ({called}) THEN contacts.reason ELSE excluded.reason END,
                         updated_at = excluded.updated_at",
-                )
+                    // History wins (`state::after_import`): a called contact keeps its number
+                    // and reason.
+                    called = super::contacts_where(ContactState::is_called),
+                ))
                 .map_err(&sql)?;
             let mut skip = tx
                 .prepare_cached("INSERT INTO skipped_rows (seq, line, cells, state, reason) VALUES (?1, ?2, ?3, ?4, ?5)")

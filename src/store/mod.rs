@@ -38,7 +38,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub use attempts::{Finish, OpenAttempt};
+use crate::state::{AttemptState, ContactState};
+
+pub use attempts::{Finish, NewCall, OpenAttempt, Posted};
 pub use deadlines::Late;
 pub use due::Due;
 pub use history::{AttemptHistory, History};
@@ -162,6 +164,34 @@ fn sqlite(path: PathBuf) -> impl Fn(rusqlite::Error) -> StoreError {
         path: path.clone(),
         source,
     }
+}
+
+/// `states` as an SQL list (`'placing', 'ambiguous'`), for `state IN (…)`. Every state the
+/// store's SQL names is written from [`crate::state`] (its enums, predicates and steps) through
+/// this or `as_str`, never by hand, so the SQL and the rules cannot drift apart (a test reads
+/// the store's code for state names in quotes).
+fn sql_list<S: std::fmt::Display>(states: impl IntoIterator<Item = S>) -> String {
+    let quoted: Vec<String> = states.into_iter().map(|s| format!("'{s}'")).collect();
+    quoted.join(", ")
+}
+
+/// SQL: the contacts a run may still call: pending, in the CSV, with a number. (Its `present`
+/// and `phone` terms are the `contacts_next` index's, which a query must imply to use it.)
+static CALLABLE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "state = '{}' AND present = 1 AND phone IS NOT NULL",
+        ContactState::Pending
+    )
+});
+
+/// The contact states `pred` holds for, as an SQL list (see [`sql_list`]).
+fn contacts_where(pred: impl Fn(ContactState) -> bool) -> String {
+    sql_list(ContactState::ALL.into_iter().filter(|&s| pred(s)))
+}
+
+/// The attempt states `pred` holds for, as an SQL list (see [`sql_list`]).
+fn attempts_where(pred: impl Fn(AttemptState) -> bool) -> String {
+    sql_list(AttemptState::ALL.into_iter().filter(|&s| pred(s)))
 }
 
 /// Milliseconds since the epoch, the column format of every instant.
@@ -361,6 +391,44 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every state the store's SQL names comes from `state` (see [`sql_list`]): no state name
+    /// in quotes in the store's code, its tests aside (they write rows as a fixture).
+    #[test]
+    fn no_sql_of_the_store_names_a_state_by_hand() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/store");
+        let names: Vec<&str> = (ContactState::ALL.iter().map(|s| s.as_str()))
+            .chain(AttemptState::ALL.iter().map(|s| s.as_str()))
+            .collect();
+        let mut read = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.split("#[cfg(test)]").next().unwrap();
+            for name in &names {
+                assert!(
+                    !code.contains(&format!("'{name}'")),
+                    "{} names '{name}' by hand",
+                    path.display()
+                );
+            }
+            read += 1;
+        }
+        assert!(read > 10, "read {read} files of {}", dir.display());
+        // The lists it builds instead.
+        assert_eq!(
+            attempts_where(AttemptState::is_open),
+            "'placing', 'placed', 'ambiguous'"
+        );
+        assert_eq!(
+            contacts_where(ContactState::holds_number),
+            "'active', 'unknown'"
+        );
+        assert_eq!(sql_list(crate::state::CLAIM.from), "'pending'");
+    }
 
     #[test]
     fn migrates_a_new_file_and_reopens_it() {

@@ -18,11 +18,11 @@ impl Store {
     pub fn upcoming(&self, limit: u32) -> Result<Vec<Upcoming>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT key, phone, line FROM contacts
-                 WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL
+            .prepare(&format!(
+                "SELECT key, phone, line FROM contacts WHERE {}
                  ORDER BY COALESCE(due_at, 0), seq LIMIT ?1",
-            )
+                *super::CALLABLE
+            ))
             .map_err(|e| self.err(e))?;
         stmt.query_map(params![limit], |r| {
             Ok(Upcoming {
@@ -40,15 +40,16 @@ impl Store {
     pub fn not_called(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT state, SUM(n) FROM (
                      SELECT state, COUNT(*) AS n FROM contacts
-                     WHERE present = 1 AND state IN ('invalid', 'duplicate', 'suppressed', 'unknown')
+                     WHERE present = 1 AND state IN ({})
                      GROUP BY state
                      UNION ALL
                      SELECT state, COUNT(*) FROM skipped_rows GROUP BY state
                  ) GROUP BY state ORDER BY state",
-            )
+                super::contacts_where(crate::state::ContactState::is_not_called)
+            ))
             .map_err(|e| self.err(e))?;
         stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
             .and_then(Iterator::collect)

@@ -11,9 +11,9 @@
 //!   called, so no call placed is ever out of reach.
 
 use jiff::Timestamp;
-use rusqlite::Row;
+use rusqlite::{Row, params};
 
-use super::{Store, StoreError, instant};
+use super::{Store, StoreError, attempts_where, instant, millis};
 use crate::state::{self, AttemptState, ContactState, Outcome, Wait};
 
 /// One line of the results: a contact (present, or absent but called) or a skipped row.
@@ -69,14 +69,15 @@ pub struct CallAttempt {
 impl ResultRow {
     /// Whether the API refused this contact's POST for good (no call, no outcome).
     pub fn refused(&self) -> bool {
-        self.attempted
-            && self.outcome.is_none()
-            && matches!(self.state, ContactState::Invalid | ContactState::Done)
+        self.attempted && self.outcome.is_none() && self.state.may_be_refused()
     }
 }
 
 /// The result rows in CSV order (see the module header). `part` keeps absent contacts last.
-const RESULTS: &str = "
+/// A row's call is its latest attempt that counts as one.
+fn results() -> String {
+    format!(
+        "
 SELECT 0 AS part, c.seq, c.line, c.key, c.cells, c.state, c.reason, c.outcome, c.calls,
        a.state, a.call_id, a.record, a.ended_at, a.error,
        (SELECT l.error FROM attempts l WHERE l.contact_key = c.key ORDER BY l.id DESC LIMIT 1),
@@ -85,7 +86,7 @@ SELECT 0 AS part, c.seq, c.line, c.key, c.cells, c.state, c.reason, c.outcome, c
 FROM contacts c
 LEFT JOIN attempts a ON a.id = (
     SELECT p.id FROM attempts p
-    WHERE p.contact_key = c.key AND p.state IN ('placed', 'finished', 'unknown')
+    WHERE p.contact_key = c.key AND p.state IN ({calls})
     ORDER BY p.id DESC LIMIT 1)
 WHERE c.present = 1
 UNION ALL
@@ -101,10 +102,13 @@ SELECT 1, c.seq, c.line, c.key, c.cells, c.state, c.reason, c.outcome, c.calls,
 FROM contacts c
 LEFT JOIN attempts a ON a.id = (
     SELECT p.id FROM attempts p
-    WHERE p.contact_key = c.key AND p.state IN ('placed', 'finished', 'unknown')
+    WHERE p.contact_key = c.key AND p.state IN ({calls})
     ORDER BY p.id DESC LIMIT 1)
 WHERE c.present = 0 AND c.calls > 0 AND ?1
-ORDER BY 1, 2";
+ORDER BY 1, 2",
+        calls = attempts_where(AttemptState::counts_as_call)
+    )
+}
 
 impl Store {
     /// Calls `each` with every result row of the CSV last imported, in CSV order, streaming,
@@ -118,7 +122,7 @@ impl Store {
     where
         E: From<StoreError>,
     {
-        let mut statement = self.conn.prepare(RESULTS).map_err(|e| self.err(e))?;
+        let mut statement = self.conn.prepare(&results()).map_err(|e| self.err(e))?;
         let mut rows = statement.query([history]).map_err(|e| self.err(e))?;
         let mut count = 0;
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
@@ -184,6 +188,35 @@ impl Store {
         }
     }
 
+    /// The outcome and final record of the newest `n` calls that ended after `since` (all of
+    /// them without it), oldest first: what the circuit breaker saw before this run.
+    pub fn recent_results(
+        &self,
+        since: Option<Timestamp>,
+        n: usize,
+    ) -> Result<Vec<(Outcome, Option<String>)>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT outcome, record FROM attempts
+                 WHERE state = ?3 AND outcome IS NOT NULL AND finished_at > ?1
+                 ORDER BY finished_at DESC, id DESC LIMIT ?2",
+            )
+            .map_err(|e| self.err(e))?;
+        let finished = AttemptState::Finished.as_str();
+        let rows: Vec<(String, Option<String>)> = stmt
+            .query_map(
+                params![since.map_or(i64::MIN, millis), n as i64, finished],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .and_then(Iterator::collect)
+            .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .rev()
+            .map(|(outcome, record)| Ok((self.parse(&outcome)?, record)))
+            .collect()
+    }
+
     /// The id of the newest attempt (0 before any): attempts made after this have larger ids.
     pub fn last_attempt_id(&self) -> Result<i64, StoreError> {
         self.conn
@@ -198,10 +231,11 @@ impl Store {
     pub fn calls_since(&self, after: i64) -> Result<Vec<PlacedCall>, StoreError> {
         let mut statement = self
             .conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT contact_key, state, status, record, error FROM attempts
-                 WHERE id > ?1 AND state IN ('placed', 'finished', 'unknown') ORDER BY id",
-            )
+                 WHERE id > ?1 AND state IN ({}) ORDER BY id",
+                attempts_where(AttemptState::counts_as_call)
+            ))
             .map_err(|e| self.err(e))?;
         let rows = statement
             .query_map([after], |r| {
@@ -260,7 +294,6 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::campaign::Campaign;
-    use crate::store::millis;
     use crate::campaign::testing;
 
     pub(crate) fn t(s: &str) -> Timestamp {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use jiff::Timestamp;
 use rusqlite::Row;
 
-use super::{Store, StoreError, instant, millis};
+use super::{Store, StoreError, contacts_where, instant, millis};
 use crate::census::{self, Census};
 use crate::state::{self, AttemptState, ContactState, Outcome};
 
@@ -149,13 +149,12 @@ impl Store {
         let get = |e| self.err(e);
         let mut statement = self
             .conn
-            .prepare(
+            .prepare(&format!(
                 "SELECT state, present = 1, outcome, wait, phone IS NOT NULL, due_at, calls,
-                        state IN ('invalid', 'done') AND outcome IS NULL
-                            AND EXISTS (SELECT 1 FROM attempts a WHERE a.contact_key = c.key),
-                        cutoff_at
+                        {}, cutoff_at
                  FROM contacts c",
-            )
+                refused("c")
+            ))
             .map_err(get)?;
         let mut rows = statement.query([]).map_err(get)?;
         let mut t = ContactTally::default();
@@ -238,8 +237,8 @@ impl Store {
             .query_row(
                 "SELECT COALESCE(SUM(json_extract(record, '$.durationSec')), 0),
                         AVG(finished_at - COALESCE(placed_at, created_at))
-                 FROM attempts WHERE state = 'finished'",
-                [],
+                 FROM attempts WHERE state = ?1",
+                [AttemptState::Finished.as_str()],
                 |r| {
                     Ok((
                         count(r, 0)?,
@@ -265,10 +264,11 @@ impl Store {
     /// Unknown contacts, and contacts the API refused (invalid or done without an outcome, with
     /// attempts): the first `limit` in CSV order, and how many there are.
     fn attention(&self, s: &mut StatusSummary, limit: u32) -> Result<(), StoreError> {
-        const WHERE: &str = "FROM contacts c
-            WHERE c.state = 'unknown'
-               OR (c.state IN ('invalid', 'done') AND c.outcome IS NULL
-                   AND EXISTS (SELECT 1 FROM attempts a WHERE a.contact_key = c.key))";
+        let from = format!(
+            "FROM contacts c WHERE c.state = '{}' OR {}",
+            ContactState::Unknown,
+            refused("c")
+        );
         // One scan for the list and its total (a count of its own read the table again); at
         // least one row, to carry the total.
         let mut statement = self
@@ -278,7 +278,7 @@ impl Store {
                         COALESCE(c.reason, (SELECT a.error FROM attempts a
                             WHERE a.contact_key = c.key ORDER BY a.id DESC LIMIT 1)),
                         COUNT(*) OVER ()
-                 {WHERE} ORDER BY c.present DESC, c.seq LIMIT max(?1, 1)"
+                 {from} ORDER BY c.present DESC, c.seq LIMIT max(?1, 1)"
             ))
             .map_err(|e| self.err(e))?;
         let rows = statement
@@ -348,6 +348,16 @@ impl Store {
         s.errors = rows.collect::<Result<_, _>>().map_err(|e| self.err(e))?;
         Ok(())
     }
+}
+
+/// SQL: whether the contact `c` was refused by the API (as [`super::ResultRow::refused`]): in
+/// a state a refusal leaves it in, without an outcome, with attempts.
+fn refused(c: &str) -> String {
+    format!(
+        "({c}.state IN ({}) AND {c}.outcome IS NULL
+            AND EXISTS (SELECT 1 FROM attempts a WHERE a.contact_key = {c}.key))",
+        contacts_where(ContactState::may_be_refused)
+    )
 }
 
 /// What `status` counts over the contacts table (see [`Store::tally_contacts`]).

@@ -6,8 +6,9 @@
 use jiff::Timestamp;
 use rusqlite::{OptionalExtension, params};
 
-use super::attempts::{exec, insert_event};
-use super::{Store, StoreError, instant, millis};
+use super::attempts::{called_since, exec, insert_event};
+use super::{Store, StoreError, instant, millis, sql_list};
+use crate::state::{self, AttemptState, ContactState};
 
 /// An attempt given up as `unknown` before its call was known: its POST's answer was lost, and
 /// the list of calls could not settle it. A webhook event, or a later read of the list, may
@@ -48,10 +49,10 @@ fn late_call_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LateCall> {
 impl Store {
     /// A followed call whose fate the runner gives up learning (the API no longer knows it, or
     /// it has not ended long past `limits.max_call_minutes`): the attempt and its contact become
-    /// `unknown` with `reason`, in one transaction (the call may have rung someone, so it still
-    /// counts). A result that comes later still finishes the attempt (see [`finish_in`]).
-    /// The call may still be going on: until `held_until`, no other contact with the same
-    /// number is called.
+    /// `unknown` with `reason` ([`state::GIVE_UP`]), in one transaction (the call may have rung
+    /// someone, so it still counts). A result that comes later still finishes the attempt (see
+    /// `finish_in`). The call may still be going on: until `held_until`, no other contact with
+    /// the same number is called. Whether the fence held (the attempt was still followed).
     pub fn record_call_unknown(
         &mut self,
         attempt: i64,
@@ -60,7 +61,7 @@ impl Store {
         polls: u32,
         held_until: Timestamp,
         now: Timestamp,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         self.record_call_unknown_tx(attempt, key, reason, polls, held_until, now)
             .map_err(|e| self.err(e))
     }
@@ -73,27 +74,43 @@ impl Store {
         polls: u32,
         held_until: Timestamp,
         now: Timestamp,
-    ) -> rusqlite::Result<()> {
+    ) -> rusqlite::Result<bool> {
         let tx = self.conn.savepoint()?;
         let updated = exec(
             &tx,
-            "UPDATE attempts SET state = 'unknown', error = ?2, polls = MAX(polls, ?3),
-                next_poll_at = NULL, updated_at = ?4
-             WHERE id = ?1 AND state = 'placed'",
-            params![attempt, reason, polls, millis(now)],
+            &format!(
+                "UPDATE attempts SET state = ?5, error = ?2, polls = MAX(polls, ?3),
+                    next_poll_at = NULL, updated_at = ?4
+                 WHERE id = ?1 AND state IN ({})",
+                sql_list(state::GIVE_UP.from)
+            ),
+            params![
+                attempt,
+                reason,
+                polls,
+                millis(now),
+                state::GIVE_UP.to.as_str()
+            ],
         )?;
         if updated != 1 {
-            return Ok(());
+            return Ok(false);
         }
+        // Its contact is active (its call was followed); the attempt's fence guards the step.
         exec(
             &tx,
-            "UPDATE contacts SET state = 'unknown', reason = ?2, due_at = ?4, wait = NULL,
+            "UPDATE contacts SET state = ?5, reason = ?2, due_at = ?4, wait = NULL,
                 updated_at = ?3
              WHERE key = ?1",
-            params![key, reason, millis(now), millis(held_until)],
+            params![
+                key,
+                reason,
+                millis(now),
+                millis(held_until),
+                state::GIVEN_UP_CONTACT.as_str()
+            ],
         )?;
         insert_event(&tx, attempt, now, "error", reason)?;
-        tx.commit()
+        tx.commit().map(|()| true)
     }
 
     /// Calls given up as unknown at or after `since`, most recently given up first, at most
@@ -103,11 +120,12 @@ impl Store {
             .prepare(
                 "SELECT a.id, a.contact_key, a.call_id, c.calls
                  FROM attempts a JOIN contacts c ON c.key = a.contact_key
-                 WHERE a.state = 'unknown' AND a.call_id IS NOT NULL AND a.updated_at >= ?1
+                 WHERE a.state = ?3 AND a.call_id IS NOT NULL AND a.updated_at >= ?1
                  ORDER BY a.updated_at DESC, a.id DESC LIMIT ?2",
             )
             .and_then(|mut stmt| {
-                stmt.query_map(params![millis(since), limit], late_call_row)?
+                let unknown = AttemptState::Unknown.as_str();
+                stmt.query_map(params![millis(since), limit, unknown], late_call_row)?
                     .collect()
             })
             .map_err(|e| self.err(e))
@@ -119,9 +137,12 @@ impl Store {
             .prepare_cached(
                 "SELECT a.id, a.contact_key, a.call_id, c.calls
                  FROM attempts a JOIN contacts c ON c.key = a.contact_key
-                 WHERE a.call_id = ?1 AND a.state = 'unknown'",
+                 WHERE a.call_id = ?1 AND a.state = ?2",
             )
-            .and_then(|mut stmt| stmt.query_row([call_id], late_call_row).optional())
+            .and_then(|mut stmt| {
+                stmt.query_row([call_id, AttemptState::Unknown.as_str()], late_call_row)
+                    .optional()
+            })
             .map_err(|e| self.err(e))
     }
 
@@ -137,12 +158,13 @@ impl Store {
             .prepare_cached(
                 "SELECT a.id, a.contact_key, a.request, a.created_at, a.anchor, c.calls
                  FROM attempts a JOIN contacts c ON c.key = a.contact_key
-                 WHERE a.state = 'unknown' AND a.call_id IS NULL AND a.created_at >= ?1
+                 WHERE a.state = ?4 AND a.call_id IS NULL AND a.created_at >= ?1
                    AND (?2 IS NULL OR instr(a.request, ?2) > 0)
                  ORDER BY a.id DESC LIMIT ?3",
             )
             .and_then(|mut stmt| {
-                stmt.query_map(params![millis(since), to, limit], |r| {
+                let unknown = AttemptState::Unknown.as_str();
+                stmt.query_map(params![millis(since), to, limit, unknown], |r| {
                     Ok(Stray {
                         attempt: r.get(0)?,
                         key: r.get(1)?,
@@ -175,22 +197,26 @@ impl Store {
         let updated = exec(
             &tx,
             "UPDATE attempts SET call_id = ?2, updated_at = ?3
-             WHERE id = ?1 AND state = 'unknown' AND call_id IS NULL",
-            params![attempt, call_id, millis(now)],
+             WHERE id = ?1 AND state = ?4 AND call_id IS NULL",
+            params![attempt, call_id, millis(now), state::GIVE_UP.to.as_str()],
         )
         .map_err(&sql)?;
         if updated != 1 {
             return Ok(None);
         }
+        // A contact no longer given up (released by `--retry-unknown`, then called or settled)
+        // counts as called since.
         let called_since: bool = tx
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM attempts n WHERE n.contact_key = ?1 AND n.id > ?2
-                    AND n.state != 'not_placed')
-                 OR NOT EXISTS (SELECT 1 FROM contacts WHERE key = ?1 AND state = 'unknown')",
-            )
-            .and_then(|mut stmt| stmt.query_row(params![key, attempt], |r| r.get(0)))
+            .prepare_cached(&format!(
+                "SELECT {} OR NOT EXISTS (SELECT 1 FROM contacts WHERE key = ?1 AND state = ?3)",
+                called_since("?1", "?2")
+            ))
+            .and_then(|mut stmt| {
+                let given_up = state::GIVEN_UP_CONTACT.as_str();
+                stmt.query_row(params![key, attempt, given_up], |r| r.get(0))
+            })
             .map_err(&sql)?;
-        let followed = match crate::state::after_found(called_since) {
+        let followed = match state::after_found(called_since) {
             Some((attempt_state, contact_state)) => {
                 exec(
                     &tx,
@@ -202,8 +228,13 @@ impl Store {
                     &tx,
                     "UPDATE contacts SET state = ?2, reason = NULL, due_at = NULL, wait = NULL,
                         updated_at = ?3
-                     WHERE key = ?1 AND state = 'unknown'",
-                    params![key, contact_state.as_str(), millis(now)],
+                     WHERE key = ?1 AND state = ?4",
+                    params![
+                        key,
+                        contact_state.as_str(),
+                        millis(now),
+                        state::GIVEN_UP_CONTACT.as_str()
+                    ],
                 )
                 .map_err(&sql)?;
                 // Checked above inside the same transaction: it cannot have moved.
@@ -222,7 +253,7 @@ impl Store {
 
     /// A call given up as unknown is still going on: its contact (made pending by
     /// `--retry-unknown`, or still unknown) is unknown and holds its number until `until`,
-    /// unless a call was placed for it since. Whether it changed anything.
+    /// unless a call was placed for it since ([`state::HOLD_LATE`]). Whether the fence held.
     pub fn hold_late(
         &self,
         attempt: i64,
@@ -232,12 +263,20 @@ impl Store {
     ) -> Result<bool, StoreError> {
         exec(
             &self.conn,
-            "UPDATE contacts SET state = 'unknown', due_at = MAX(COALESCE(due_at, 0), ?3),
-                wait = NULL, updated_at = ?4
-             WHERE key = ?1 AND state IN ('unknown', 'pending')
-               AND NOT EXISTS (SELECT 1 FROM attempts n
-                     WHERE n.contact_key = ?1 AND n.id > ?2 AND n.state != 'not_placed')",
-            params![key, attempt, millis(until), millis(now)],
+            &format!(
+                "UPDATE contacts SET state = ?5, due_at = MAX(COALESCE(due_at, 0), ?3),
+                    wait = NULL, updated_at = ?4
+                 WHERE key = ?1 AND state IN ({}) AND NOT {}",
+                sql_list(state::HOLD_LATE.from),
+                called_since("?1", "?2")
+            ),
+            params![
+                key,
+                attempt,
+                millis(until),
+                millis(now),
+                state::HOLD_LATE.to.as_str()
+            ],
         )
         .map(|n| n > 0)
         .map_err(|e| self.err(e))
@@ -247,8 +286,8 @@ impl Store {
     pub fn count_late_poll(&self, attempt: i64) -> Result<(), StoreError> {
         exec(
             &self.conn,
-            "UPDATE attempts SET polls = polls + 1 WHERE id = ?1 AND state = 'unknown'",
-            [attempt],
+            "UPDATE attempts SET polls = polls + 1 WHERE id = ?1 AND state = ?2",
+            params![attempt, AttemptState::Unknown.as_str()],
         )
         .map(drop)
         .map_err(|e| self.err(e))
@@ -258,8 +297,8 @@ impl Store {
     pub fn unknown_calls(&self) -> Result<u64, StoreError> {
         self.conn
             .query_row(
-                "SELECT COUNT(*) FROM attempts WHERE state = 'unknown'",
-                [],
+                "SELECT COUNT(*) FROM attempts WHERE state = ?1",
+                [AttemptState::Unknown.as_str()],
                 |r| r.get::<_, i64>(0),
             )
             .map(|n| n as u64)
@@ -267,13 +306,17 @@ impl Store {
     }
 
     /// `--retry-unknown`: contacts whose call may have gone out are made pending again, once
-    /// that call could no longer be going on (see [`Store::unknown_held`] for the others).
+    /// that call could no longer be going on ([`state::RETRY_UNKNOWN`]; see
+    /// [`Store::unknown_held`] for the others). Returns how many.
     pub fn release_unknown(&self, now: Timestamp) -> Result<usize, StoreError> {
         self.conn
             .execute(
-                "UPDATE contacts SET state = 'pending', due_at = NULL, wait = NULL, updated_at = ?1
-                 WHERE state = 'unknown' AND COALESCE(due_at, 0) <= ?1",
-                [millis(now)],
+                &format!(
+                    "UPDATE contacts SET state = ?2, due_at = NULL, wait = NULL, updated_at = ?1
+                     WHERE state IN ({}) AND COALESCE(due_at, 0) <= ?1",
+                    sql_list(state::RETRY_UNKNOWN.from)
+                ),
+                params![millis(now), state::RETRY_UNKNOWN.to.as_str()],
             )
             .map_err(|e| self.err(e))
     }
@@ -283,8 +326,8 @@ impl Store {
     pub fn hold_unknown_numbers(&self, until: Timestamp) -> Result<usize, StoreError> {
         self.conn
             .execute(
-                "UPDATE contacts SET due_at = ?1 WHERE state = 'unknown' AND due_at IS NULL",
-                [millis(until)],
+                "UPDATE contacts SET due_at = ?1 WHERE state = ?2 AND due_at IS NULL",
+                params![millis(until), ContactState::Unknown.as_str()],
             )
             .map_err(|e| self.err(e))
     }
@@ -295,8 +338,8 @@ impl Store {
     pub fn unknown_held(&self, now: Timestamp) -> Result<Option<(u64, Timestamp)>, StoreError> {
         self.conn
             .query_row(
-                "SELECT COUNT(*), MAX(due_at) FROM contacts WHERE state = 'unknown' AND due_at > ?1",
-                [millis(now)],
+                "SELECT COUNT(*), MAX(due_at) FROM contacts WHERE state = ?2 AND due_at > ?1",
+                params![millis(now), ContactState::Unknown.as_str()],
                 |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Option<i64>>(1)?)),
             )
             .map(|(count, until)| until.map(|until| (count as u64, instant(until))))
@@ -309,6 +352,7 @@ mod tests {
     use super::*;
     use crate::state::{AfterCall, Outcome, Placement};
     use crate::store::fixture::{next, set, store, t, wait_of};
+    use crate::store::{Finish, Posted};
 
     #[test]
     fn an_unknown_contact_holds_its_number_until_its_call_could_have_ended() {
@@ -327,7 +371,7 @@ mod tests {
             .unwrap();
         let placed = after_place(&PlaceResult::Placed, at("17:00"));
         store
-            .record_placement(a, "A", placed, Some("c1"), None, None, None, at("17:00"))
+            .record_placement(a, "A", &Posted::call(placed, "c1"), at("17:00"))
             .unwrap();
         store
             .record_call_unknown(a, "A", "gone", 3, at("17:11"), at("17:01"))
@@ -344,7 +388,7 @@ mod tests {
             due: Some(at("17:12")),
         };
         store
-            .record_placement(b, "B", unknown, None, None, None, Some("?"), at("17:02"))
+            .record_placement(b, "B", &Posted::no_call(unknown, "?"), at("17:02"))
             .unwrap();
         assert_eq!(wait_of(&store, "B"), ("unknown".into(), None));
 
@@ -416,7 +460,7 @@ mod tests {
                 .unwrap();
             let placed = after_place(&PlaceResult::Placed, at("17:00"));
             store
-                .record_placement(id, key, placed, Some(call), None, None, None, at("17:00"))
+                .record_placement(id, key, &Posted::call(placed, call), at("17:00"))
                 .unwrap();
             store
                 .record_call_unknown(id, key, "still in_progress", 40, at("17:25"), at("17:15"))
@@ -426,13 +470,15 @@ mod tests {
         let finish = |store: &mut Store, attempt: i64, key: &str| {
             store
                 .record_finished(
-                    attempt,
-                    key,
-                    Outcome::Completed,
-                    "{}",
-                    Some(at("17:40")),
-                    AfterCall::Done,
-                    None,
+                    &Finish {
+                        attempt,
+                        key,
+                        outcome: Outcome::Completed,
+                        record: "{}",
+                        ended_at: Some(at("17:40")),
+                        after: AfterCall::Done,
+                        polls: None,
+                    },
                     at("17:41"),
                 )
                 .unwrap();

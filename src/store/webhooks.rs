@@ -8,6 +8,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::attempts::{Finish, exec, finish_in, insert_event};
 use super::{Store, StoreError, millis};
+use crate::state::AttemptState;
 
 /// A verified event, as the receiver read it.
 #[derive(Debug, Clone, Copy)]
@@ -95,11 +96,12 @@ impl Store {
                 let attempt: Option<i64> = tx
                     .prepare_cached(
                         "UPDATE attempts SET status = ?2, updated_at = ?3
-                         WHERE call_id = ?1 AND state = 'placed' AND COALESCE(status, '') != ?2
+                         WHERE call_id = ?1 AND state = ?4 AND COALESCE(status, '') != ?2
                          RETURNING id",
                     )
                     .and_then(|mut stmt| {
-                        stmt.query_row(params![call_id, status, millis(now)], |r| r.get(0))
+                        let placed = AttemptState::Placed.as_str();
+                        stmt.query_row(params![call_id, status, millis(now), placed], |r| r.get(0))
                             .optional()
                     })
                     .map_err(&sql)?;
@@ -181,6 +183,7 @@ mod tests {
     use super::*;
     use crate::state::{AfterCall, Outcome, Placement};
     use crate::state::{AttemptState, ContactState};
+    use crate::store::{NewCall, Posted};
 
     fn t(s: &str) -> Timestamp {
         s.parse().unwrap()
@@ -212,11 +215,15 @@ mod tests {
             .record_placement(
                 attempt,
                 "k",
-                placement,
-                Some("c1"),
-                Some("queued"),
-                None,
-                None,
+                &Posted {
+                    placement,
+                    call: Some(NewCall {
+                        id: "c1",
+                        status: Some("queued"),
+                        next_poll_at: None,
+                    }),
+                    note: None,
+                },
                 now,
             )
             .unwrap();

@@ -9,13 +9,20 @@
 use jiff::Timestamp;
 use rusqlite::params;
 
-use super::{Store, StoreError, millis};
+use std::sync::LazyLock;
+
+use super::{CALLABLE, Store, StoreError, millis};
+use crate::state::{ContactState, Wait};
 
 /// Due pending contacts of one zone (`timezone IS ?`, so a contact without a zone matches
 /// `NULL`). Its WHERE implies the `contacts_next` index's, and orders nothing.
-const DEFER: &str = "UPDATE contacts SET due_at = ?3, wait = ?4, updated_at = ?2
-    WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL
-      AND COALESCE(due_at, 0) <= ?2 AND timezone IS ?1";
+static DEFER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE contacts SET due_at = ?3, wait = ?4, updated_at = ?2
+         WHERE {} AND COALESCE(due_at, 0) <= ?2 AND timezone IS ?1",
+        *CALLABLE
+    )
+});
 
 impl Store {
     /// Holds back every contact in `zone` that is due at `now` until `until`, for `wait`
@@ -28,7 +35,7 @@ impl Store {
         wait: &str,
     ) -> Result<usize, StoreError> {
         self.conn
-            .prepare_cached(DEFER)
+            .prepare_cached(&DEFER)
             .and_then(|mut stmt| stmt.execute(params![zone, millis(now), millis(until), wait]))
             .map_err(|e| self.err(e))
     }
@@ -40,8 +47,13 @@ impl Store {
         self.conn
             .execute(
                 "UPDATE contacts SET due_at = NULL, wait = NULL, updated_at = ?1
-                 WHERE state = 'pending' AND wait IN ('window', 'campaign')",
-                [millis(now)],
+                 WHERE state = ?2 AND wait IN (?3, ?4)",
+                params![
+                    millis(now),
+                    ContactState::Pending.as_str(),
+                    Wait::Window.as_str(),
+                    Wait::Campaign.as_str()
+                ],
             )
             .map(|n| n as u64)
             .map_err(|e| self.err(e))
@@ -53,8 +65,10 @@ impl Store {
     pub fn leave_pending(&self, reason: &str, now: Timestamp) -> Result<u64, StoreError> {
         self.conn
             .execute(
-                "UPDATE contacts SET reason = ?1, updated_at = ?2
-                 WHERE state = 'pending' AND present = 1 AND phone IS NOT NULL",
+                &format!(
+                    "UPDATE contacts SET reason = ?1, updated_at = ?2 WHERE {}",
+                    *CALLABLE
+                ),
                 params![reason, millis(now)],
             )
             .map(|n| n as u64)
@@ -125,7 +139,7 @@ mod tests {
 
         let plan: Vec<String> = store
             .conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {DEFER}"))
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", *DEFER))
             .unwrap()
             .query_map(params!["z", 0, 0, "window"], |r| r.get::<_, String>(3))
             .unwrap()
