@@ -20,7 +20,7 @@ pub struct Stray {
     /// The JSON body sent.
     pub request: String,
     pub created_at: Timestamp,
-    /// As [`OpenAttempt::anchor`].
+    /// As [`super::OpenAttempt::anchor`].
     pub anchor: Option<String>,
     /// The contact's calls, this one included.
     pub calls: u32,
