@@ -11,7 +11,6 @@ const BEING_REMOVED: &[(&str, &str)] = &[
     ("store", "contacts"),
     ("store", "render"),
     ("store", "report"),
-    ("store", "runner"),
 ];
 
 /// The crate's exported macros and the module that defines them.
