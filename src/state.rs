@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
+use crate::api::ErrorClass;
 use crate::campaign::RetryPolicy;
 
 mod steps;
@@ -421,6 +422,37 @@ fn add(at: Timestamp, delay: Duration) -> Timestamp {
     at.checked_add(delay).unwrap_or(Timestamp::MAX)
 }
 
+/// How long placements pause when the account's minutes are used up (`over_minute_cap`).
+pub const MINUTE_CAP_PAUSE: Duration = Duration::from_secs(15 * 60);
+
+/// How many 5xx answers (`placement_failed`, `store_error`, …) one contact's placements may
+/// get in one run before it is given up. The API says no call was created, so retrying is
+/// safe; but a number the carrier always refuses would otherwise be retried forever and the
+/// run would never finish. Ten is far beyond what a passing outage (or a 30 % error rate:
+/// 0.3^10 ≈ 6·10⁻⁶) produces. Only refusals while little else fails count (the runner tells
+/// them from an outage): in an outage requests that depend on no number fail too, and the run
+/// stops with every contact kept.
+pub const MAX_PLACEMENT_FAILURES: u32 = 10;
+
+/// How the API answered a POST that failed with an error of `class`: `backoff` is how long
+/// placements wait after a 5xx, and `refusals` how many 5xx this contact's number has met in
+/// this run that were refusals of it (not an outage).
+pub fn after_place_error(class: ErrorClass, backoff: Duration, refusals: u32) -> PlaceResult {
+    match class {
+        ErrorClass::RetryAfter(wait) => PlaceResult::Transient { retry_after: wait },
+        ErrorClass::Backoff if refusals >= MAX_PLACEMENT_FAILURES => PlaceResult::RowRefused,
+        ErrorClass::Backoff => PlaceResult::Transient {
+            retry_after: backoff,
+        },
+        ErrorClass::PauseRun => PlaceResult::Transient {
+            retry_after: MINUTE_CAP_PAUSE,
+        },
+        ErrorClass::StopRun | ErrorClass::NotFound => PlaceResult::RunRefused,
+        ErrorClass::RowFatal => PlaceResult::RowRefused,
+        ErrorClass::Ambiguous => PlaceResult::Lost,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::num::NonZeroU32;
@@ -745,5 +777,38 @@ mod tests {
         .filter(|a| a.counts_as_call())
         .collect();
         assert_eq!(counted, vec![A::Placed, A::Finished, A::Unknown]);
+    }
+
+    #[test]
+    fn after_place_error_table() {
+        use ErrorClass as E;
+        let secs = Duration::from_secs;
+        let transient = |s| PlaceResult::Transient {
+            retry_after: secs(s),
+        };
+        // (class, backoff, refusals of this number so far) → result.
+        let table = [
+            (E::RetryAfter(secs(7)), secs(2), 0, transient(7)),
+            (E::RetryAfter(secs(7)), secs(2), 10, transient(7)),
+            (E::Backoff, secs(2), 0, transient(2)),
+            (E::Backoff, secs(2), 9, transient(2)),
+            (E::Backoff, secs(2), 10, PlaceResult::RowRefused),
+            (E::Backoff, secs(2), 11, PlaceResult::RowRefused),
+            (E::PauseRun, secs(2), 0, transient(900)),
+            (E::PauseRun, secs(2), 10, transient(900)),
+            (E::StopRun, secs(2), 0, PlaceResult::RunRefused),
+            (E::NotFound, secs(2), 0, PlaceResult::RunRefused),
+            (E::RowFatal, secs(2), 0, PlaceResult::RowRefused),
+            (E::RowFatal, secs(2), 10, PlaceResult::RowRefused),
+            (E::Ambiguous, secs(2), 0, PlaceResult::Lost),
+            (E::Ambiguous, secs(2), 10, PlaceResult::Lost),
+        ];
+        for (class, backoff, refusals, expected) in table {
+            assert_eq!(
+                after_place_error(class, backoff, refusals),
+                expected,
+                "{class:?} after {refusals} refusals"
+            );
+        }
     }
 }
