@@ -1,5 +1,5 @@
 //! Late results: calls given up as unknown (see [`super::follow::Deadlines`]) are asked about
-//! again, for their result may still come. Those given up in the last [`super::LATE_WINDOW`]
+//! again, for their result may still come. Those given up in the last [`LATE_WINDOW`]
 //! are asked at the start of every run, before anything is placed (one may still ring, and
 //! its contact, released by `--retry-unknown`, must not be called meanwhile); those given up
 //! during a run, and those still going on, are asked again every [`LATE_EVERY`] while the run
@@ -12,11 +12,21 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::{Event, LATE_CONCURRENCY, RunError, Runner, later};
+use super::{Event, RunError, Runner, later};
 use crate::api::{ApiError, CallRecord};
 use crate::state;
 use crate::store::{Finish, LateCall};
 use crate::text::escape_control;
+
+/// Calls given up as unknown this long ago or less are asked for once more at the start of a
+/// run (and a webhook may still bring their result at any time).
+pub const LATE_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// At most this many of them, the most recently given up first, per run.
+pub const LATE_CHECKS: u32 = 100;
+
+/// How many of those requests are out at once.
+const LATE_CONCURRENCY: usize = 4;
 
 /// Between two questions about the same given-up call while a run goes on (simulated time).
 pub const LATE_EVERY: Duration = Duration::from_secs(5 * 60);
@@ -222,5 +232,54 @@ impl Runner {
              recorded",
             escape_control(key)
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::Rig;
+    use super::*;
+    use crate::sandbox::SandboxConfig;
+    use crate::sandbox::faults::Faults;
+    use crate::state::{ContactState, Outcome};
+
+    #[tokio::test]
+    async fn a_call_given_up_as_unknown_that_ends_later_has_its_result_recorded() {
+        // 555-0195 stays in progress for 20 simulated minutes, then completes.
+        let config = SandboxConfig {
+            faults: Faults {
+                stuck_minutes: Some(20),
+                ..Faults::default()
+            },
+            ..SandboxConfig::default()
+        };
+        let mut rig = Rig::new(&["+14155550195"], "  max_call_minutes: 1\n", config).await;
+        rig.start().await;
+        rig.place().await;
+        while rig.runner.following.len() > 0 {
+            rig.advance(60);
+            rig.poll().await;
+        }
+        assert_eq!(rig.states(), [ContactState::Unknown]);
+        // Asked again every few minutes while it still rings: its number stays held.
+        let next = rig.runner.late.wake().expect("asked about later");
+        assert_eq!(next, later(rig.now(), LATE_EVERY));
+        rig.runner.start_late_checks(rig.now());
+        assert_eq!(rig.runner.late.wake(), Some(next), "not due yet");
+        rig.clock.set(next);
+        rig.runner.start_late_checks(rig.now());
+        rig.until(|r| r.late.wake().is_some()).await;
+        assert_eq!(rig.states(), [ContactState::Unknown]);
+        // Once it has ended, the next question brings its result.
+        rig.advance(30 * 60);
+        rig.runner.start_late_checks(rig.now());
+        rig.until(|r| r.summary.finished == 1).await;
+        assert_eq!(rig.runner.late.wake(), None, "nothing more to ask");
+        let row = &rig.rows()[0];
+        assert_eq!(
+            (row.state, row.outcome),
+            (ContactState::Done, Some(Outcome::Completed))
+        );
+        assert_eq!(rig.runner.summary.finished, 1);
     }
 }

@@ -24,10 +24,10 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 
+use super::following::Via;
 use super::{RunError, Runner, later};
 use crate::api::CallRecord;
-use crate::state::{self, AfterCall, Outcome};
-use crate::store::{Effect, Finish, LateCall, Pushed};
+use crate::store::{Effect, LateCall, Pushed};
 use crate::webhook::receiver::{Event, Inbound};
 
 /// First poll of a call in webhook mode: the sandbox's calls last under five minutes, and a
@@ -65,7 +65,7 @@ pub struct Inbox {
     rx: mpsc::Receiver<Inbound>,
     /// Sent as `webhookUrl` with every call.
     url: String,
-    tally: Tally,
+    pub(super) tally: Tally,
     /// The receiver is gone: nothing more will come (and `recv` would answer at once, forever).
     closed: bool,
 }
@@ -106,26 +106,25 @@ impl Runner {
     /// Switches the runner to webhook mode: every call carries the inbox's URL, results come
     /// through it, and polling becomes the safety net.
     pub fn with_webhooks(mut self, inbox: Inbox) -> Self {
-        self.push = Some(inbox);
+        self.following.push = Some(inbox);
         self
     }
 
     /// Deliveries seen so far (all zero without webhooks).
     pub fn webhook_tally(&self) -> Tally {
-        self.push.as_ref().map(|p| p.tally).unwrap_or_default()
+        self.following
+            .push
+            .as_ref()
+            .map(|p| p.tally)
+            .unwrap_or_default()
     }
 
     pub(super) fn webhook_url(&self) -> Option<String> {
-        self.push.as_ref().map(|p| p.url.clone())
-    }
-
-    /// When to poll a followed call: the usual schedule, or the safety net in webhook mode.
-    pub(super) fn next_poll(&self, placed_at: Timestamp, now: Timestamp, polls: u32) -> Timestamp {
-        schedule(self.push.is_some(), placed_at, now, polls)
+        self.following.push.as_ref().map(|p| p.url.clone())
     }
 
     pub(super) fn inbound(&mut self, inbound: Option<Inbound>) -> Result<(), RunError> {
-        let Some(inbox) = self.push.as_mut() else {
+        let Some(inbox) = self.following.push.as_mut() else {
             return Ok(());
         };
         match inbound {
@@ -165,16 +164,14 @@ impl Runner {
         // A call nobody follows may be a lost placement's: adopted first, it is then followed
         // (or given up, and a late call) like any other, and the event is its own.
         if let (Some(id), Some(record)) = (event.call_id.as_deref(), &record)
-            && !self.following.values().any(|f| f.call_id == id)
+            && self.following.by_call(id).is_none()
         {
             self.adopt_by_event(id, record, now)?;
         }
-        let followed = event.call_id.as_deref().and_then(|id| {
-            self.following
-                .iter()
-                .find(|(_, f)| f.call_id == id)
-                .map(|(attempt, _)| *attempt)
-        });
+        let followed = event
+            .call_id
+            .as_deref()
+            .and_then(|id| self.following.by_call(id));
         let pushed = Pushed {
             event_id: &event.event_id,
             event: &event.event,
@@ -190,42 +187,17 @@ impl Runner {
         };
         let effect = match (followed, record, late) {
             (Some(attempt), Some(record), _) if record.outcome().is_some() => {
-                self.finish_pushed(attempt, &pushed, &record, now)?
+                self.ended(attempt, &record, Via::Push(&pushed), now)?
             }
             (None, Some(record), Some(late)) => self.finish_late(&late, &pushed, &record, now)?,
             _ => self.store.record_pushed(&pushed, None, now)?,
         };
-        let tally = &mut self.push.as_mut().expect("webhook mode").tally;
+        let tally = &mut self.following.push.as_mut().expect("webhook mode").tally;
         tally.received += 1;
         match effect {
             Effect::Duplicate => tally.duplicates += 1,
             Effect::Result => tally.results += 1,
             Effect::Status | Effect::Ignored => {}
-        }
-        Ok(effect)
-    }
-
-    /// Commits the result a terminal event carries for a followed call, with the event.
-    fn finish_pushed(
-        &mut self,
-        attempt: i64,
-        pushed: &Pushed<'_>,
-        record: &CallRecord,
-        now: Timestamp,
-    ) -> Result<Effect, RunError> {
-        let (key, outcome, after, polls) = self.result_of(attempt, record, now);
-        let finish = Finish {
-            attempt,
-            key: &key,
-            outcome,
-            record: pushed.payload,
-            ended_at: record.ended_at,
-            after,
-            polls: Some(polls),
-        };
-        let effect = self.store.record_pushed(pushed, Some(&finish), now)?;
-        if effect == Effect::Result {
-            self.done_by_push(attempt, record, after, now)?;
         }
         Ok(effect)
     }
@@ -252,10 +224,10 @@ impl Runner {
     /// A call just followed may have sent its terminal event before the runner knew its id;
     /// if one was recorded, its result is committed now instead of waiting for a poll.
     pub(super) fn adopt_pushed(&mut self, attempt: i64) -> Result<(), RunError> {
-        if self.push.is_none() {
+        if self.following.push.is_none() {
             return Ok(());
         }
-        let Some(call_id) = self.following.get(&attempt).map(|f| f.call_id.clone()) else {
+        let Some(call_id) = self.following.call_id(attempt).map(str::to_owned) else {
             return Ok(());
         };
         let Some((event_id, payload)) = self.store.pushed_terminal(&call_id)? else {
@@ -269,52 +241,12 @@ impl Runner {
             return Ok(());
         };
         let now = self.clock.now();
-        let (key, outcome, after, polls) = self.result_of(attempt, &record, now);
-        let finish = Finish {
-            attempt,
-            key: &key,
-            outcome,
-            record: &payload,
-            ended_at: record.ended_at,
-            after,
-            polls: Some(polls),
+        let recorded = Via::Recorded {
+            event_id: &event_id,
+            payload: &payload,
         };
-        if self.store.adopt_pushed(&event_id, &finish, now)? {
-            self.push.as_mut().expect("webhook mode").tally.results += 1;
-            self.done_by_push(attempt, &record, after, now)?;
-        }
+        self.ended(attempt, &record, recorded, now)?;
         Ok(())
-    }
-
-    /// The followed call's contact, outcome and fate, from a terminal record.
-    fn result_of(
-        &self,
-        attempt: i64,
-        record: &CallRecord,
-        now: Timestamp,
-    ) -> (String, Outcome, AfterCall, u32) {
-        let outcome = record.outcome().expect("a terminal record");
-        let following = &self.following[&attempt];
-        let retry = &self.campaign.retry;
-        let after = state::after_result(outcome, following.calls, retry, record.ended_at, now);
-        (following.key.clone(), outcome, after, following.polls)
-    }
-
-    /// A result committed from an event: the call is no longer followed, and the guards see
-    /// it like any other result.
-    fn done_by_push(
-        &mut self,
-        attempt: i64,
-        record: &CallRecord,
-        after: AfterCall,
-        now: Timestamp,
-    ) -> Result<(), RunError> {
-        let outcome = record.outcome().expect("a terminal record");
-        self.following.remove(&attempt);
-        self.summary.finished += 1;
-        self.progress
-            .finished(outcome, matches!(after, AfterCall::RetryAt(_)));
-        self.call_ended(outcome, record, now)
     }
 }
 

@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
+use super::following::held_note;
 use super::lost::{self, Anchor, Doubt, LIST_LIMIT, REACH, READ_AHEAD, Sent, Sighting, Watch};
-use super::{Event, Posting, RunError, Runner, held_note, later};
+use super::place::Posting;
+use super::{Event, RunError, Runner, later};
 use crate::api::{ApiError, CallRecord, ErrorClass};
 use crate::state::{self, ContactState, Evidence, Placement};
 use crate::store::{NewCall, OpenAttempt, PAUSED, Posted, StoreError};
@@ -149,7 +151,8 @@ impl Runner {
 
     /// The mark for a read or an anchor learned now: the oldest POST still out, or the next one.
     fn mark(&self) -> u64 {
-        self.placing
+        self.place
+            .posts
             .values()
             .map(|p| p.stand.seq)
             .min()
@@ -182,7 +185,9 @@ impl Runner {
     /// it is time); 0: placing pauses until a read comes back (said on the progress line and,
     /// through the state file, by `status`).
     pub(super) fn reach_room(&mut self, now: Timestamp) -> Result<usize, RunError> {
-        let need = self.resolve.need(self.placing.values().map(|p| &p.stand));
+        let need = self
+            .resolve
+            .need(self.place.posts.values().map(|p| &p.stand));
         if need >= READ_AHEAD && !self.resolve.reading() {
             self.resolve.read_at = Some(now);
         }
@@ -351,8 +356,8 @@ impl Runner {
                 // Settling needs the list: whatever keeps it from being read (a 4xx too) counts
                 // towards an outage, so it cannot hold the run for ever.
                 self.trouble(&err, None, now);
-                if err.class() == ErrorClass::StopRun && self.stopping.is_none() {
-                    self.stopping = Some(super::Ending::Refused(err.to_string()));
+                if err.class() == ErrorClass::StopRun {
+                    self.stop.stop(super::Ending::Refused(err.to_string()));
                 }
                 if !self.resolve.unsettled.is_empty() || !self.resolve.ready() {
                     self.progress.note(&format!(
@@ -450,7 +455,7 @@ impl Runner {
             .unsettled
             .iter()
             .map(|u| u.anchor.clone())
-            .chain(self.placing.values().map(|p| p.stand.anchor.clone()))
+            .chain(self.place.posts.values().map(|p| p.stand.anchor.clone()))
             // The next attempt's anchor, which may be a call the chain holds.
             .chain(self.resolve.known.iter().map(|(a, _)| a.clone()))
             .collect();
@@ -665,9 +670,7 @@ impl Runner {
                 self.owned(&call_id, lost.subject.as_deref(), None)?;
                 let calls = self.store.contact_calls(&lost.key)?;
                 self.follow(lost.attempt, lost.key, call_id, placed_at, 0, calls, now);
-                if let Some(following) = self.following.get_mut(&lost.attempt) {
-                    following.status = status;
-                }
+                self.following.seen(lost.attempt, status);
                 self.adopt_pushed(lost.attempt)?;
             }
             (evidence, _) => {
@@ -716,4 +719,61 @@ fn late_since(now: Timestamp) -> Timestamp {
         jiff::SignedDuration::try_from(super::LATE_WINDOW).unwrap_or(jiff::SignedDuration::MAX),
     )
     .unwrap_or(Timestamp::MIN)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::Rig;
+    use super::*;
+    use crate::sandbox::SandboxConfig;
+    use crate::sandbox::faults::Faults;
+
+    #[tokio::test]
+    async fn a_lost_answer_is_found_in_the_list_of_calls_and_followed() {
+        // Every POST's answer is lost, its call created all the same.
+        let config = SandboxConfig {
+            faults: Faults {
+                drop_after_create: 1.0,
+                ..Faults::default()
+            },
+            ..SandboxConfig::default()
+        };
+        let mut rig = Rig::new(&["+14155550190"], "", config).await;
+        rig.start().await;
+        assert_eq!(rig.place().await, 1);
+        assert_eq!(rig.runner.resolve.unsettled.len(), 1);
+        assert_eq!(rig.runner.following.len(), 0);
+        assert_eq!(rig.states(), [ContactState::Active]);
+        // The list is read at once, and shows the call.
+        assert_eq!(rig.runner.resolve.wake(), Some(rig.now()));
+        rig.read().await;
+        assert!(rig.runner.resolve.unsettled.is_empty());
+        assert_eq!(rig.runner.following.len(), 1);
+        let call = rig.sandbox.calls()[0]["id"].as_str().unwrap().to_owned();
+        let attempt = rig.runner.following.by_call(&call);
+        assert!(attempt.is_some(), "its call {call} is followed");
+        assert_eq!(rig.states(), [ContactState::Active]);
+    }
+
+    #[tokio::test]
+    async fn a_post_left_placing_for_a_private_sandbox_that_ended_was_never_placed() {
+        let options = super::super::Options {
+            private_api: true,
+            ..Default::default()
+        };
+        let mut rig = Rig::with(&["+14155550190"], "", SandboxConfig::default(), options).await;
+        let now = rig.now();
+        let request = r#"{"to":"+14155550190","objective":"Hi Ann"}"#;
+        let key = rig.rows()[0].key.clone();
+        let begun = rig
+            .runner
+            .store
+            .begin_attempt(&key, "k-1", request, None, now, now);
+        assert!(begun.unwrap().is_some());
+        rig.runner.commit_group().unwrap();
+        rig.start().await;
+        assert!(rig.runner.resolve.unsettled.is_empty());
+        assert_eq!(rig.states(), [ContactState::Pending]);
+        assert!(rig.sandbox.calls().is_empty());
+    }
 }
