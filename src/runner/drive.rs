@@ -24,7 +24,7 @@ const EVENT_BATCH: usize = 100;
 /// How long (real time) answers may wait in the open group of steps before it is committed
 /// when no round of placements commits it first. A kill loses at most this much of what the
 /// API said, and the next run asks again; `status` lags the run by as much.
-const GROUP_LINGER: Duration = Duration::from_secs(1);
+pub(super) const GROUP_LINGER: Duration = Duration::from_secs(1);
 
 /// Skips shorter than this are slept through quietly; longer ones are noted.
 const SKIP_NOTED: Duration = Duration::from_secs(600);
@@ -265,7 +265,7 @@ impl Runner {
     }
 
     /// Whether placing may start: the list of calls must have been read once (every attempt is
-    /// anchored to a call known to exist, see [`lost`]), and calls given up as unknown asked
+    /// anchored to a call known to exist, see [`super::lost`]), and calls given up as unknown asked
     /// about (one may have ended, or still ring, before its contact, released by
     /// `--retry-unknown`, is called again).
     fn unsettled_at_start_done(&self) -> bool {

@@ -5,14 +5,14 @@
 //! One driver task owns the state file and makes every decision (through [`crate::state`]);
 //! HTTP requests run in spawned tasks and report back over a channel. The driver never shares
 //! the database. Its steps go into a group (one transaction) that stays open across turns of
-//! the loop until the next round of placements commits it, or [`GROUP_LINGER`] has passed.
+//! the loop until the next round of placements commits it, or [`drive::GROUP_LINGER`] has passed.
 //! Order of things:
 //! 1. an attempt is committed `placing` and flushed to disk (with the others of its round and
 //!    the answers handled since the last commit), and only then is its POST sent;
 //! 2. the answer is recorded (`placed` with its call id, `not_placed`, or `ambiguous`);
 //! 3. statuses and the final record are recorded as polls answer them.
 //!
-//! Recorded steps are committed with the next round, [`GROUP_LINGER`] after the group opened,
+//! Recorded steps are committed with the next round, [`drive::GROUP_LINGER`] after the group opened,
 //! at once when the run starts stopping (a tripped breaker must survive a kill), and when the
 //! run ends. A kill takes at most the answers of the open group, which the next run learns
 //! again: a lost call id makes its attempt `placing`, resolved against the list of calls; a lost
