@@ -164,12 +164,17 @@ impl Runner {
             }
             _ => trouble.independent = true,
         }
+        // A refusal of one of a few numbers says nothing of the API: it never declares an
+        // outage itself, however long ago a poll failed, but has the API asked (a read of the
+        // list) so that the answer does, one way or the other.
+        let of_few_numbers = contact.is_some() && trouble.placements.len() <= REFUSED_TOGETHER;
         let lasted = now.duration_since(trouble.since);
         if trouble.declared
             || !trouble.is_outage()
+            || of_few_numbers
             || lasted < SignedDuration::try_from(OUTAGE_LIMIT).unwrap_or(SignedDuration::MAX)
         {
-            if !trouble.is_outage() {
+            if !trouble.is_outage() || of_few_numbers {
                 self.probe(now);
             }
             return;
@@ -218,6 +223,7 @@ impl Runner {
 mod tests {
     use super::super::testing::Rig;
     use super::*;
+    use crate::api::Operation;
     use crate::sandbox::SandboxConfig;
     use crate::sandbox::faults::Faults;
 
@@ -274,5 +280,43 @@ mod tests {
         // The API answers again: the outage is over (placements stay stopped).
         rig.runner.api_answered();
         assert!(!rig.runner.stop.hopeless());
+    }
+
+    #[tokio::test]
+    async fn one_number_refused_long_after_a_failed_poll_is_no_outage_but_asks_the_api() {
+        let mut rig = Rig::new(&["+14155550190"], "", SandboxConfig::default()).await;
+        rig.runner.recover().unwrap();
+        let error = |op| ApiError::Http {
+            op,
+            status: 503,
+            token: Some("placement_failed".into()),
+            message: None,
+            retry_after: None,
+        };
+        let start = rig.now();
+        rig.runner.trouble(&error(Operation::GetCall), None, start);
+        // Only one number's placements fail from then on, for longer than the outage limit.
+        let mut now = start;
+        for _ in 0..20 {
+            now = later(now, Duration::from_secs(60));
+            rig.runner
+                .trouble(&error(Operation::PlaceCall), Some("refused"), now);
+        }
+        assert!(
+            !rig.runner.stop.is_stopping(),
+            "{:?}",
+            rig.runner.stop.ending()
+        );
+        assert!(
+            rig.runner.resolve.wake().is_some(),
+            "the API is asked with a read of the list"
+        );
+        // That read failing as well is the outage.
+        rig.runner.trouble(&error(Operation::ListCalls), None, now);
+        assert!(
+            matches!(rig.runner.stop.ending(), Some(Ending::Unreachable(_))),
+            "{:?}",
+            rig.runner.stop.ending()
+        );
     }
 }
