@@ -1,105 +1,24 @@
-//! The results CSV: one line per row of the CSV last imported, in CSV order, with what became
-//! of it; with [`ExportOptions::history`], then the contacts of earlier imports that were
-//! called and are no longer in the CSV (a daily CSV leaves yesterday's rows out).
-//!
-//! Columns: the input columns in their original order, then `status`, `attempts`,
-//! `last_outcome`, one column per extracted field, `summary`, `call_id`, `dialled`, `started_at`,
-//! `ended_at`, `duration_sec`, `recording_url`, `error`, `reason`, `next_call_at`, `transcript`
-//! when `output.transcript` is on, then the contact's `timezone` and `tz_source` (where the
-//! zone came from: `column`, `number` or `default`). An added column whose name is already taken
-//! (by an input column, or by an earlier added column) gets a `bys_` prefix, repeated until the
-//! name is free: `status` becomes `bys_status` next to an input `status` column.
-//!
-//! The columns keep the story: `dialled` is the number the call shown was placed to (the
-//! `phone` cell may have been edited since), `last_outcome` is the outcome of the last call even
-//! when the row has since become `suppressed`, and `reason` and `next_call_at` say for every row
-//! why and when it is called next, or why never (the same words as `explain`, from
-//! [`crate::fate`]).
-//!
-//! The mapping from a [`ResultRow`] to cells ([`Layout::cells`]) is a pure function, and so is
-//! [`to_csv`]; [`write`] streams the rows of a state file through them into a file written
-//! atomically (temp file in the same folder, fsync, rename), so a reader never sees half a file
-//! and a failed export leaves the previous one intact.
-//!
-//! Formula neutralisation (default; [`ExportOptions::raw`] turns it off): a cell of text that
-//! comes from the contacts CSV or the API and starts with `=`, `+`, `-`, `@`, tab or CR gets a
-//! leading `'`, so a spreadsheet shows it instead of running it. This includes phone numbers
-//! written `+14155550123` in input columns: a spreadsheet would otherwise evaluate them as
-//! arithmetic and drop the `+`, so the quote keeps them intact. A cell that is a plain number
-//! (`-15.00`, `3`) is not a formula and is left as it is, so a spreadsheet reads its value.
-//! Values this program produces (`status`, `attempts`, times, `duration_sec`) and JSON numbers
-//! and booleans of typed fields are never touched.
-//!
-//! For spreadsheets ([`ExportOptions::excel`], `output.excel: true`, `export --excel`): a UTF-8
-//! byte-order mark (Excel reads the file as UTF-8, so `Zoë Ó'Brien` stays whole), times in
-//! `schedule.timezone` as `2026-12-04 09:00:12` (no fraction, no zone suffix: Excel reads them
-//! as date-times), and cells a spreadsheet would turn into numbers and damage written as
-//! `="02079460107"`, which it keeps as that text: the phone column and `dialled` always, any
-//! other cell when it is a number with a leading zero, of 12 digits or more, or with a leading
-//! `+`.
+//! The columns of the results CSV and the cells of one row: what each added column says of a
+//! contact (its status, its last call, why and when it is called next), and the whole CSV as
+//! text ([`to_csv`]), pure functions of the row.
 
 use std::collections::HashSet;
-use std::io;
-use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::Value;
 
+use super::cell::{Cells, field_cell, transcript_text};
+use super::{BOM, ExportOptions};
 use crate::api::record::CallRecord;
-use crate::campaign::{Campaign, Field, FieldKind, RetryPolicy};
+use crate::campaign::{Campaign, Field, RetryPolicy};
 use crate::fate::{self, NextCall, Standing};
 use crate::state::ContactState;
-use crate::store::{ResultRow, Store, StoreError};
+use crate::store::ResultRow;
 
 /// Added after the status of an `unknown` row.
 pub const UNKNOWN_NOTE: &str =
     "a call may have been placed; not called again unless run with --retry-unknown";
-
-/// The UTF-8 byte-order mark a spreadsheet file starts with.
-pub const BOM: &str = "\u{feff}";
-
-/// How to write the results.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ExportOptions {
-    /// Write cells exactly as received, without neutralising spreadsheet formulas.
-    pub raw: bool,
-    /// For a spreadsheet: byte-order mark, local times, phone-like cells kept as text.
-    pub excel: bool,
-    /// Also the contacts of earlier imports no longer in the CSV that were called, after the
-    /// rows of the CSV (`export --all`).
-    pub history: bool,
-    /// The instant `reason` and `next_call_at` are judged at.
-    pub now: Timestamp,
-}
-
-impl ExportOptions {
-    /// Plain results (formulas neutralised, times in UTC), judged at `now`.
-    pub fn at(now: Timestamp) -> ExportOptions {
-        ExportOptions {
-            raw: false,
-            excel: false,
-            history: false,
-            now,
-        }
-    }
-}
-
-/// What [`write`] wrote.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ExportSummary {
-    pub path: PathBuf,
-    /// Data rows (the header not counted).
-    pub rows: u64,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ExportError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("cannot write the results to {path}: {source}")]
-    Write { path: PathBuf, source: io::Error },
-}
 
 /// The columns of the results CSV for one campaign, and what its cells need to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -300,90 +219,6 @@ impl Layout {
     }
 }
 
-/// How one cell is written, by what it holds.
-struct Cells<'a> {
-    options: ExportOptions,
-    zone: &'a TimeZone,
-}
-
-impl Cells<'_> {
-    /// Text from the CSV or the API: neutralised; for a spreadsheet, kept as text if it would
-    /// turn into a damaged number.
-    fn text(&self, s: &str) -> String {
-        match self.options {
-            ExportOptions { raw: true, .. } => s.to_owned(),
-            ExportOptions { excel: true, .. } if damaged_as_number(s) => as_text(s),
-            _ => neutralise(s),
-        }
-    }
-
-    /// A phone number: for a spreadsheet, always kept as text.
-    fn phone(&self, s: &str) -> String {
-        match self.options {
-            ExportOptions {
-                raw: false,
-                excel: true,
-                ..
-            } if phone_like(s) => as_text(s),
-            _ => self.text(s),
-        }
-    }
-
-    /// An instant: RFC 3339 in UTC to the second; for a spreadsheet, the local date and time in
-    /// the campaign's zone, which spreadsheets read as a date-time.
-    fn time(&self, at: Option<Timestamp>) -> String {
-        let Some(at) = at else {
-            return String::new();
-        };
-        let at = at.round(jiff::Unit::Second).unwrap_or(at);
-        if self.options.excel {
-            at.to_zoned_datetime(self.zone.clone())
-                .strftime("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        } else {
-            at.to_string()
-        }
-    }
-}
-
-/// `="…"`: a formula whose value is the text itself, which a spreadsheet keeps as text. Only
-/// for [`phone_like`] cells, which hold no quote.
-fn as_text(s: &str) -> String {
-    format!("=\"{s}\"")
-}
-
-/// Digits, spaces and `+ - ( ) .` only, with at least seven digits.
-fn phone_like(s: &str) -> bool {
-    let digits = s.chars().filter(char::is_ascii_digit).count();
-    digits >= 7
-        && s.chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.'))
-}
-
-/// Whether a spreadsheet would read `s` as a number and lose something: a leading zero
-/// (`02079460107` → 2079460107, `007` → 7), digits past what it shows (`442079460109` →
-/// 4.42E+11), or the `+` of a phone number (`+14155550123` → 14155550123).
-fn damaged_as_number(s: &str) -> bool {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
-        return (s.len() >= 2 && s.starts_with('0')) || s.len() >= 12;
-    }
-    s.starts_with('+') && phone_like(s)
-}
-
-/// A plain decimal number (`3`, `-15.00`, `+2.5`), which a spreadsheet reads as its value,
-/// never as a formula; a `+` followed by seven digits or more is a phone number, not one.
-fn is_number(s: &str) -> bool {
-    let unsigned = s.strip_prefix(['-', '+']).unwrap_or(s);
-    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
-    let digits = |t: &str| t.chars().all(|c| c.is_ascii_digit());
-    let number = !unsigned.is_empty()
-        && unsigned != "."
-        && digits(whole)
-        && digits(fraction)
-        && (!whole.is_empty() || !fraction.is_empty());
-    number && !(s.starts_with('+') && whole.len() >= 7)
-}
-
 /// The `status` column: the outcome of a finished contact; `invalid` for one the API refused;
 /// `pending` while it may still be called; otherwise the row's state.
 pub fn status(row: &ResultRow) -> &'static str {
@@ -428,68 +263,7 @@ fn read_record(json: &str) -> Option<CallRecord> {
         .ok()
 }
 
-/// A typed field's cell: booleans `true`/`false` and numbers as JSON writes them (ours, never
-/// neutralised); text, and values of an unexpected type, as untrusted text; empty for null.
-fn field_cell(kind: FieldKind, value: Option<&Value>, text: &dyn Fn(&str) -> String) -> String {
-    match (kind, value) {
-        (_, None | Some(Value::Null)) => String::new(),
-        (FieldKind::Boolean, Some(Value::Bool(b))) => b.to_string(),
-        (FieldKind::Number, Some(Value::Number(n))) => n.to_string(),
-        (_, Some(Value::String(s))) => text(s),
-        (_, Some(other)) => text(&other.to_string()),
-    }
-}
-
-/// A transcript as text: a string as is; an array of turns as `Speaker: text` lines (the speaker
-/// from `speaker` or `role`, capitalised; the words from `text`, `content` or `message`).
-pub fn transcript_text(transcript: &Value) -> String {
-    match transcript {
-        Value::String(s) => s.clone(),
-        Value::Array(turns) => turns
-            .iter()
-            .map(|turn| match turn {
-                Value::String(s) => s.clone(),
-                Value::Object(turn) => {
-                    let pick = |names: &[&str]| {
-                        names
-                            .iter()
-                            .find_map(|n| turn.get(*n).and_then(Value::as_str))
-                            .unwrap_or_default()
-                    };
-                    let speaker = capitalise(pick(&["speaker", "role", "name"]));
-                    let words = pick(&["text", "content", "message"]);
-                    if speaker.is_empty() {
-                        words.to_owned()
-                    } else {
-                        format!("{speaker}: {words}")
-                    }
-                }
-                other => other.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-        other => other.to_string(),
-    }
-}
-
-fn capitalise(word: &str) -> String {
-    let mut chars = word.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
-/// Prefixes `'` to text a spreadsheet would run as a formula; a plain number is left alone.
-pub fn neutralise(cell: &str) -> String {
-    if !is_number(cell) && cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
-    } else {
-        cell.to_owned()
-    }
-}
-
-/// The whole CSV for these rows, as text. Pure: what [`write`] streams, for tests.
+/// The whole CSV for these rows, as text. Pure: what [`super::write`] streams, for tests.
 pub fn to_csv<'a>(
     layout: &Layout,
     rows: impl IntoIterator<Item = &'a ResultRow>,
@@ -505,59 +279,12 @@ pub fn to_csv<'a>(
     String::from_utf8(out.into_inner().expect("writing to memory")).expect("cells are UTF-8")
 }
 
-/// Writes the results of `store` to `path` atomically, creating its folder if needed. The
-/// runner calls this at the end of a run and on every stop; `export` calls it at any time.
-pub fn write(
-    store: &Store,
-    campaign: &Campaign,
-    path: &Path,
-    options: ExportOptions,
-) -> Result<ExportSummary, ExportError> {
-    let failed = |source| ExportError::Write {
-        path: path.to_owned(),
-        source,
-    };
-    let rows = crate::atomic::write(path, |file| stream(store, campaign, file, options, &failed))
-        .map_err(|e| match e {
-        crate::atomic::Error::Io(source) => failed(source),
-        crate::atomic::Error::Fill(e) => e,
-    })?;
-    Ok(ExportSummary {
-        path: path.to_owned(),
-        rows,
-    })
-}
-
-/// Streams the results of `store` into `out` (a file, or standard output for `export -o -`),
-/// the header first; returns how many rows it wrote. `failed` names where a write error
-/// happened.
-pub fn stream(
-    store: &Store,
-    campaign: &Campaign,
-    mut out: impl io::Write,
-    options: ExportOptions,
-    failed: &dyn Fn(io::Error) -> ExportError,
-) -> Result<u64, ExportError> {
-    let layout = Layout::for_campaign(campaign);
-    if options.excel {
-        out.write_all(BOM.as_bytes()).map_err(failed)?;
-    }
-    let mut out = csv::Writer::from_writer(out);
-    out.write_record(&layout.header)
-        .map_err(|e| failed(e.into()))?;
-    let rows = store.for_each_result(options.history, |row| {
-        out.write_record(layout.cells(&row, options))
-            .map_err(|e| failed(e.into()))
-    })?;
-    out.flush().map_err(failed)?;
-    Ok(rows)
-}
-
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::campaign::FieldKind;
     use crate::state::{AttemptState, Outcome};
     use crate::store::CallAttempt;
 
@@ -612,7 +339,7 @@ mod tests {
     }
 
     /// Plain options, judged at the fixed instant the rows were made at.
-    pub(super) fn opts() -> ExportOptions {
+    pub(in crate::export) fn opts() -> ExportOptions {
         ExportOptions::at("2026-12-07T18:00:00Z".parse().unwrap())
     }
 
@@ -795,33 +522,6 @@ mod tests {
     }
 
     #[test]
-    fn neutralise_only_touches_formula_starts() {
-        for (cell, expected) in [
-            ("=1+1", "'=1+1"),
-            ("+14155550101", "'+14155550101"),
-            ("+44 20 7946 0101", "'+44 20 7946 0101"),
-            ("-3", "-3"),
-            ("-15.00", "-15.00"),
-            ("+2.5", "+2.5"),
-            (".5", ".5"),
-            ("-", "'-"),
-            ("-.", "'-."),
-            ("-call back", "'-call back"),
-            ("-15.00x", "'-15.00x"),
-            ("+1-1", "'+1-1"),
-            ("@SUM(A1)", "'@SUM(A1)"),
-            ("\tx", "'\tx"),
-            ("\rx", "'\rx"),
-            ("a=b", "a=b"),
-            (" =1", " =1"),
-            ("", ""),
-            ("Zoë", "Zoë"),
-        ] {
-            assert_eq!(neutralise(cell), expected, "{cell:?}");
-        }
-    }
-
-    #[test]
     fn for_a_spreadsheet_numbers_that_would_be_damaged_stay_text_and_times_are_local() {
         let mut r = called(
             row(1, ContactState::Done, Some(Outcome::Completed)),
@@ -967,85 +667,5 @@ mod tests {
                 &String::new()
             )
         );
-    }
-}
-
-#[cfg(test)]
-mod write_tests {
-    use std::fs;
-
-    use super::tests::opts;
-    use super::*;
-    use crate::store::results_tests::{break_contact, midway, rows};
-
-    fn leftovers(dir: &Path) -> Vec<String> {
-        fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".tmp"))
-            .collect()
-    }
-
-    #[test]
-    fn writes_the_rows_of_the_state_file_into_a_new_folder() {
-        let dir = tempfile::tempdir().unwrap();
-        let (campaign, store) = midway(dir.path());
-        let path = dir.path().join("results/deep/out.csv");
-        let summary = write(&store, &campaign, &path, opts()).unwrap();
-        assert_eq!(
-            summary,
-            ExportSummary {
-                path: path.clone(),
-                rows: 6
-            },
-            "Z, called and then removed from the CSV, is history"
-        );
-        let all = rows(&store);
-        let expected = to_csv(&Layout::for_campaign(&campaign), &all[..6], opts());
-        assert_eq!(fs::read_to_string(&path).unwrap(), expected);
-        assert!(expected.starts_with("id,name,phone,status,attempts,last_outcome,summary,"));
-        assert_eq!(leftovers(path.parent().unwrap()), Vec::<String>::new());
-        // With the history, Z follows the rows of the CSV.
-        let history = ExportOptions {
-            history: true,
-            ..opts()
-        };
-        let summary = write(&store, &campaign, &path, history).unwrap();
-        assert_eq!(summary.rows, 7);
-        let expected = to_csv(&Layout::for_campaign(&campaign), &all, history);
-        assert_eq!(fs::read_to_string(&path).unwrap(), expected);
-    }
-
-    #[test]
-    fn a_failed_export_leaves_the_previous_file_intact_and_no_temp_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let (campaign, store) = midway(dir.path());
-        let path = dir.path().join("out.csv");
-        write(&store, &campaign, &path, opts()).unwrap();
-        let before = fs::read_to_string(&path).unwrap();
-
-        // The stream fails on the fifth row, after the first ones reached the temp file.
-        break_contact(&store, "D");
-        let err = write(&store, &campaign, &path, opts()).unwrap_err();
-        assert!(
-            matches!(err, ExportError::Store(StoreError::Corrupt { .. })),
-            "{err}"
-        );
-        assert_eq!(fs::read_to_string(&path).unwrap(), before);
-        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
-    }
-
-    #[test]
-    fn a_folder_in_the_way_is_an_error_that_names_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let (campaign, store) = midway(dir.path());
-        let path = dir.path().join("taken");
-        fs::create_dir(&path).unwrap();
-        fs::write(path.join("keep.txt"), "mine").unwrap();
-        let err = write(&store, &campaign, &path, opts()).unwrap_err();
-        assert!(matches!(err, ExportError::Write { .. }), "{err}");
-        assert!(err.to_string().contains("taken"), "{err}");
-        assert_eq!(fs::read_to_string(path.join("keep.txt")).unwrap(), "mine");
-        assert_eq!(leftovers(dir.path()), Vec::<String>::new());
     }
 }
