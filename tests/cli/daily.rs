@@ -8,9 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::Connection;
-
-use crate::support::Test;
+use crate::support::{Test, fixture};
 
 const CAMPAIGN: &str = "\
 name: appts
@@ -159,10 +157,7 @@ fn run_contacts_imports_the_days_csv_and_rows_left_out_are_removed() {
         explain.contains("never again: the row is no longer in the CSV"),
         "{explain}"
     );
-    let conn = Connection::open(test.path().join("appts.rehearsal.state.db")).unwrap();
-    let calls: i64 = conn
-        .query_row("SELECT COUNT(*) FROM attempts", [], |r| r.get(0))
-        .unwrap();
+    let calls = fixture::attempts(&test.path().join("appts.rehearsal.state.db")).len();
     assert_eq!(calls, 3, "Ana and Bea on Monday, Dan on Tuesday");
 }
 
@@ -362,22 +357,17 @@ fn a_daily_appointment_campaign_rehearsed_from_cron_over_a_week() {
     }
     assert!(cap_stops > 0, "the daily cap stopped some runs");
 
-    let conn = Connection::open(test.path().join("appts.rehearsal.state.db")).unwrap();
+    let placed = fixture::attempts_with_contacts(&test.path().join("appts.rehearsal.state.db"));
     // Never a call at or after a row's cutoff.
-    let late: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM attempts a JOIN contacts c ON c.key = a.contact_key
-             WHERE a.created_at >= c.cutoff_at",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let late = placed
+        .iter()
+        .filter(|(a, c)| c.cutoff_at.is_some_and(|cutoff| a.created_at >= cutoff))
+        .count();
     assert_eq!(late, 0, "no call after a deadline");
     // Six calls a day at most, by London's day.
     let mut per_day: BTreeMap<String, i64> = BTreeMap::new();
-    let mut stmt = conn.prepare("SELECT created_at FROM attempts").unwrap();
-    for at in stmt.query_map([], |r| r.get::<_, i64>(0)).unwrap() {
-        let at = jiff::Timestamp::from_millisecond(at.unwrap()).unwrap();
+    for (attempt, _) in &placed {
+        let at = jiff::Timestamp::from_millisecond(attempt.created_at).unwrap();
         let day = at
             .to_zoned_datetime(jiff::tz::db().get("Europe/London").unwrap())
             .date();

@@ -5,9 +5,7 @@
 //! Simulated dates are in 2099, so that the wall clock (which `validate`, and `status` on a
 //! rehearsal's state file, read) never catches up with them.
 
-use rusqlite::Connection;
-
-use crate::support::Test;
+use crate::support::{Test, fixture};
 
 const CAMPAIGN: &str = "\
 name: appts
@@ -57,16 +55,12 @@ fn results(test: &Test) -> Vec<std::collections::BTreeMap<String, String>> {
 
 /// Every attempt of the state file, with its contact's cutoff.
 fn attempts(test: &Test) -> Vec<(String, i64, i64)> {
-    let conn = Connection::open(test.path().join("appts.rehearsal.state.db")).unwrap();
-    let mut stmt = conn
-        .prepare(
-            "SELECT a.contact_key, a.created_at, c.cutoff_at FROM attempts a
-             JOIN contacts c ON c.key = a.contact_key ORDER BY a.id",
-        )
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
+    fixture::attempts_with_contacts(&test.path().join("appts.rehearsal.state.db"))
+        .into_iter()
+        .map(|(a, c)| {
+            let cutoff = c.cutoff_at.expect("every row here has a deadline");
+            (a.contact_key, a.created_at, cutoff)
+        })
         .collect()
 }
 

@@ -17,7 +17,7 @@ use crate::run::{
     Done, rehearsal_results, results, run_to_end, run_within, runner, sandbox_calls, ts, until,
     wait_for,
 };
-use crate::support::{SandboxProcess, Test};
+use crate::support::{SandboxProcess, Test, fixture};
 
 /// A campaign keyed by `id`, no calling windows, `limits` as given.
 fn campaign(limits: &str) -> String {
@@ -205,16 +205,12 @@ fn a_result_that_comes_after_the_call_was_given_up_is_recorded_by_the_next_run()
     let calls = calls_to(&url, "0195");
     assert_eq!(calls.len(), 1, "not called again");
     // Every GET the sandbox answered is counted in the state file, the late one included.
-    let db = rusqlite::Connection::open(test.path().join("ending.state.db")).unwrap();
-    let (state, polls): (String, i64) = db
-        .query_row(
-            "SELECT state, polls FROM attempts WHERE call_id = ?1",
-            [call["callId"].as_str().unwrap()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    assert_eq!(state, "finished");
-    assert_eq!(Some(polls), calls[0]["reads"].as_i64());
+    let attempt = fixture::attempts(&test.path().join("ending.state.db"))
+        .into_iter()
+        .find(|a| a.call_id.as_deref() == call["callId"].as_str())
+        .expect("the call's attempt");
+    assert_eq!(attempt.state, "finished");
+    assert_eq!(Some(attempt.polls), calls[0]["reads"].as_i64());
     assert!(ts(&calls[0], "endedAt") > ts(&call, "createdAt"));
 
     // Once recorded, a third run has nothing to ask.
@@ -275,14 +271,10 @@ fn sigterm_with_a_call_that_never_ends_in_flight_exits_130_within_the_grace() {
     // The calls are the next run's to follow; the results say so.
     let rows = results(&test);
     assert!(rows.iter().all(|r| r["status"] == "pending"), "{rows:?}");
-    let db = rusqlite::Connection::open(test.path().join("ending.state.db")).unwrap();
-    let placed: i64 = db
-        .query_row(
-            "SELECT COUNT(*) FROM attempts WHERE state = 'placed'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let placed = fixture::attempts(&test.path().join("ending.state.db"))
+        .iter()
+        .filter(|a| a.state == "placed")
+        .count();
     assert_eq!(placed, 2, "left placed, for the next run to follow");
     let after = command(&test, &["status", "campaign.yaml"]);
     assert!(!after.stdout.contains("stopping"), "{}", after.stdout);

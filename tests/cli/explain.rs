@@ -2,7 +2,7 @@
 
 use crate::assert_run;
 use crate::run::{run_to_end, runner};
-use crate::support::state::midway_test as midway;
+use crate::support::fixture::{self, midway_test as midway};
 use crate::support::{SandboxProcess, Test};
 
 fn explain(test: &Test, key: &str) -> crate::support::Run {
@@ -48,14 +48,8 @@ fn why_contacts_are_never_called_again() {
 #[test]
 fn an_unknown_contact_whose_call_may_still_be_going_on_says_until_when() {
     let test = midway();
-    let conn = rusqlite::Connection::open(test.path().join("demo.state.db")).unwrap();
-    let held = "2099-01-01T12:00:00Z".parse::<jiff::Timestamp>().unwrap();
-    conn.execute(
-        "UPDATE contacts SET due_at = ?1 WHERE key = '2'",
-        [held.as_millisecond()],
-    )
-    .unwrap();
-    drop(conn);
+    let held = "2099-01-01T12:00:00Z".parse().unwrap();
+    fixture::set_due_at(&test.path().join("demo.state.db"), "2", held);
     let run = explain(&test, "2");
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(

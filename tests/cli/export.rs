@@ -3,8 +3,8 @@
 use std::fs;
 
 use crate::assert_run;
-use crate::support::state::midway_test as midway;
-use crate::support::{Test, state};
+use crate::support::Test;
+use crate::support::fixture::{self, midway_test as midway};
 
 #[test]
 fn writes_the_results_csv_beside_the_campaign() {
@@ -39,12 +39,7 @@ fn raw_to_another_file() {
 #[test]
 fn works_while_a_run_is_writing_and_sees_only_what_it_committed() {
     let test = midway().args(&["export", "campaign.yaml", "-o", "r.csv"]);
-    let conn = rusqlite::Connection::open(test.path().join("demo.state.db")).unwrap();
-    conn.execute_batch(
-        "BEGIN IMMEDIATE;
-         UPDATE contacts SET state = 'done', outcome = 'completed' WHERE key = '7';",
-    )
-    .unwrap();
+    let writer = fixture::uncommitted_completion(&test.path().join("demo.state.db"), "7");
     let run = test.run();
     assert_eq!(run.code, 0, "{}", run.transcript());
     let csv = fs::read_to_string(test.path().join("r.csv")).unwrap();
@@ -53,14 +48,14 @@ fn works_while_a_run_is_writing_and_sees_only_what_it_committed() {
         seven.starts_with("7,Kim,(646) 555-0107,,pending,1,"),
         "{seven}"
     );
-    conn.execute_batch("ROLLBACK").unwrap();
+    writer.roll_back();
 }
 
 #[test]
 fn before_any_run_it_says_how_to_start_one() {
     let run = Test::new()
-        .file("campaign.yaml", state::CAMPAIGN)
-        .file("contacts.csv", state::CONTACTS)
+        .file("campaign.yaml", fixture::CAMPAIGN)
+        .file("contacts.csv", fixture::CONTACTS)
         .args(&["export", "campaign.yaml"])
         .run();
     assert_eq!(run.code, 66);
@@ -70,7 +65,7 @@ fn before_any_run_it_says_how_to_start_one() {
 #[test]
 fn a_state_file_of_another_campaign_is_refused() {
     let test = midway();
-    let other = state::CAMPAIGN.replace("name: demo", "name: other");
+    let other = fixture::CAMPAIGN.replace("name: demo", "name: other");
     let test = test.file("other.yaml", other);
     let run = test
         .args(&["export", "other.yaml", "--state", "demo.state.db"])

@@ -14,7 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 use crate::run::{Done, results, run_to_end, runner, sandbox_calls, ts, until};
-use crate::support::{SandboxProcess, Test};
+use crate::support::{SandboxProcess, Test, fixture};
 
 /// A campaign keyed by number with no calling windows, the given limits and retry rules.
 fn campaign(limits: &str, retry: &str) -> String {
@@ -161,14 +161,10 @@ Sam,312-555-0191
     for (to, calls) in by_number(&calls) {
         assert_eq!(calls.len(), 2, "{to}");
     }
-    let conn = rusqlite::Connection::open(test.path().join("guards.state.db")).unwrap();
-    let refused: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM attempts WHERE state = 'not_placed'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let refused = fixture::attempts(&test.path().join("guards.state.db"))
+        .iter()
+        .filter(|a| a.state == "not_placed")
+        .count();
     assert!(
         refused > 0,
         "the faults refused no placement: the test proves nothing"
@@ -237,13 +233,11 @@ fn until_idle_leaves_a_call_past_max_call_minutes_to_the_next_cron_run() {
     let url = sandbox.base_url.clone();
     let state = test.path().join("guards.state.db");
     let attempt_state = || -> String {
-        let db = rusqlite::Connection::open(&state).unwrap();
-        db.query_row(
-            "SELECT state FROM attempts WHERE contact_key = '+14155550195'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
+        fixture::attempts(&state)
+            .into_iter()
+            .find(|a| a.contact_key == "+14155550195")
+            .expect("Wei's attempt")
+            .state
     };
 
     let (code, stderr) = cron(&test, &url);
@@ -633,11 +627,7 @@ fn a_daily_call_cap_stops_each_day_with_exit_75_and_the_next_day_goes_on() {
         .output()
         .unwrap()
     };
-    let calls = || {
-        let conn = rusqlite::Connection::open(test.path().join("demo.rehearsal.state.db")).unwrap();
-        conn.query_row("SELECT COUNT(*) FROM attempts", [], |r| r.get::<_, i64>(0))
-            .unwrap()
-    };
+    let calls = || fixture::attempts(&test.path().join("demo.rehearsal.state.db")).len();
     // Monday 13:00 in New York: two calls, then the cap. Work is left: 75, with the cap named.
     let monday = run_at("2099-12-07 13:00");
     let stderr = String::from_utf8_lossy(&monday.stderr);

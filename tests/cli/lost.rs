@@ -341,7 +341,7 @@ fn earlier_unknown(test: &Test, sandbox: &SandboxProcess) -> String {
     let objective = "Confirm Ana's appointment.";
     let call_id = sandbox.place(crate::run::KEY, "+12125550101", objective);
     let request = serde_json::json!({"to": "+12125550101", "objective": objective}).to_string();
-    crate::support::state::unknown_lost_attempt(&state_path(test), "+12125550101", &request);
+    crate::support::fixture::unknown_lost_attempt(&state_path(test), "+12125550101", &request);
     call_id
 }
 

@@ -21,6 +21,7 @@ mod memory;
 mod plan;
 mod run;
 mod sandbox;
+mod schema;
 mod sdk;
 mod status;
 mod validate;

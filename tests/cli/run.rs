@@ -9,7 +9,7 @@
 //!
 //! Nothing here measures speed: waits are bounded generously and assertions are on outcomes.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::support::{SandboxProcess, Test, binary};
+use crate::support::{SandboxProcess, Test, binary, fixture};
 
 pub(crate) const KEY: &str = "bys_ak_test_runner";
 
@@ -227,22 +227,12 @@ pub(crate) fn state_path(test: &Test) -> PathBuf {
     test.path().join("run.state.db")
 }
 
-/// Call ids and states of every attempt in the state file.
-pub(crate) fn attempts(state: &Path) -> Vec<(String, Option<String>)> {
-    let db = rusqlite::Connection::open(state).expect("state file opens");
-    let mut stmt = db.prepare("SELECT state, call_id FROM attempts").unwrap();
-    stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
-
 /// Every call the sandbox created is known to the state file, and every call id the state file
 /// holds was created by the sandbox.
 pub(crate) fn assert_state_knows_every_call(test: &Test, calls: &[Value]) {
-    let known: HashSet<String> = attempts(&state_path(test))
+    let known: HashSet<String> = fixture::attempts(&state_path(test))
         .into_iter()
-        .filter_map(|(_, id)| id)
+        .filter_map(|a| a.call_id)
         .collect();
     let created: HashSet<String> = calls
         .iter()
@@ -264,15 +254,14 @@ pub(crate) fn assert_state_knows_every_call(test: &Test, calls: &[Value]) {
 /// Each attempt's `polls` is exactly how many times the sandbox answered a GET for its call:
 /// polls that found nothing new are not written one by one, but every one is counted.
 fn assert_polls_recorded(test: &Test, calls: &[Value]) {
-    let db = rusqlite::Connection::open(state_path(test)).expect("state file opens");
-    let mut stmt = db
-        .prepare("SELECT polls FROM attempts WHERE call_id = ?1")
-        .unwrap();
+    let polls_by_call: HashMap<String, i64> = fixture::attempts(&state_path(test))
+        .into_iter()
+        .filter_map(|a| Some((a.call_id?, a.polls)))
+        .collect();
     let mut polled = 0;
     for call in calls {
         let id = call["id"].as_str().unwrap();
-        let polls: u32 = stmt.query_row([id], |r| r.get(0)).unwrap();
-        let polls = u64::from(polls);
+        let polls = u64::try_from(polls_by_call[id]).unwrap();
         assert_eq!(
             Some(polls),
             call["reads"].as_u64(),
@@ -301,9 +290,9 @@ pub(crate) fn assert_every_row_has_its_result(test: &Test, rows: usize) -> BTree
 }
 
 pub(crate) fn assert_nothing_open(test: &Test) {
-    let open: Vec<_> = attempts(&state_path(test))
+    let open: Vec<_> = fixture::attempts(&state_path(test))
         .into_iter()
-        .filter(|(state, _)| state == "placing" || state == "placed")
+        .filter(|a| a.state == "placing" || a.state == "placed")
         .collect();
     assert!(open.is_empty(), "attempts left open: {open:?}");
 }
@@ -647,15 +636,7 @@ fn terminate(child: Child, times: usize, state: &Path) -> String {
     for i in 0..times {
         if i > 0 {
             until("the run to take the first signal", || {
-                rusqlite::Connection::open(state)
-                    .and_then(|db| {
-                        db.query_row(
-                            "SELECT COUNT(*) FROM meta WHERE key = 'run_stopping'",
-                            [],
-                            |r| r.get::<_, i64>(0),
-                        )
-                    })
-                    .is_ok_and(|n| n > 0)
+                fixture::stopping(state)
             });
         }
         let status = Command::new("kill")
@@ -718,14 +699,14 @@ fn a_second_signal_quits_at_once_and_leaves_the_calls_in_flight_to_the_next_run(
     until("a few calls placed", || sandbox_calls(&url).len() >= 3);
     let stderr = terminate(child, 2, &state_path(&test));
     assert!(stderr.contains("stopped at once"), "{stderr}");
-    let attempts = attempts(&state_path(&test));
-    let placed = attempts.iter().filter(|(s, _)| s == "placed").count();
+    let attempts = fixture::attempts(&state_path(&test));
+    let placed = attempts.iter().filter(|a| a.state == "placed").count();
     assert!(placed > 0, "calls in flight were left placed: {attempts:?}");
     let known: HashSet<&str> = attempts
         .iter()
-        .filter_map(|(_, id)| id.as_deref())
+        .filter_map(|a| a.call_id.as_deref())
         .collect();
-    let placing = attempts.iter().filter(|(s, _)| s == "placing").count();
+    let placing = attempts.iter().filter(|a| a.state == "placing").count();
     let calls = sandbox_calls(&url);
     let unknown = calls
         .iter()
@@ -868,14 +849,10 @@ fn a_bad_key_stops_the_run_and_marks_nothing_done() {
     assert_eq!(done.code, Some(77), "{}", done.stderr);
     assert!(done.stderr.contains("unauthorized"), "{}", done.stderr);
     assert!(sandbox_calls(&sandbox.base_url).is_empty());
-    let db = rusqlite::Connection::open(state_path(&test)).unwrap();
-    let settled: i64 = db
-        .query_row(
-            "SELECT count(*) FROM contacts WHERE state <> 'pending'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let settled = fixture::contacts(&state_path(&test))
+        .iter()
+        .filter(|c| c.state != "pending")
+        .count();
     assert_eq!(settled, 0, "a refused run settles no contact");
     let statuses: Vec<_> = results(&test)
         .into_iter()
@@ -907,14 +884,10 @@ fn max_calls_places_exactly_that_many_then_stops() {
 /// Sizes of the rounds the first `first` attempts were placed in: a round's attempts are
 /// committed together, at one instant.
 fn round_sizes(state: &Path, first: usize) -> Vec<usize> {
-    let db = rusqlite::Connection::open(state).expect("state file opens");
-    let mut stmt = db
-        .prepare("SELECT created_at FROM attempts ORDER BY id LIMIT ?1")
-        .unwrap();
-    let created: Vec<i64> = stmt
-        .query_map([first as i64], |row| row.get(0))
-        .unwrap()
-        .map(Result::unwrap)
+    let created: Vec<i64> = fixture::attempts(state)
+        .iter()
+        .take(first)
+        .map(|a| a.created_at)
         .collect();
     created.chunk_by(|a, b| a == b).map(<[i64]>::len).collect()
 }
@@ -1155,14 +1128,12 @@ fn an_unknown_contact_is_called_again_only_with_retry_unknown() {
     let mut import = runner(&test, &sandbox.base_url);
     import.args(["--max-calls", "0"]);
     assert_eq!(run_to_end(import).code, Some(75));
-    let conn = rusqlite::Connection::open(state_path(&test)).unwrap();
-    conn.execute_batch(
-        "UPDATE contacts SET state = 'unknown', calls = 1, due_at = 0 WHERE key = '+12125550101';
-         INSERT INTO attempts (contact_key, state, idempotency_key, request, created_at, updated_at)
-         VALUES ('+12125550101', 'unknown', 'lost-1', '{\"to\":\"+12125550101\",\"objective\":\"x\"}', 0, 0);",
-    )
-    .unwrap();
-    drop(conn);
+    fixture::unknown_since_long_ago(
+        &state_path(&test),
+        "+12125550101",
+        r#"{"to":"+12125550101","objective":"x"}"#,
+        Timestamp::UNIX_EPOCH,
+    );
 
     let done = run_to_end(runner(&test, &sandbox.base_url));
     assert_eq!(done.code, Some(0), "{}", done.stderr);
@@ -1218,19 +1189,12 @@ fn a_number_whose_call_may_be_ringing_is_not_called_before_that_call_could_have_
     import.args(["--max-calls", "0"]);
     assert_eq!(run_to_end(import).code, Some(75));
     let held_until = sandbox.now() + jiff::SignedDuration::from_mins(20);
-    let conn = rusqlite::Connection::open(state_path(&test)).unwrap();
-    conn.execute(
-        "UPDATE contacts SET state = 'unknown', calls = 1, due_at = ?1 WHERE key = 'a1'",
-        [held_until.as_millisecond()],
-    )
-    .unwrap();
-    conn.execute(
-        "INSERT INTO attempts (contact_key, state, idempotency_key, request, created_at, updated_at)
-         VALUES ('a1', 'unknown', 'lost-1', '{\"to\":\"+12125550101\",\"objective\":\"x\"}', 0, 0)",
-        [],
-    )
-    .unwrap();
-    drop(conn);
+    fixture::unknown_since_long_ago(
+        &state_path(&test),
+        "a1",
+        r#"{"to":"+12125550101","objective":"x"}"#,
+        held_until,
+    );
 
     let mut again = runner(&test, &sandbox.base_url);
     again.arg("--retry-unknown");
@@ -1335,22 +1299,14 @@ fn a_rehearsal_resumed_after_a_kill_gives_up_calls_its_old_sandbox_took_along() 
     until("a call in flight", || {
         // The runner may be creating the file: not there yet (opening it would create it), or
         // without its tables.
-        state.exists()
-            && rusqlite::Connection::open(&state)
-                .and_then(|db| {
-                    db.query_row(
-                        "SELECT COUNT(*) FROM attempts WHERE state = 'placed'",
-                        [],
-                        |r| r.get::<_, i64>(0),
-                    )
-                })
-                .is_ok_and(|placed| placed > 0)
+        fixture::attempts_once_ready(&state)
+            .is_some_and(|attempts| attempts.iter().any(|a| a.state == "placed"))
     });
     first.kill().unwrap();
     first.wait().unwrap();
-    let in_flight = attempts(&state)
+    let in_flight = fixture::attempts(&state)
         .iter()
-        .filter(|(state, _)| state == "placed")
+        .filter(|a| a.state == "placed")
         .count();
     assert!(in_flight > 0);
 
@@ -1426,12 +1382,7 @@ fn a_changed_key_column_is_refused_before_anyone_is_called_again() {
     let first = test.run();
     assert_eq!(first.code, 0, "{}", first.stderr);
     let state = test.path().join("run.rehearsal.state.db");
-    let attempts = || -> i64 {
-        rusqlite::Connection::open(&state)
-            .unwrap()
-            .query_row("SELECT COUNT(*) FROM attempts", [], |r| r.get(0))
-            .unwrap()
-    };
+    let attempts = || fixture::attempts(&state).len();
     assert_eq!(attempts(), 2);
     let keyed = campaign("  calls_per_minute: 60\n  burst: 10").replace(
         "  default_region: US\n",

@@ -1,8 +1,8 @@
 //! `bys-campaign status`: where a campaign stands, from its state file.
 
 use crate::assert_run;
-use crate::support::state::midway_test as midway;
-use crate::support::{Test, state};
+use crate::support::Test;
+use crate::support::fixture::{self, midway_test as midway};
 
 #[test]
 fn human_report_with_escaped_errors() {
@@ -30,12 +30,7 @@ fn json_is_one_document() {
 #[test]
 fn works_while_a_run_holds_the_state_file() {
     let test = midway().args(&["status", "campaign.yaml", "--json"]);
-    let conn = rusqlite::Connection::open(test.path().join("demo.state.db")).unwrap();
-    conn.execute_batch(
-        "BEGIN IMMEDIATE;
-         UPDATE contacts SET state = 'done', outcome = 'completed' WHERE key = '7';",
-    )
-    .unwrap();
+    let writer = fixture::uncommitted_completion(&test.path().join("demo.state.db"), "7");
     let run = test.run();
     assert_eq!(run.code, 0, "{}", run.transcript());
     let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
@@ -44,14 +39,14 @@ fn works_while_a_run_holds_the_state_file() {
         "uncommitted changes are not seen"
     );
     assert_eq!(doc["in_flight"], 1);
-    conn.execute_batch("ROLLBACK").unwrap();
+    writer.roll_back();
 }
 
 #[test]
 fn before_any_run_it_says_how_to_start_one() {
     let run = Test::new()
-        .file("campaign.yaml", state::CAMPAIGN)
-        .file("contacts.csv", state::CONTACTS)
+        .file("campaign.yaml", fixture::CAMPAIGN)
+        .file("contacts.csv", fixture::CONTACTS)
         .args(&["status", "campaign.yaml", "--state", "nowhere.db"])
         .run();
     assert_eq!(run.code, 66);

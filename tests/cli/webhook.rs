@@ -19,7 +19,7 @@ use bys_campaign::webhook::signature::{SIGNATURE_HEADER, signature_header};
 use serde_json::{Value, json};
 
 use crate::assert_run;
-use crate::support::{Run, SandboxProcess, Test, binary};
+use crate::support::{Run, SandboxProcess, Test, binary, fixture};
 
 const KEY: &str = "bys_ak_test_webhooks";
 /// `bys-campaign sandbox` signs with this unless told otherwise.
@@ -178,29 +178,19 @@ fn state_path(test: &Test) -> PathBuf {
     test.path().join("hooks.state.db")
 }
 
-fn query<T: rusqlite::types::FromSql>(state: &Path, sql: &str) -> Vec<T> {
-    let db = rusqlite::Connection::open(state).expect("state file opens");
-    let mut stmt = db.prepare(sql).unwrap();
-    stmt.query_map([], |r| r.get(0))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
+/// How many results came by webhook, or `None` while the runner is still creating the state
+/// file.
+fn results_by_webhook(state: &Path) -> Option<usize> {
+    let events = fixture::webhook_events_once_ready(state)?;
+    Some(events.iter().filter(|e| e.effect == "result").count())
 }
 
-fn count(state: &Path, sql: &str) -> i64 {
-    query::<i64>(state, sql)[0]
-}
-
-/// `count`, or `None` while the runner is still creating the state file (not there yet, or
-/// without its tables).
-fn count_once_ready(state: &Path, sql: &str) -> Option<i64> {
-    if !state.exists() {
-        // Opening it would create it.
-        return None;
-    }
-    rusqlite::Connection::open(state)
-        .and_then(|db| db.query_row(sql, [], |r| r.get(0)))
-        .ok()
+/// How many attempts have seen their call in progress, or `None` while the runner is still
+/// creating the state file.
+fn in_progress(state: &Path) -> Option<usize> {
+    let attempts = fixture::attempts_once_ready(state)?;
+    let in_progress = |a: &&fixture::Attempt| a.status.as_deref() == Some("in_progress");
+    Some(attempts.iter().filter(in_progress).count())
 }
 
 fn get(url: &str) -> Value {
@@ -271,14 +261,10 @@ fn polls(stderr: &str) -> u64 {
 /// sandbox's final status as its outcome, and nothing is left open: no result lost, none twice.
 fn assert_every_call_has_one_result(test: &Test, calls: &[Value]) {
     let state = state_path(test);
-    let db = rusqlite::Connection::open(&state).unwrap();
-    let mut stmt = db
-        .prepare("SELECT call_id, state, outcome FROM attempts WHERE call_id IS NOT NULL")
-        .unwrap();
-    let attempts: BTreeMap<String, (String, Option<String>)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))
-        .unwrap()
-        .map(Result::unwrap)
+    let all = fixture::attempts(&state);
+    let attempts: BTreeMap<String, (String, Option<String>)> = all
+        .iter()
+        .filter_map(|a| Some((a.call_id.clone()?, (a.state.clone(), a.outcome.clone()))))
         .collect();
     assert_eq!(attempts.len(), calls.len(), "one attempt per call");
     for call in calls {
@@ -287,16 +273,18 @@ fn assert_every_call_has_one_result(test: &Test, calls: &[Value]) {
         assert_eq!(state, "finished", "call {id}");
         assert_eq!(outcome.as_deref(), call["status"].as_str(), "call {id}");
     }
-    let open = count(
-        &state,
-        "SELECT COUNT(*) FROM attempts WHERE state IN ('placing', 'placed')",
-    );
+    let open = all
+        .iter()
+        .filter(|a| a.state == "placing" || a.state == "placed")
+        .count();
     assert_eq!(open, 0, "attempts left open");
-    let twice = count(
-        &state,
-        "SELECT COUNT(*) FROM (SELECT call_id FROM webhook_events WHERE effect = 'result'
-         GROUP BY call_id HAVING COUNT(*) > 1)",
-    );
+    let mut results: BTreeMap<Option<String>, usize> = BTreeMap::new();
+    for event in fixture::webhook_events(&state) {
+        if event.effect == "result" {
+            *results.entry(event.call_id).or_default() += 1;
+        }
+    }
+    let twice = results.values().filter(|&&n| n > 1).count();
     assert_eq!(twice, 0, "a call's result recorded twice");
 }
 
@@ -342,10 +330,7 @@ fn a_campaign_is_finished_by_webhooks_each_retried_event_counted_once() {
     assert_every_row_has_its_result(&test, ROWS);
     // Nearly every result came by webhook: at most one call in ten was polled.
     let state = state_path(&test);
-    let by_webhook = count(
-        &state,
-        "SELECT COUNT(*) FROM webhook_events WHERE effect = 'result'",
-    );
+    let by_webhook = results_by_webhook(&state).unwrap();
     let polled = polls(&stderr);
     assert!(
         polled * 10 <= calls.len() as u64,
@@ -353,7 +338,7 @@ fn a_campaign_is_finished_by_webhooks_each_retried_event_counted_once() {
         calls.len()
     );
     assert!(
-        by_webhook as usize + polled as usize >= calls.len(),
+        by_webhook + polled as usize >= calls.len(),
         "{by_webhook} results by webhook, {polled} polls, {} calls:\n{stderr}",
         calls.len()
     );
@@ -370,7 +355,10 @@ fn a_campaign_is_finished_by_webhooks_each_retried_event_counted_once() {
         .filter(|a| a["result"] == "delivered")
         .map(|a| a["eventId"].as_str().unwrap())
         .collect();
-    let recorded: Vec<String> = query(&state, "SELECT event_id FROM webhook_events");
+    let recorded: Vec<String> = fixture::webhook_events(&state)
+        .into_iter()
+        .map(|e| e.event_id)
+        .collect();
     let recorded_set: HashSet<&str> = recorded.iter().map(String::as_str).collect();
     assert_eq!(recorded.len(), recorded_set.len());
     assert_eq!(
@@ -396,15 +384,15 @@ fn bad_deliveries_are_refused_and_a_terminal_event_is_final() {
     let state = state_path(&test);
     // The sandbox's own `call.in_progress` arrives and is committed.
     until("the calls' in_progress events", || {
-        count_once_ready(
-            &state,
-            "SELECT COUNT(*) FROM attempts WHERE status = 'in_progress'",
-        ) == Some(2)
+        in_progress(&state) == Some(2)
     });
-    let ids = query::<String>(&state, "SELECT call_id FROM attempts ORDER BY id");
+    let ids: Vec<String> = fixture::attempts(&state)
+        .into_iter()
+        .map(|a| a.call_id.expect("placed"))
+        .collect();
     let (call_id, other) = (ids[0].clone(), ids[1].clone());
     let hook = running.receiver.clone();
-    let events = || count(&state, "SELECT COUNT(*) FROM webhook_events");
+    let events = || fixture::webhook_events(&state).len();
     let before = events();
 
     let done = json!({
@@ -441,10 +429,11 @@ fn bad_deliveries_are_refused_and_a_terminal_event_is_final() {
         assert_eq!(post(&hook, signature, body), status, "{what}");
     }
     assert_eq!(events(), before, "a refused delivery reached the state");
-    assert_eq!(
-        query::<String>(&state, "SELECT state FROM attempts"),
-        ["placed", "placed"]
-    );
+    let states: Vec<String> = fixture::attempts(&state)
+        .into_iter()
+        .map(|a| a.state)
+        .collect();
+    assert_eq!(states, ["placed", "placed"]);
 
     // An event for a call this campaign never made: recorded, ignored.
     let stranger = json!({
@@ -486,29 +475,34 @@ fn bad_deliveries_are_refused_and_a_terminal_event_is_final() {
         "a body was logged"
     );
 
-    let effects: Vec<String> = query(
-        &state,
-        "SELECT event_id || ' ' || effect || ' ' || COALESCE(attempt_id, 'none') FROM webhook_events
-         WHERE event_id LIKE 'evt_test_%' ORDER BY rowid",
-    );
+    let events = fixture::webhook_events(&state);
+    let effects: Vec<(&str, &str, Option<i64>)> = events
+        .iter()
+        .filter(|e| e.event_id.starts_with("evt_test_"))
+        .map(|e| (e.event_id.as_str(), e.effect.as_str(), e.attempt_id))
+        .collect();
     assert_eq!(
         effects,
         [
-            "evt_test_stranger ignored none",
-            "evt_test_done result 1",
-            "evt_test_late ignored 1",
-            "evt_test_end result 2",
+            ("evt_test_stranger", "ignored", None),
+            ("evt_test_done", "result", Some(1)),
+            ("evt_test_late", "ignored", Some(1)),
+            ("evt_test_end", "result", Some(2)),
         ]
     );
-    let attempt: Vec<String> = query(
-        &state,
-        "SELECT state || ' ' || outcome || ' ' || status || ' polls=' || polls FROM attempts ORDER BY id",
-    );
+    let attempts = fixture::attempts(&state);
+    let attempt: Vec<(&str, Option<&str>, Option<&str>, i64)> = attempts
+        .iter()
+        .map(|a| {
+            let (outcome, status) = (a.outcome.as_deref(), a.status.as_deref());
+            (a.state.as_str(), outcome, status, a.polls)
+        })
+        .collect();
     assert_eq!(
         attempt,
         [
-            "finished completed completed polls=0",
-            "finished declined declined polls=0"
+            ("finished", Some("completed"), Some("completed"), 0),
+            ("finished", Some("declined"), Some("declined"), 0)
         ]
     );
     let results = std::fs::read_to_string(test.path().join("results.csv")).unwrap();
@@ -547,11 +541,7 @@ fn a_runner_killed_mid_campaign_and_restarted_loses_and_duplicates_nothing() {
     command.args(["--webhook-listen", &listen]);
     let mut first = Running::start(command);
     until("some results by webhook", || {
-        count_once_ready(
-            &state,
-            "SELECT COUNT(*) FROM webhook_events WHERE effect = 'result'",
-        )
-        .is_some_and(|n| n >= 8)
+        results_by_webhook(&state).is_some_and(|n| n >= 8)
     });
     assert!(
         first.child.try_wait().unwrap().is_none(),
@@ -642,14 +632,17 @@ fn a_late_terminal_event_finishes_a_call_given_up_as_unknown() {
         .collect();
     assert_eq!(rows["M0195"]["status"], "completed", "{rows:?}");
     let state = state_path(&test);
-    assert_eq!(
-        count(
-            &state,
-            "SELECT COUNT(*) FROM webhook_events e JOIN attempts a ON a.call_id = e.call_id
-             WHERE e.event = 'call.completed' AND e.effect = 'result' AND a.state = 'finished'"
-        ),
-        1
-    );
+    let finished: HashSet<String> = fixture::attempts(&state)
+        .into_iter()
+        .filter(|a| a.state == "finished")
+        .filter_map(|a| a.call_id)
+        .collect();
+    let completed_results = fixture::webhook_events(&state)
+        .into_iter()
+        .filter(|e| e.event == "call.completed" && e.effect == "result")
+        .filter(|e| e.call_id.as_ref().is_some_and(|id| finished.contains(id)))
+        .count();
+    assert_eq!(completed_results, 1);
     let to_stuck = sandbox_calls(&sandbox.base_url)
         .into_iter()
         .filter(|c| c["to"] == "+16465550195")
@@ -677,13 +670,13 @@ fn a_rehearsal_with_a_webhook_section_gets_its_results_pushed() {
         run.stderr
     );
     let state = test.path().join("hooks.rehearsal.state.db");
-    let by_webhook = count(
-        &state,
-        "SELECT COUNT(*) FROM webhook_events WHERE effect = 'result'",
-    );
+    let by_webhook = results_by_webhook(&state).unwrap();
     assert!(by_webhook > 0, "{}", run.stderr);
     // The in-process sandbox was given the receiver's loopback address, not the public URL.
-    let sent: Vec<String> = query(&state, "SELECT request FROM attempts");
+    let sent: Vec<String> = fixture::attempts(&state)
+        .into_iter()
+        .map(|a| a.request)
+        .collect();
     assert!(
         sent.iter()
             .all(|r| r.contains("\"webhookUrl\":\"http://127.0.0.1:")),
@@ -780,11 +773,7 @@ fn lost_answers_and_kills_in_webhook_mode_lose_and_duplicate_no_result() {
     for (kill, results) in [(1, 5), (2, 15), (3, 30)] {
         let mut running = Running::start(command());
         until("more results by webhook", || {
-            count_once_ready(
-                &state,
-                "SELECT COUNT(*) FROM webhook_events WHERE effect = 'result'",
-            )
-            .is_some_and(|n| n >= results)
+            results_by_webhook(&state).is_some_and(|n| n >= results)
         });
         assert!(
             running.child.try_wait().unwrap().is_none(),
@@ -817,16 +806,11 @@ fn a_webhook_event_settles_a_lost_placement_and_an_unmatched_one_is_kept() {
     let call_id = sandbox.place(KEY, "+12125550101", objective);
     let request = json!({"to": "+12125550101", "objective": objective}).to_string();
     let state = state_path(&test);
-    crate::support::state::unknown_lost_attempt(&state, "+12125550101", &request);
-    crate::support::state::set_anchor(&state, "+12125550101", "a-call-the-list-no-longer-shows");
+    fixture::unknown_lost_attempt(&state, "+12125550101", &request);
+    fixture::set_anchor(&state, "+12125550101", "a-call-the-list-no-longer-shows");
 
     let running = Running::start(runner(&test, &url));
-    until("Wei's call in progress", || {
-        count_once_ready(
-            &state,
-            "SELECT COUNT(*) FROM attempts WHERE status = 'in_progress'",
-        ) == Some(1)
-    });
+    until("Wei's call in progress", || in_progress(&state) == Some(1));
     let hook = running.receiver.clone();
     let done = json!({
         "event": "call.completed", "eventId": "evt_ana_done", "callId": call_id,
@@ -855,11 +839,11 @@ fn a_webhook_event_settles_a_lost_placement_and_an_unmatched_one_is_kept() {
         status.stdout
     );
     // Ends Wei's call, and so the run.
-    let wei = query::<String>(
-        &state,
-        "SELECT call_id FROM attempts WHERE contact_key = '+16465550195'",
-    )
-    .remove(0);
+    let wei = fixture::attempts(&state)
+        .into_iter()
+        .find(|a| a.contact_key == "+16465550195")
+        .and_then(|a| a.call_id)
+        .expect("Wei's call");
     let end = json!({
         "event": "call.declined", "eventId": "evt_wei_end", "callId": wei, "status": "declined",
     })

@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use jiff::civil::{Time, Weekday};
 
 use crate::run::{rehearsal_results, results, sandbox_calls};
-use crate::support::{SandboxProcess, Test, binary};
+use crate::support::{SandboxProcess, Test, binary, fixture};
 
 /// Four contacts, one per way of finding a zone: London from the column, New York and Los
 /// Angeles from the number, and 850 (the Florida panhandle, split between two zones) that falls
@@ -170,17 +170,16 @@ fn a_sandbox_rehearsal_from_a_given_start_sleeps_in_simulated_time_until_the_win
         "the start is read in schedule.timezone: {}",
         run.stderr
     );
-    let db = rusqlite::Connection::open(test.path().join("zones.rehearsal.state.db")).unwrap();
-    let mut stmt = db
-        .prepare(
-            "SELECT c.timezone, a.created_at FROM attempts a JOIN contacts c ON c.key = a.contact_key",
-        )
-        .unwrap();
-    let placed: Vec<(String, i64)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let placed: Vec<(String, i64)> =
+        fixture::attempts_with_contacts(&test.path().join("zones.rehearsal.state.db"))
+            .into_iter()
+            .map(|(a, c)| {
+                (
+                    c.timezone.expect("a placed contact has a zone"),
+                    a.created_at,
+                )
+            })
+            .collect();
     assert_eq!(placed.len(), 4, "{placed:?}");
     for (zone, ms) in placed {
         let at = Timestamp::from_millisecond(ms).unwrap();
@@ -413,13 +412,9 @@ fn a_retry_that_falls_due_after_the_window_waits_for_the_next_one() {
     );
     let run = rehearse(&test, "2026-12-07 03:00", "0.0001");
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let db = rusqlite::Connection::open(test.path().join("zones.rehearsal.state.db")).unwrap();
-    let created: Vec<Timestamp> = db
-        .prepare("SELECT created_at FROM attempts ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get::<_, i64>(0))
-        .unwrap()
-        .map(|ms| Timestamp::from_millisecond(ms.unwrap()).unwrap())
+    let created: Vec<Timestamp> = fixture::attempts(&test.path().join("zones.rehearsal.state.db"))
+        .iter()
+        .map(|a| Timestamp::from_millisecond(a.created_at).unwrap())
         .collect();
     assert_eq!(created.len(), 2, "{created:?}");
     let tuesday: Timestamp = "2026-12-08T14:00:00Z".parse().unwrap();

@@ -1,12 +1,13 @@
 //! Test helpers. Here: the builder for CLI tests (a temp folder with a campaign and its CSV, the
 //! real binary run in it, the whole invocation as one text to snapshot). In [`sandbox`]: the
 //! sandbox in-process or as a process, and a small API client; in [`receiver`]: a webhook
-//! receiver; in [`state`]: a state file as a run leaves it.
+//! receiver; in [`fixture`]: the state file's tables, written as a run leaves them and read back
+//! (the only module that knows them).
 
+pub mod fixture;
 pub mod receiver;
 pub mod sandbox;
 pub mod spreadsheet;
-pub mod state;
 
 pub use sandbox::*;
 
