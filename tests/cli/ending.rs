@@ -17,37 +17,16 @@ use crate::run::{
     Done, rehearsal_results, results, run_to_end, run_within, runner, sandbox_calls, ts, until,
     wait_for,
 };
-use crate::support::{SandboxProcess, Test, fixture};
+use crate::support::{Campaign, SandboxProcess, Test, fixture};
 
 /// A campaign keyed by `id`, no calling windows, `limits` as given.
-fn campaign(limits: &str) -> String {
-    format!(
-        "\
-name: ending
-input:
-  path: contacts.csv
-  key_column: id
-  default_region: US
-call:
-  objective: Confirm {{{{ first_name }}}}'s appointment.
-fields:
-  - {{ name: confirmed, type: boolean, description: Did they confirm? }}
-limits:
-  calls_per_minute: 600
-  burst: 10
-{limits}
-retry:
-  no_answer: {{ attempts: 1 }}
-output:
-  path: results.csv
-"
-    )
-}
-
 fn setup(limits: &str, contacts: &str) -> Test {
-    Test::new()
-        .file("campaign.yaml", campaign(limits))
-        .file("contacts.csv", contacts)
+    Campaign::new("ending")
+        .keyed_by_id()
+        .limits("  calls_per_minute: 600\n  burst: 10")
+        .limits(limits)
+        .retry("  no_answer: { attempts: 1 }")
+        .write(contacts)
 }
 
 /// The results CSV row of the contact whose `id` is `id`.

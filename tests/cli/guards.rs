@@ -14,31 +14,16 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
 use crate::run::{Done, results, run_to_end, runner, sandbox_calls, ts, until};
-use crate::support::{SandboxProcess, Test, fixture};
+use crate::support::{Campaign, SandboxProcess, Test, fixture};
 
-/// A campaign keyed by number with no calling windows, the given limits and retry rules.
-fn campaign(limits: &str, retry: &str) -> String {
-    format!(
-        "\
-name: guards
-input:
-  path: contacts.csv
-  default_region: US
-call:
-  objective: Confirm {{{{ first_name }}}}'s appointment.
-fields:
-  - {{ name: confirmed, type: boolean, description: Did they confirm? }}
-limits:
-  calls_per_minute: 600
-  burst: 10
-{limits}
-retry:
-{retry}
-suppress: [do-not-call.txt]
-output:
-  path: results.csv
-"
-    )
+/// A campaign keyed by number with no calling windows, the given limits and retry rules, and
+/// an empty suppression list.
+fn campaign(limits: &str, retry: &str) -> Campaign {
+    Campaign::new("guards")
+        .limits("  calls_per_minute: 600\n  burst: 10")
+        .limits(limits)
+        .retry(retry)
+        .suppress("# nobody yet\n")
 }
 
 /// The campaign and its contacts in a temp folder, and a sandbox on a clock a thousand times
@@ -49,10 +34,7 @@ fn start(
     contacts: &str,
     sandbox_args: &[&str],
 ) -> (Test, SandboxProcess) {
-    let test = Test::new()
-        .file("campaign.yaml", campaign(limits, retry))
-        .file("contacts.csv", contacts)
-        .file("do-not-call.txt", "# nobody yet\n");
+    let test = campaign(limits, retry).write(contacts);
     let mut args = vec!["--time-scale", "0.001"];
     args.extend_from_slice(sandbox_args);
     (test, SandboxProcess::spawn(&args))

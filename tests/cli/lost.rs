@@ -13,7 +13,7 @@ use crate::run::{
     Done, assert_every_row_has_its_result, assert_nothing_open, assert_state_knows_every_call,
     results, run_to_end, run_within, runner, sandbox_calls, state_path,
 };
-use crate::support::{SandboxProcess, Test};
+use crate::support::{Campaign, SandboxProcess, Test};
 
 /// One call per contact (no retry): every call the sandbox makes is a first call.
 ///
@@ -25,29 +25,16 @@ use crate::support::{SandboxProcess, Test};
 /// load, and 10 (a trip, exit 69) in about one loaded run in fifty. The breaker is not what
 /// these tests are about: a window of 100 (50 bad calls, more than a run has) keeps chance out
 /// of it.
-fn campaign(limits: &str) -> String {
-    format!(
-        "\
-name: run
-input:
-  path: contacts.csv
-  default_region: US
-call:
-  objective: Confirm {{{{ first_name }}}}'s appointment.
-fields:
-  - {{ name: confirmed, type: boolean, description: Did they confirm? }}
-limits:
-{limits}
-  breaker_window: 100
-retry:
-  no_answer: {{ attempts: 1 }}
-  voicemail: {{ attempts: 1 }}
-  failed: {{ attempts: 1 }}
-  declined: {{ attempts: 1 }}
-output:
-  path: results.csv
-"
-    )
+fn campaign(limits: &str) -> Campaign {
+    Campaign::new("run")
+        .limits(limits)
+        .limits("  breaker_window: 100")
+        .retry(
+            "  no_answer: { attempts: 1 }
+  voicemail: { attempts: 1 }
+  failed: { attempts: 1 }
+  declined: { attempts: 1 }",
+        )
 }
 
 /// `n` contacts with fictional numbers (555-0100 to 0188, never a magic one) across area codes.
@@ -64,9 +51,7 @@ fn contacts(n: usize) -> String {
 }
 
 fn setup(limits: &str, contacts: &str) -> Test {
-    Test::new()
-        .file("campaign.yaml", campaign(limits))
-        .file("contacts.csv", contacts)
+    campaign(limits).write(contacts)
 }
 
 /// Each call the sandbox made, by number.

@@ -18,18 +18,17 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::support::{SandboxProcess, Test, binary, fixture};
+use crate::support::{Campaign, SandboxProcess, Test, binary, contacts, fixture};
 
 pub(crate) const KEY: &str = "bys_ak_test_runner";
 
-/// The retry policy every campaign here uses (in the campaign YAML below).
-const RETRY: &str = "\
-retry:
-  no_answer: { attempts: 2, after: 1m }
-  voicemail: { attempts: 2, after: 1m }
-  failed: { attempts: 2, after: 1m }
-  declined: { attempts: 1 }
-";
+/// The retry policy every campaign here uses (the lines under `retry:` in the campaign YAML).
+pub(crate) const RETRY: &str = concat!(
+    "  no_answer: { attempts: 2, after: 1m }\n",
+    "  voicemail: { attempts: 2, after: 1m }\n",
+    "  failed: { attempts: 2, after: 1m }\n",
+    "  declined: { attempts: 1 }\n",
+);
 
 /// Calls in total a number may get when its previous call ended in `outcome`.
 fn attempts_allowed(outcome: &str) -> usize {
@@ -41,42 +40,21 @@ fn attempts_allowed(outcome: &str) -> usize {
 }
 
 /// A campaign keyed by number (a repeated number is a duplicate), no calling windows (the
-/// simulated clock may fall on a weekend), the retry policy above.
-fn campaign(limits: &str) -> String {
-    format!(
-        "\
-name: run
-input:
-  path: contacts.csv
-  default_region: US
-call:
-  objective: Confirm {{{{ first_name }}}}'s appointment.
-fields:
-  - {{ name: confirmed, type: boolean, description: Did they confirm? }}
-limits:
-{limits}
-{RETRY}suppress: [do-not-call.txt]
-output:
-  path: results.csv
-"
-    )
+/// simulated clock may fall on a weekend), the retry policy above, and a suppression list.
+fn campaign(limits: &str) -> Campaign {
+    Campaign::new("run")
+        .limits(limits)
+        .retry(RETRY)
+        .suppress("+1 415 555 0150\n")
 }
 
 /// `n` plain contacts, 212-555-01NN from 01 on (never a magic number).
 fn plain_contacts(n: usize) -> String {
-    assert!(n <= 89, "only 555-0100..0189 are plain numbers");
-    let mut csv = String::from("first_name,phone\n");
-    for i in 0..n {
-        csv.push_str(&format!("P{i},212-555-01{:02}\n", i + 1));
-    }
-    csv
+    contacts(n, &[])
 }
 
 fn setup(limits: &str, contacts: &str) -> Test {
-    Test::new()
-        .file("campaign.yaml", campaign(limits))
-        .file("contacts.csv", contacts)
-        .file("do-not-call.txt", "+1 415 555 0150\n")
+    campaign(limits).write(contacts)
 }
 
 /// The runner, `run campaign.yaml --api-url URL --yes` with a key, as a command to adjust.
@@ -614,9 +592,14 @@ fn lost_answers_while_a_list_is_out_do_not_freeze_the_run() {
 
 /// `rows` plain contacts and a runner against a sandbox seeded `seed`, returned once a few of
 /// its calls are placed (stderr piped, for the signal tests).
+///
+/// Seed 31's 60 rows make 72 calls, 13 of them bad for the circuit breaker (failed, or
+/// completed without the requested field): at its default (10 of the last 20) the order in
+/// which results arrive could trip it. The breaker is not what these tests are about: a window of 100
+/// keeps chance out of it.
 fn mid_campaign(rows: usize, seed: &str) -> (Test, SandboxProcess, Child) {
     let test = setup(
-        "  calls_per_minute: 60\n  burst: 5\n  max_concurrent: 10",
+        "  calls_per_minute: 60\n  burst: 5\n  max_concurrent: 10\n  breaker_window: 100",
         &plain_contacts(rows),
     );
     let sandbox = SandboxProcess::spawn(&["--time-scale", "0.005", "--seed", seed]);
@@ -939,6 +922,7 @@ fn a_caller_id_the_account_does_not_own_stops_the_run() {
     let test = setup("  calls_per_minute: 60", &plain_contacts(3)).file(
         "campaign.yaml",
         campaign("  calls_per_minute: 60")
+            .yaml()
             .replace("call:\n", "call:\n  caller_id: \"+14155550109\"\n"),
     );
     let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001"]);
@@ -990,13 +974,9 @@ b1,D,415-555-0198
 b2,E,415-555-0198
 b3,F,415-555-0198
 ";
-    let test = setup("  calls_per_minute: 60\n  burst: 10", contacts).file(
-        "campaign.yaml",
-        campaign("  calls_per_minute: 60\n  burst: 10").replace(
-            "  default_region: US\n",
-            "  default_region: US\n  key_column: id\n",
-        ),
-    );
+    let test = campaign("  calls_per_minute: 60\n  burst: 10")
+        .keyed_by_id()
+        .write(contacts);
     let sandbox = SandboxProcess::spawn(&[
         "--drop-after-create",
         "0.3",
@@ -1025,10 +1005,12 @@ fn a_result_reaches_the_state_file_within_a_second_when_no_placement_follows_it(
     // away, and `status` from another process sees the result long before it.
     let test = setup("  calls_per_minute: 60\n  burst: 10", &plain_contacts(1)).file(
         "campaign.yaml",
-        campaign("  calls_per_minute: 60\n  burst: 10").replace(
-            "no_answer: { attempts: 2, after: 1m }",
-            "no_answer: { attempts: 2, after: 30m }",
-        ),
+        campaign("  calls_per_minute: 60\n  burst: 10")
+            .yaml()
+            .replace(
+                "no_answer: { attempts: 2, after: 1m }",
+                "no_answer: { attempts: 2, after: 30m }",
+            ),
     );
     let sandbox = SandboxProcess::spawn(&[
         "--time-scale",
@@ -1177,11 +1159,9 @@ fn a_number_whose_call_may_be_ringing_is_not_called_before_that_call_could_have_
     // be going on (limits.max_call_minutes after it became unknown), and the run waits for that
     // instant rather than stopping or hanging.
     let contacts = "id,first_name,phone\na1,Ana,212-555-0101\na2,Wei,212-555-0101\n";
-    let with_key = campaign("  calls_per_minute: 60\n  burst: 10\n  max_call_minutes: 20").replace(
-        "  default_region: US\n",
-        "  default_region: US\n  key_column: id\n",
-    );
-    let test = setup("", contacts).file("campaign.yaml", with_key);
+    let test = campaign("  calls_per_minute: 60\n  burst: 10\n  max_call_minutes: 20")
+        .keyed_by_id()
+        .write(contacts);
     // 20 simulated minutes are 12 real seconds: time enough to start the run inside them, even
     // on a loaded machine (5 minutes, 3 seconds, were not always).
     let sandbox = SandboxProcess::spawn(&["--time-scale", "0.01", "--seed", "7"]);
@@ -1384,10 +1364,9 @@ fn a_changed_key_column_is_refused_before_anyone_is_called_again() {
     let state = test.path().join("run.rehearsal.state.db");
     let attempts = || fixture::attempts(&state).len();
     assert_eq!(attempts(), 2);
-    let keyed = campaign("  calls_per_minute: 60\n  burst: 10").replace(
-        "  default_region: US\n",
-        "  default_region: US\n  key_column: id\n",
-    );
+    let keyed = campaign("  calls_per_minute: 60\n  burst: 10")
+        .keyed_by_id()
+        .yaml();
     let test = test.file("campaign.yaml", keyed);
     let second = test.run();
     assert_eq!(second.code, 78, "{}", second.stderr);

@@ -19,55 +19,26 @@ use bys_campaign::webhook::signature::{SIGNATURE_HEADER, signature_header};
 use serde_json::{Value, json};
 
 use crate::assert_run;
-use crate::support::{Run, SandboxProcess, Test, binary, fixture};
+use crate::support::{Campaign, Run, SandboxProcess, Test, binary, contacts, fixture};
 
 const KEY: &str = "bys_ak_test_webhooks";
 /// `bys-campaign sandbox` signs with this unless told otherwise.
 const SECRET: &str = "whsec_sandbox";
 
-fn campaign(webhook: &str) -> String {
-    format!(
-        "\
-name: hooks
-input:
-  path: contacts.csv
-  default_region: US
-call:
-  objective: Confirm {{{{ first_name }}}}'s appointment.
-limits:
-  calls_per_minute: 120
-  burst: 20
-  max_concurrent: 20
-retry:
-  no_answer: {{ attempts: 2, after: 1m }}
-  voicemail: {{ attempts: 2, after: 1m }}
-  failed: {{ attempts: 2, after: 1m }}
-  declined: {{ attempts: 1 }}
-output:
-  path: results.csv
-{webhook}"
-    )
+/// The runner tests' campaign without a field, with `webhook` (a section) last.
+fn campaign(webhook: &str) -> Campaign {
+    Campaign::new("hooks")
+        .without_fields()
+        .limits("  calls_per_minute: 120\n  burst: 20\n  max_concurrent: 20")
+        .retry(crate::run::RETRY)
+        .more(webhook)
 }
 
 /// The receiver on a free port of its own choosing; the URL sent is its own address.
 const SECTION: &str = "webhook:\n  listen: 127.0.0.1:0\n  secret_env: HOOKS_SECRET\n";
 
-/// `n` plain contacts (212-555-01NN from 01) and the given magic numbers (646-555-NNNN).
-fn contacts(n: usize, magic: &[&str]) -> String {
-    let mut csv = String::from("first_name,phone\n");
-    for i in 0..n {
-        csv.push_str(&format!("P{i},212-555-01{:02}\n", i + 1));
-    }
-    for m in magic {
-        csv.push_str(&format!("M{m},646-555-{m}\n"));
-    }
-    csv
-}
-
 fn setup(contacts: &str) -> Test {
-    Test::new()
-        .file("campaign.yaml", campaign(SECTION))
-        .file("contacts.csv", contacts)
+    campaign(SECTION).write(contacts)
 }
 
 fn runner(test: &Test, url: &str) -> Command {
@@ -514,13 +485,9 @@ fn bad_deliveries_are_refused_and_a_terminal_event_is_final() {
 /// receiver). The sandbox on loopback handles a request at once: a POST of a killed runner takes
 /// effect within 2 s of real time or never (`lost_answer_wait`).
 fn killable(contacts: &str) -> (Test, String) {
-    let test = setup(contacts).file(
-        "campaign.yaml",
-        campaign(SECTION).replace(
-            "  max_concurrent: 20\n",
-            "  max_concurrent: 20\n  lost_answer_wait: 2s\n",
-        ),
-    );
+    let test = campaign(SECTION)
+        .limits("  lost_answer_wait: 2s")
+        .write(contacts);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -603,10 +570,8 @@ fn a_late_terminal_event_finishes_a_call_given_up_as_unknown() {
     // safety-net poll falls on the give-up instant). The run is still going (0191's retry is
     // due at 20 minutes) when the terminal event comes: it is recorded, and the row moves on.
     let yaml = campaign(SECTION)
-        .replace(
-            "  max_concurrent: 20\n",
-            "  max_concurrent: 20\n  max_call_minutes: 1\n",
-        )
+        .limits("  max_call_minutes: 1")
+        .yaml()
         .replace(
             "no_answer: { attempts: 2, after: 1m }",
             "no_answer: { attempts: 2, after: 20m }",
@@ -657,7 +622,8 @@ fn a_rehearsal_with_a_webhook_section_gets_its_results_pushed() {
             "campaign.yaml",
             campaign(
                 "webhook:\n  listen: 127.0.0.1:0\n  public_url: https://hooks.example.com/bys\n",
-            ),
+            )
+            .yaml(),
         )
         .file("contacts.csv", contacts(6, &["0190"]))
         .args(&["run", "campaign.yaml", "--sandbox"]);
@@ -689,7 +655,7 @@ fn a_live_api_is_refused_a_plain_http_url_and_a_missing_secret() {
     let http = Test::new()
         .file(
             "campaign.yaml",
-            campaign("webhook:\n  public_url: http://hooks.example.com/bys\n"),
+            campaign("webhook:\n  public_url: http://hooks.example.com/bys\n").yaml(),
         )
         .file("contacts.csv", contacts(1, &[]))
         .args(&[
@@ -710,7 +676,7 @@ fn a_live_api_is_refused_a_plain_http_url_and_a_missing_secret() {
     );
 
     let unset = Test::new()
-        .file("campaign.yaml", campaign(SECTION))
+        .file("campaign.yaml", campaign(SECTION).yaml())
         .file("contacts.csv", contacts(1, &[]))
         .args(&[
             "run",
@@ -731,7 +697,7 @@ fn validate_checks_the_webhook_section() {
             "campaign.yaml",
             campaign(
                 "webhook:\n  listen: localhost\n  public_url: hooks.example.com\n  secret_env: whsec_abc\n",
-            ),
+            ).yaml(),
         )
         .file("contacts.csv", contacts(1, &[]))
         .args(&["validate", "campaign.yaml"])
@@ -740,7 +706,7 @@ fn validate_checks_the_webhook_section() {
     let typo = Test::new()
         .file(
             "campaign.yaml",
-            campaign("webhook:\n  listen: 127.0.0.1:8787\n  secret_var: HOOKS\n"),
+            campaign("webhook:\n  listen: 127.0.0.1:8787\n  secret_var: HOOKS\n").yaml(),
         )
         .file("contacts.csv", contacts(1, &[]))
         .args(&["validate", "campaign.yaml"])

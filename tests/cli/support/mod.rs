@@ -1,14 +1,17 @@
 //! Test helpers. Here: the builder for CLI tests (a temp folder with a campaign and its CSV, the
-//! real binary run in it, the whole invocation as one text to snapshot). In [`sandbox`]: the
+//! real binary run in it, the whole invocation as one text to snapshot). In [`campaign`]: the
+//! campaign the runner tests run against the sandbox, as a builder. In [`sandbox`]: the
 //! sandbox in-process or as a process, and a small API client; in [`receiver`]: a webhook
 //! receiver; in [`fixture`]: the state file's tables, written as a run leaves them and read back
 //! (the only module that knows them).
 
+pub mod campaign;
 pub mod fixture;
 pub mod receiver;
 pub mod sandbox;
 pub mod spreadsheet;
 
+pub use campaign::{Campaign, contacts};
 pub use sandbox::*;
 
 use std::path::{Path, PathBuf};
