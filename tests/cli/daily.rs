@@ -235,7 +235,7 @@ schedule:
   stop_before: 12h
 retry:
   no_answer: { attempts: 3, after: 2h }
-  voicemail: { attempts: 2, after: 2h }
+  voicemail: { attempts: 2, after: 3h }
 limits:
   max_calls_per_day: 6
 output:
@@ -243,8 +243,10 @@ output:
 ";
 
 /// The CSV of `day`: six appointments, most of them the next day. 0190 completes, 0191 never
-/// answers, 0192 reaches voicemail, 0198 answers the second call. Bea's appointment at 01:00
-/// stops her calls at 13:00, before her third; Eve's was this morning.
+/// answers, 0192 reaches voicemail. The first run calls five; the day's sixth and last call is
+/// Bea's retry two hours later (Cal's comes an hour after hers: which retry gets the last call is
+/// never a race of end times). Bea's appointment at 01:00 stops her calls at 13:00, before her
+/// third; Eve's was this morning.
 fn week_csv(day: jiff::civil::Date) -> String {
     let next = day.tomorrow().unwrap();
     format!(
@@ -252,7 +254,7 @@ fn week_csv(day: jiff::civil::Date) -> String {
          {day}-1,Ana,020 7946 0190,{next} 10:00\n\
          {day}-2,Bea,020 7946 0191,{next} 01:00\n\
          {day}-3,Cal,020 7946 0192,{next} 14:00\n\
-         {day}-4,Dan,020 7946 0198,{next} 11:00\n\
+         {day}-4,Dan,020 7946 0190,{next} 11:00\n\
          {day}-5,Eve,020 7946 0190,{day} 08:00\n\
          {day}-6,Gus,020 7946 0190,{next} 12:00\n"
     )
