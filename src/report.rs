@@ -268,7 +268,8 @@ fn tally_callable(
     let is_wanted = wanted == Some(contact.key.as_str());
     if report.requests.len() < show || is_wanted {
         // The scan rendered it already, and rendering is deterministic.
-        let body = render::request(campaign, &contact).expect("the scan's check rendered it");
+        let body = render::request(campaign, &contact.phone, &contact.values)
+            .expect("the scan's check rendered it");
         let planned = Planned {
             line: contact.line,
             key: contact.key,

@@ -38,8 +38,7 @@ pub struct Contact {
     /// `schedule.timezone` (see [`crate::schedule::zone`]); `None` when nothing tells and the
     /// campaign has no schedule.
     pub timezone: Option<String>,
-    /// Where `timezone` came from; `None` where it is not known (a contact read back from the
-    /// state file for placing).
+    /// Where `timezone` came from; `None` exactly when `timezone` is.
     pub tz_source: Option<TzSource>,
     /// When calls stop for it: its `input.deadline_column` less `schedule.stop_before` (see
     /// [`crate::schedule::deadline`]); `None` without a deadline column.

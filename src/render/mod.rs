@@ -36,11 +36,16 @@ pub struct FieldSpec {
     pub description: Option<String>,
 }
 
-/// The request a contact would be called with.
-pub fn request(campaign: &Campaign, contact: &Contact) -> Result<CallRequest, RenderError> {
-    let (objective, rendered_context) = texts(campaign, contact)?;
+/// The request a contact would be called with: its number `to` (E.164) and its row's `values`,
+/// in header order, are all it takes.
+pub fn request(
+    campaign: &Campaign,
+    to: &str,
+    values: &[String],
+) -> Result<CallRequest, RenderError> {
+    let (objective, rendered_context) = texts(campaign, values)?;
     Ok(CallRequest {
-        to: contact.phone.clone(),
+        to: to.to_owned(),
         objective,
         context: rendered_context,
         fields: campaign
@@ -62,15 +67,15 @@ pub fn request(campaign: &Campaign, contact: &Contact) -> Result<CallRequest, Re
 /// Whether the contact's request renders, without building it: what a scan of the CSV checks
 /// for every row (see [`crate::contacts::Reader::for_each`]).
 pub fn check(campaign: &Campaign, contact: &Contact) -> Result<(), crate::contacts::RowProblem> {
-    texts(campaign, contact)
+    texts(campaign, &contact.values)
         .map(drop)
         .map_err(crate::contacts::RowProblem::Render)
 }
 
 /// The rendered objective and context.
-fn texts(campaign: &Campaign, contact: &Contact) -> Result<(String, Option<String>), RenderError> {
+fn texts(campaign: &Campaign, values: &[String]) -> Result<(String, Option<String>), RenderError> {
     campaign
         .call
         .templates
-        .render_row(&campaign.input.columns, &contact.values)
+        .render_row(&campaign.input.columns, values)
 }

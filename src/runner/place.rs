@@ -16,7 +16,6 @@ use super::{Cap, Ending, Event, RunError, Runner, later, lost, resolve, windows}
 use crate::api::{ApiError, BackoffPolicy, ErrorClass, Placed};
 use crate::campaign::Campaign;
 use crate::clock::Clock;
-use crate::contacts::Contact;
 use crate::render;
 use crate::state::{self, AttemptState, ContactState, PlaceResult};
 use crate::store::account;
@@ -302,17 +301,7 @@ impl Runner {
     /// Renders `due`'s request and commits its attempt `placing`; `None` if it is not to be
     /// placed after all (its row no longer renders, or it is no longer pending).
     fn claim(&mut self, due: &Due, now: Timestamp) -> Result<Option<Claimed>, RunError> {
-        let contact = Contact {
-            line: due.line,
-            key: due.key.clone(),
-            phone: due.phone.clone(),
-            values: due.cells.clone(),
-            timezone: due.timezone.clone(),
-            tz_source: None,
-            // Checked before the claim (see `deadline`), not needed to render.
-            cutoff: None,
-        };
-        let mut request = match render::request(&self.campaign, &contact) {
+        let mut request = match render::request(&self.campaign, &due.phone, &due.cells) {
             Ok(request) => request,
             Err(err) => {
                 // The CSV changed shape since import checked it; never place a half-rendered call.
