@@ -51,7 +51,7 @@ fn main() {
     // Saturday 2026-12-05 12:00Z: every window is closed.
     let now: Timestamp = "2026-12-05T12:00:00Z".parse().unwrap();
     let started = Instant::now();
-    store.import(&campaign, now).unwrap();
+    bys_campaign::scan::import(&mut store, &campaign, now).unwrap();
     println!("import of {rows} rows: {:.2?}", started.elapsed());
 
     let started = Instant::now();

@@ -24,6 +24,7 @@ pub mod render;
 pub mod report;
 pub mod runner;
 pub mod sandbox;
+pub mod scan;
 pub mod schedule;
 pub mod state;
 pub mod store;

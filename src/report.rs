@@ -10,8 +10,9 @@ use serde::Serialize;
 
 use crate::campaign::Campaign;
 use crate::census::Census;
-use crate::contacts::{self, Contact, Problems, ReadError, Row, Scanned, Suppression};
+use crate::contacts::{Contact, Problems, Row, Scanned};
 use crate::render::{self, CallRequest};
+use crate::scan::{Scan, ScanError};
 use crate::schedule::zone::TzSource;
 use crate::zones;
 
@@ -132,13 +133,12 @@ pub fn scan_each(
     options: &Options<'_>,
     mut on_invalid: Option<OnInvalid<'_>>,
 ) -> Result<Report, ScanError> {
-    let suppression = Suppression::load(&campaign.suppress, campaign.input.default_region)
-        .map_err(ScanError::Suppression)?;
+    let scan = Scan::open(campaign)?;
     let mut report = Report {
         warnings: campaign.warnings.clone(),
         ..Report::default()
     };
-    for entry in &suppression.unreadable {
+    for entry in scan.unreadable() {
         report.warnings.push(format!(
             "suppression entry is not a phone number, it suppresses nothing: {entry}"
         ));
@@ -150,27 +150,22 @@ pub fn scan_each(
             .unwrap_or_else(|_| row.trim().to_owned()),
     });
     let now = options.now.unwrap_or_else(jiff::Timestamp::now);
-    let reader = contacts::Reader::open(campaign).map_err(ScanError::Open)?;
-    reader.for_each(
-        &suppression,
-        |contact| render::check(campaign, contact),
-        |scanned| {
-            if let (Some(each), Row::Invalid { line, problems, .. }) =
-                (on_invalid.as_mut(), &scanned.row)
-            {
-                each(*line, scanned.cells.to_strings(), problems).map_err(ScanError::Invalid)?;
-            }
-            tally(
-                campaign,
-                &mut report,
-                options,
-                wanted.as_deref(),
-                now,
-                scanned,
-            );
-            Ok::<_, ScanError>(())
-        },
-    )?;
+    scan.for_each(|scanned| {
+        if let (Some(each), Row::Invalid { line, problems, .. }) =
+            (on_invalid.as_mut(), &scanned.row)
+        {
+            each(*line, scanned.cells.to_strings(), problems).map_err(ScanError::Invalid)?;
+        }
+        tally(
+            campaign,
+            &mut report,
+            options,
+            wanted.as_deref(),
+            now,
+            scanned,
+        );
+        Ok::<_, ScanError>(())
+    })?;
     for (name, group) in &report.fixed_zones {
         let given = format!(
             "{} ({}) {} the time zone",
@@ -284,19 +279,6 @@ fn tally_callable(
             report.requests.push(planned);
         }
     }
-}
-
-/// The contacts could not be read to the end.
-#[derive(Debug, thiserror::Error)]
-pub enum ScanError {
-    #[error("cannot read a suppression file: {0}")]
-    Suppression(std::io::Error),
-    #[error("cannot open the contacts CSV: {0}")]
-    Open(std::io::Error),
-    #[error(transparent)]
-    Read(#[from] ReadError),
-    #[error("cannot write the invalid rows: {0}")]
-    Invalid(std::io::Error),
 }
 
 /// How long placing the campaign's calls would take at its limits.

@@ -163,7 +163,7 @@ async fn drive(
     let sandbox_run = sandbox.is_some();
     // A row whose deadline passed ends `expired`, not `removed`, when today's CSV leaves it out.
     runner::deadline::expire(&store, campaign, clock.now())?;
-    let imported = store.import(campaign, clock.now())?;
+    let imported = crate::scan::import(&mut store, campaign, clock.now())?;
     // What the reading commands load the campaign with (see `commands::load_reading`).
     let contacts =
         std::fs::canonicalize(&campaign.input.path).unwrap_or_else(|_| campaign.input.path.clone());

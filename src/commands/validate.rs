@@ -7,6 +7,7 @@ use crate::campaign::{Campaign, LoadOptions};
 use crate::cli::ValidateArgs;
 use crate::contacts::Problems;
 use crate::report::{self, Options};
+use crate::scan::ScanError;
 
 pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
     let options = LoadOptions {
@@ -49,27 +50,24 @@ pub fn run(args: &ValidateArgs) -> anyhow::Result<Exit> {
 
 /// Scans the contacts, writing each invalid row to `path` as it comes (the file appears whole,
 /// or not at all): `line`, `problems`, then the row's cells as read.
-fn write_invalid(
-    campaign: &Campaign,
-    path: &std::path::Path,
-) -> Result<report::Report, report::ScanError> {
+fn write_invalid(campaign: &Campaign, path: &std::path::Path) -> Result<report::Report, ScanError> {
     let written = crate::atomic::write(path, |file| {
         let mut out = csv::WriterBuilder::new().flexible(true).from_writer(file);
         let mut header = vec!["line".to_owned(), "problems".to_owned()];
         header.extend(campaign.input.columns.iter().cloned());
         out.write_record(&header)
-            .map_err(|e| report::ScanError::Invalid(io(e)))?;
+            .map_err(|e| ScanError::Invalid(io(e)))?;
         let mut each = |line: u64, cells: Vec<String>, problems: &Problems| {
             let mut record = vec![line.to_string(), problems.to_string()];
             record.extend(cells);
             out.write_record(&record).map_err(io)
         };
         let report = report::scan_each(campaign, &Options::default(), Some(&mut each))?;
-        out.flush().map_err(report::ScanError::Invalid)?;
+        out.flush().map_err(ScanError::Invalid)?;
         Ok(report)
     });
     written.map_err(|e| match e {
-        crate::atomic::Error::Io(e) => report::ScanError::Invalid(e),
+        crate::atomic::Error::Io(e) => ScanError::Invalid(e),
         crate::atomic::Error::Fill(e) => e,
     })
 }

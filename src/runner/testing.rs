@@ -64,7 +64,7 @@ impl Rig {
         let campaign = crate::campaign::testing::campaign(dir.path(), "", &rest, &csv);
         let clock = ManualClock::new(t0());
         let mut store = Store::open(&dir.path().join("state.db")).expect("state file");
-        store.import(&campaign, clock.now()).expect("import");
+        crate::scan::import(&mut store, &campaign, clock.now()).expect("import");
         let sandbox = Sandbox::start(config, clock.clock())
             .await
             .expect("sandbox starts");

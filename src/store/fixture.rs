@@ -14,7 +14,7 @@ pub(super) fn t(s: &str) -> Timestamp {
 pub(super) fn store(dir: &std::path::Path, csv: &str) -> Store {
     let campaign = testing::campaign(dir, "  key_column: id\n", "", csv);
     let mut store = Store::open(&dir.join("s.db")).unwrap();
-    store.import(&campaign, t("2026-12-07T17:00:00Z")).unwrap();
+    crate::scan::import(&mut store, &campaign, t("2026-12-07T17:00:00Z")).unwrap();
     store
 }
 

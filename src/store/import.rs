@@ -1,17 +1,15 @@
-//! Importing the contacts CSV into the state file, idempotently, by row identity.
+//! Writing an import of the contacts CSV into the state file, idempotently, by row identity.
 //!
-//! Every run imports the CSV again: new rows are added, known rows keep their state (a contact
-//! that has been called is never reset by an import), rows no longer in the file are flagged
-//! absent and never called, and edits are counted so the run can say what changed.
+//! The scan above the store (the `scan` module) reads and checks the CSV and hands each row over
+//! as an [`ImportRow`]; [`Store::import`] writes them in one transaction. Every run imports the
+//! CSV again: new rows are added, known rows keep their state (a contact that has been called is
+//! never reset by an import), rows no longer in the file are flagged absent and never called, and
+//! edits are counted so the run can say what changed.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{CachedStatement, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use super::{Store, StoreError, millis};
-use crate::campaign::Campaign;
-use crate::contacts::{self, Contact, ReadError, Row, RowProblem, Scanned, Suppression};
-use crate::render;
-use crate::report;
 use crate::schedule::zone::TzSource;
 use crate::state::{ContactState, RowKind, after_import, after_removal};
 
@@ -30,42 +28,79 @@ pub struct ImportSummary {
     pub skipped: u64,
 }
 
-/// The result of an import, with the suppression lists it loaded (the runner checks them again
-/// before each placement).
-#[derive(Debug)]
-pub struct Imported {
-    pub summary: ImportSummary,
-    pub suppression_warnings: Vec<String>,
+/// One row of the CSV as the import writes it, in CSV order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportRow {
+    /// A row with an identity of its own: a contact, kept across imports by its key.
+    Contact(ContactRow),
+    /// A row without one (a duplicate number, a repeated or empty key): kept for this import only.
+    Skipped(SkippedRow),
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ImportError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Scan(#[from] report::ScanError),
+/// A row with an identity of its own: callable, invalid or suppressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactRow {
+    /// The line of the CSV the row starts on.
+    pub line: u64,
+    /// Row identity: the key column's value, or the phone number in E.164.
+    pub key: String,
+    pub kind: RowKind,
+    /// E.164; `None` for an invalid row.
+    pub phone: Option<String>,
+    /// The contact's IANA zone and where it came from; `None` where nothing tells.
+    pub timezone: Option<String>,
+    pub tz_source: Option<TzSource>,
+    /// When calls stop for it (see [`crate::schedule::deadline`]).
+    pub cutoff: Option<jiff::Timestamp>,
+    /// Why it is not called (an invalid or suppressed row); `None` for a callable row.
+    pub reason: Option<String>,
+    /// The row's cells, in header order.
+    pub cells: Vec<String>,
 }
 
-impl From<ReadError> for ImportError {
-    fn from(err: ReadError) -> ImportError {
-        ImportError::Scan(err.into())
-    }
+/// A row without an identity of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedRow {
+    pub line: u64,
+    /// `duplicate` or `invalid`.
+    pub state: ContactState,
+    pub reason: String,
+    /// The row's cells as read.
+    pub cells: Vec<String>,
 }
 
 fn fingerprint(cells_json: &str) -> String {
     hex::encode(&Sha256::digest(cells_json.as_bytes())[..16])
 }
 
+/// The open import: takes the rows, in CSV order, inside [`Store::import`]'s transaction.
+pub struct Importer<'t> {
+    find: CachedStatement<'t>,
+    upsert: CachedStatement<'t>,
+    skip: CachedStatement<'t>,
+    /// The state file had no contacts (the first run): nothing to look up.
+    first: bool,
+    now: i64,
+    path: &'t std::path::Path,
+    summary: ImportSummary,
+}
+
+impl std::fmt::Debug for Importer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Importer")
+            .field("summary", &self.summary)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Store {
-    /// Reads the whole CSV into the state file in one transaction.
-    pub fn import(
+    /// Imports the rows `rows` hands to its [`Importer`], in one transaction: rows left out are
+    /// flagged absent, and nothing is written if `rows` fails.
+    pub fn import<E: From<StoreError>>(
         &mut self,
-        campaign: &Campaign,
         now: jiff::Timestamp,
-    ) -> Result<Imported, ImportError> {
-        let suppression = Suppression::load(&campaign.suppress, campaign.input.default_region)
-            .map_err(report::ScanError::Suppression)?;
-        let reader = contacts::Reader::open(campaign).map_err(report::ScanError::Open)?;
+        rows: impl FnOnce(&mut Importer<'_>) -> Result<(), E>,
+    ) -> Result<ImportSummary, E> {
         let sql = super::sqlite(self.path.clone());
         let tx = self.conn.transaction().map_err(&sql)?;
         // A state file without contacts (the first run) has nothing to look up.
@@ -78,15 +113,14 @@ impl Store {
             "DELETE FROM skipped_rows; UPDATE contacts SET present = 2 WHERE present = 1;",
         )
         .map_err(&sql)?;
-        let mut summary = ImportSummary::default();
         let now = millis(now);
-        {
-            let mut find = tx
+        let mut summary = {
+            let find = tx
                 .prepare_cached(
                     "SELECT state, fingerprint, present, cutoff_at, reason FROM contacts WHERE key = ?1",
                 )
                 .map_err(&sql)?;
-            let mut upsert = tx
+            let upsert = tx
                 .prepare_cached(&format!(
                     "INSERT INTO contacts (key, seq, line, present, cells, fingerprint, phone, timezone, state, reason, updated_at, tz_source, cutoff_at)
                      VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
@@ -104,139 +138,21 @@ impl Store {
                     called = super::contacts_where(ContactState::is_called),
                 ))
                 .map_err(&sql)?;
-            let mut skip = tx
+            let skip = tx
                 .prepare_cached("INSERT INTO skipped_rows (seq, line, cells, state, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
                 .map_err(&sql)?;
-            let work = |contact: &Contact| render::check(campaign, contact);
-            reader.for_each(&suppression, work, |scanned| {
-                let Scanned { row, work, cells } = scanned;
-                summary.rows += 1;
-                let seq = summary.rows as i64;
-                let mut tz_source = None;
-                let mut cutoff = None;
-                debug_assert_eq!(work.is_some(), matches!(row, Row::Callable(_)));
-                let (line, key, kind, phone, timezone, reason, cells) = match row {
-                    Row::Callable(contact) => {
-                        tz_source = contact.tz_source.map(TzSource::as_str);
-                        cutoff = contact.cutoff.map(millis);
-                        (
-                            contact.line,
-                            contact.key,
-                            RowKind::Callable,
-                            Some(contact.phone),
-                            contact.timezone,
-                            None,
-                            contact.values,
-                        )
-                    }
-                    Row::Suppressed { line, key, phone } => {
-                        let reason = format!("{phone} is on a suppression list");
-                        (
-                            line,
-                            key,
-                            RowKind::Suppressed,
-                            Some(phone),
-                            None,
-                            Some(reason),
-                            cells.to_strings(),
-                        )
-                    }
-                    Row::Invalid {
-                        line,
-                        key: Some(key),
-                        problems,
-                    } if !matches!(problems.first(), RowProblem::DuplicateKey { .. }) => (
-                        line,
-                        key,
-                        RowKind::Invalid,
-                        None,
-                        None,
-                        Some(problems.to_string()),
-                        cells.to_strings(),
-                    ),
-                    other => {
-                        let (line, state, reason) = match other {
-                            Row::Duplicate {
-                                line,
-                                phone,
-                                first_line,
-                            } => (
-                                line,
-                                ContactState::Duplicate,
-                                format!("{phone} is also on line {first_line}"),
-                            ),
-                            Row::Invalid { line, problems, .. } => {
-                                (line, ContactState::Invalid, problems.to_string())
-                            }
-                            Row::Callable(c) => {
-                                (c.line, ContactState::Invalid, "unreachable".into())
-                            }
-                            Row::Suppressed { line, .. } => {
-                                (line, ContactState::Suppressed, "suppressed".into())
-                            }
-                        };
-                        let cells =
-                            serde_json::to_string(&cells.to_strings()).expect("strings serialize");
-                        skip.execute(params![seq, line as i64, cells, state.as_str(), reason])
-                            .map_err(&sql)?;
-                        summary.skipped += 1;
-                        return Ok(());
-                    }
-                };
-                let cells = serde_json::to_string(&cells).expect("strings serialize");
-                let print = fingerprint(&cells);
-                type Before = (String, String, i64, Option<i64>, Option<String>);
-                let before: Option<Before> = if first {
-                    None
-                } else {
-                    find.query_row([&key], |r| {
-                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                    })
-                    .optional()
-                    .map_err(&sql)?
-                };
-                let before_state =
-                    match &before {
-                        Some((state, ..)) => Some(state.parse::<ContactState>().map_err(|e| {
-                            StoreError::Corrupt {
-                                path: self.path.clone(),
-                                message: e.to_string(),
-                            }
-                        })?),
-                        None => None,
-                    };
-                match &before {
-                    None => summary.added += 1,
-                    Some((_, _, 0, ..)) => summary.added += 1,
-                    Some((_, old, ..)) if *old != print => summary.edited += 1,
-                    Some(_) => {}
-                }
-                let moved = before.as_ref().is_some_and(|b| b.3 != cutoff);
-                let state = after_import(before_state, kind, moved);
-                // An expired row that stays expired keeps the reason it expired for.
-                let reason = match (&before, state) {
-                    (Some((.., old)), ContactState::Expired) => old.clone(),
-                    _ => reason,
-                };
-                upsert
-                    .execute(params![
-                        key,
-                        seq,
-                        line as i64,
-                        cells,
-                        print,
-                        phone,
-                        timezone,
-                        state.as_str(),
-                        reason,
-                        now,
-                        tz_source,
-                        cutoff
-                    ])
-                    .map_err(&sql)?;
-                Ok::<_, ImportError>(())
-            })?;
-        }
+            let mut importer = Importer {
+                find,
+                upsert,
+                skip,
+                first,
+                now,
+                path: &self.path,
+                summary: ImportSummary::default(),
+            };
+            rows(&mut importer)?;
+            importer.summary
+        };
         // Rows no longer in the CSV: what becomes of each is `state::after_removal`'s, applied
         // state by state, fenced by the state it was decided from.
         for before in ContactState::ALL {
@@ -256,10 +172,104 @@ impl Store {
             .execute("UPDATE contacts SET present = 0 WHERE present = 2", [])
             .map_err(&sql)? as u64;
         tx.commit().map_err(&sql)?;
-        Ok(Imported {
-            summary,
-            suppression_warnings: suppression.unreadable,
-        })
+        Ok(summary)
+    }
+}
+
+impl Importer<'_> {
+    /// Writes the next row of the CSV.
+    pub fn write(&mut self, row: ImportRow) -> Result<(), StoreError> {
+        let path = self.path;
+        let sql = |source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        self.summary.rows += 1;
+        let seq = self.summary.rows as i64;
+        let row = match row {
+            ImportRow::Contact(row) => row,
+            ImportRow::Skipped(SkippedRow {
+                line,
+                state,
+                reason,
+                cells,
+            }) => {
+                let cells = serde_json::to_string(&cells).expect("strings serialize");
+                self.skip
+                    .execute(params![seq, line as i64, cells, state.as_str(), reason])
+                    .map_err(&sql)?;
+                self.summary.skipped += 1;
+                return Ok(());
+            }
+        };
+        let ContactRow {
+            line,
+            key,
+            kind,
+            phone,
+            timezone,
+            tz_source,
+            cutoff,
+            reason,
+            cells,
+        } = row;
+        let cutoff = cutoff.map(millis);
+        let cells = serde_json::to_string(&cells).expect("strings serialize");
+        let print = fingerprint(&cells);
+        type Before = (String, String, i64, Option<i64>, Option<String>);
+        let before: Option<Before> = if self.first {
+            None
+        } else {
+            self.find
+                .query_row([&key], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .optional()
+                .map_err(&sql)?
+        };
+        let before_state = match &before {
+            Some((state, ..)) => {
+                Some(
+                    state
+                        .parse::<ContactState>()
+                        .map_err(|e| StoreError::Corrupt {
+                            path: path.to_path_buf(),
+                            message: e.to_string(),
+                        })?,
+                )
+            }
+            None => None,
+        };
+        match &before {
+            None => self.summary.added += 1,
+            Some((_, _, 0, ..)) => self.summary.added += 1,
+            Some((_, old, ..)) if *old != print => self.summary.edited += 1,
+            Some(_) => {}
+        }
+        let moved = before.as_ref().is_some_and(|b| b.3 != cutoff);
+        let state = after_import(before_state, kind, moved);
+        // An expired row that stays expired keeps the reason it expired for.
+        let reason = match (&before, state) {
+            (Some((.., old)), ContactState::Expired) => old.clone(),
+            _ => reason,
+        };
+        self.upsert
+            .execute(params![
+                key,
+                seq,
+                line as i64,
+                cells,
+                print,
+                phone,
+                timezone,
+                state.as_str(),
+                reason,
+                self.now,
+                tz_source.map(TzSource::as_str),
+                cutoff
+            ])
+            .map_err(&sql)?;
+        Ok(())
     }
 }
 
@@ -274,7 +284,7 @@ mod tests {
 
     fn import(dir: &std::path::Path, store: &mut Store, csv: &str) -> ImportSummary {
         let campaign = testing::campaign(dir, "  key_column: id\n", "", csv);
-        store.import(&campaign, t0()).unwrap().summary
+        crate::scan::import(store, &campaign, t0()).unwrap().summary
     }
 
     fn state_of(store: &Store, key: &str) -> (String, i64) {
@@ -397,6 +407,70 @@ mod tests {
             .unwrap();
         assert_eq!(due, Some(4102444800000));
         assert_eq!(state_of(&store, "A"), ("done".into(), 1));
+    }
+
+    /// A contact row of `kind` with only what the import needs.
+    fn row(line: u64, key: &str, kind: RowKind) -> ImportRow {
+        ImportRow::Contact(ContactRow {
+            line,
+            key: key.into(),
+            kind,
+            phone: Some("+14155550101".into()),
+            timezone: None,
+            tz_source: None,
+            cutoff: None,
+            reason: None,
+            cells: vec![key.into()],
+        })
+    }
+
+    #[test]
+    fn the_store_writes_the_rows_it_is_handed_and_nothing_when_they_fail() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let skipped = ImportRow::Skipped(SkippedRow {
+            line: 3,
+            state: ContactState::Duplicate,
+            reason: "+14155550101 is also on line 2".into(),
+            cells: vec!["A".into()],
+        });
+        let s = store
+            .import(t0(), |importer| {
+                importer.write(row(2, "A", RowKind::Callable))?;
+                importer.write(skipped.clone())?;
+                importer.write(row(4, "B", RowKind::Invalid))
+            })
+            .unwrap();
+        let expected = ImportSummary {
+            rows: 3,
+            added: 2,
+            edited: 0,
+            removed: 0,
+            skipped: 1,
+        };
+        assert_eq!(s, expected);
+        assert_eq!(state_of(&store, "A"), ("pending".into(), 1));
+        assert_eq!(state_of(&store, "B"), ("invalid".into(), 1));
+
+        // The scan fails midway (the CSV cannot be read to its end): the import before stands.
+        let failed = store.import(t0(), |importer| {
+            importer.write(row(2, "C", RowKind::Callable))?;
+            Err(StoreError::Corrupt {
+                path: "c.csv".into(),
+                message: "the scan failed".into(),
+            })
+        });
+        assert!(matches!(failed, Err(StoreError::Corrupt { .. })));
+        assert_eq!(state_of(&store, "A"), ("pending".into(), 1));
+        let (contacts, skipped_rows): (i64, i64) = store
+            .conn
+            .query_row(
+                "SELECT (SELECT COUNT(*) FROM contacts), (SELECT COUNT(*) FROM skipped_rows)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((contacts, skipped_rows), (2, 1), "C is not written");
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub use attempts::{Finish, NewCall, OpenAttempt, Posted};
 pub use deadlines::Late;
 pub use due::Due;
 pub use history::{AttemptHistory, History};
-pub use import::{ImportSummary, Imported};
+pub use import::{ContactRow, ImportRow, ImportSummary, Importer, SkippedRow};
 pub use lock::{Lock, LockError};
 pub use preview::Upcoming;
 pub use results::{CallAttempt, PlacedCall, ResultRow};

@@ -373,7 +373,7 @@ pub(crate) mod tests {
         testing::campaign(dir, "  key_column: id\n", "", &first);
         let campaign = Campaign::load(&dir.join("c.yaml")).unwrap();
         store.claim_campaign(&campaign.name).unwrap();
-        store.import(&campaign, t("2026-12-07T17:00:00Z")).unwrap();
+        crate::scan::import(&mut store, &campaign, t("2026-12-07T17:00:00Z")).unwrap();
         let z = r#"{"id":"call-z","status":"voicemail","summary":"Left a message."}"#;
         attempt(
             &store,
@@ -393,7 +393,7 @@ pub(crate) mod tests {
             None,
         );
         let campaign = testing::campaign(dir, "  key_column: id\n", "", CSV);
-        store.import(&campaign, t("2026-12-07T17:02:00Z")).unwrap();
+        crate::scan::import(&mut store, &campaign, t("2026-12-07T17:02:00Z")).unwrap();
 
         let b1 = r#"{"id":"call-b1","status":"no_answer"}"#;
         let b2 = r#"{"id":"call-b2","status":"completed","summary":"Confirmed."}"#;

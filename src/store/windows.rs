@@ -110,7 +110,7 @@ mod tests {
         );
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
         let now = t("2026-12-07T12:00:00Z");
-        store.import(&campaign, now).unwrap();
+        crate::scan::import(&mut store, &campaign, now).unwrap();
         store
             .conn
             .execute(

@@ -63,9 +63,12 @@ pub fn midway(dir: &Path) -> PathBuf {
     let path = campaign.default_state_path();
     let mut store = Store::open(&path).unwrap();
     store.claim_campaign(&campaign.name).unwrap();
-    store
-        .import(&campaign, "2026-12-07T17:00:00Z".parse().unwrap())
-        .unwrap();
+    bys_campaign::scan::import(
+        &mut store,
+        &campaign,
+        "2026-12-07T17:00:00Z".parse().unwrap(),
+    )
+    .unwrap();
     drop(store);
 
     let conn = Connection::open(&path).unwrap();
