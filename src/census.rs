@@ -9,7 +9,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::state::{ContactState, Outcome};
+use crate::api::Outcome;
+
+use crate::state::ContactState;
 
 /// The rows of one CSV, each counted once.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]

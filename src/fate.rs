@@ -4,8 +4,9 @@
 
 use jiff::Timestamp;
 
+use crate::api::Outcome;
 use crate::campaign::{Campaign, RetryPolicy};
-use crate::state::{ContactState, Outcome, Wait};
+use crate::state::{ContactState, Wait};
 use crate::text::escape_control;
 
 /// A contact as far as its fate is concerned.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::state::Outcome;
+use crate::api::Outcome;
 
 /// How often plain progress lines are printed without a terminal.
 const LINE_EVERY: Duration = Duration::from_secs(10);

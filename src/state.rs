@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use crate::api::ErrorClass;
+use crate::api::{ErrorClass, Outcome};
 use crate::campaign::RetryPolicy;
 
 mod steps;
@@ -28,9 +28,6 @@ pub use steps::{
     CLAIM, FINISH, GIVE_UP, GIVEN_UP_CONTACT, HOLD_LATE, INTERRUPTED, INVALIDATE, PLACEMENT_FROM,
     RESULT_FROM, RETRY_UNKNOWN, SUPPRESS, Step, result_moves,
 };
-
-/// How a call ended, from the API (see [`crate::api::Outcome`]).
-pub use crate::api::Outcome;
 
 /// Where a contact is in its campaign.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -284,8 +284,9 @@ pub(super) mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::api::Outcome;
     use crate::campaign::FieldKind;
-    use crate::state::{AttemptState, Outcome};
+    use crate::state::AttemptState;
     use crate::store::CallAttempt;
 
     fn field(name: &str, kind: FieldKind) -> Field {

@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::api::Outcome;
 use crate::campaign::{Limits, RetryPolicy};
-use crate::state::Outcome;
 
 /// Assumed time a call takes, from placement to result, before any has ended.
 pub const DEFAULT_CALL: Duration = Duration::from_secs(3 * 60);

@@ -436,8 +436,9 @@ mod tests {
 
     use super::super::testing::Rig;
     use super::*;
+    use crate::api::Outcome;
     use crate::sandbox::SandboxConfig;
-    use crate::state::{ContactState, Outcome};
+    use crate::state::ContactState;
     use crate::webhook::receiver::{Event as Pushed, Inbound};
 
     #[tokio::test]

@@ -33,9 +33,9 @@ use phonenumber::country::Id;
 use serde_json::{Map, Value};
 
 use crate::api::CallRecord;
+use crate::api::Outcome;
 use crate::campaign::{Campaign, Limits, defaults};
 use crate::contacts::Suppression;
-use crate::state::Outcome;
 
 /// The guards of one run, as the runner holds them.
 #[derive(Debug)]

@@ -225,7 +225,7 @@ impl Runner {
     }
 
     /// A result recorded for a call given up as unknown.
-    pub(super) fn late_result(&mut self, key: &str, outcome: state::Outcome) {
+    pub(super) fn late_result(&mut self, key: &str, outcome: crate::api::Outcome) {
         self.summary.finished += 1;
         self.progress.note(&format!(
             "contact {}: the call given up as unknown ended after all ({outcome}); its result is \
@@ -239,9 +239,10 @@ impl Runner {
 mod tests {
     use super::super::testing::Rig;
     use super::*;
+    use crate::api::Outcome;
     use crate::sandbox::SandboxConfig;
     use crate::sandbox::faults::Faults;
-    use crate::state::{ContactState, Outcome};
+    use crate::state::ContactState;
 
     #[tokio::test]
     async fn a_call_given_up_as_unknown_that_ends_later_has_its_result_recorded() {

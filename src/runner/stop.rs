@@ -11,7 +11,6 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::{Ending, RunError, Runner, later};
 use crate::api::{ApiError, CallRecord, ErrorClass};
-use crate::state;
 use crate::store::{BREAKER_TRIPPED, STOPPING};
 
 /// How long the API may answer nothing but outage errors (5xx, 429, timeouts, the minute cap)
@@ -198,7 +197,7 @@ impl Runner {
     /// until `--reset-breaker`) and stops placements.
     pub(super) fn call_ended(
         &mut self,
-        outcome: state::Outcome,
+        outcome: crate::api::Outcome,
         record: &CallRecord,
         now: Timestamp,
     ) -> Result<(), RunError> {

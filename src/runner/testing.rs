@@ -9,11 +9,12 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::{Options, Runner};
+use crate::api::Outcome;
 use crate::api::{ApiKey, Client, ClientOptions};
 use crate::clock::ManualClock;
 use crate::progress::Progress;
 use crate::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
-use crate::state::{ContactState, Outcome};
+use crate::state::ContactState;
 use crate::store::{Store, StoreError};
 
 /// The longest a test waits (real time) for an answer of the in-process sandbox.

@@ -15,7 +15,8 @@ use rusqlite::params;
 use std::sync::LazyLock;
 
 use super::{Store, StoreError, attempts_where, instant, millis, sql_list};
-use crate::state::{self, AfterCall, AttemptState, ContactState, Outcome, Placement, Wait};
+use crate::api::Outcome;
+use crate::state::{self, AfterCall, AttemptState, ContactState, Placement, Wait};
 
 /// An attempt the runner must still follow or resolve, as found in the state file.
 #[derive(Debug, Clone, PartialEq, Eq)]

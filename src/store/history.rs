@@ -6,7 +6,8 @@ use jiff::Timestamp;
 use rusqlite::OptionalExtension;
 
 use super::{Store, StoreError, instant};
-use crate::state::{AttemptState, ContactState, Outcome, Wait};
+use crate::api::Outcome;
+use crate::state::{AttemptState, ContactState, Wait};
 
 /// The contact, as the state file holds it.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,7 +14,8 @@ use jiff::Timestamp;
 use rusqlite::{Row, params};
 
 use super::{Store, StoreError, attempts_where, instant, millis};
-use crate::state::{self, AttemptState, ContactState, Outcome, Wait};
+use crate::api::Outcome;
+use crate::state::{self, AttemptState, ContactState, Wait};
 
 /// One line of the results: a contact (present, or absent but called) or a skipped row.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,8 +10,9 @@ use jiff::Timestamp;
 use rusqlite::Row;
 
 use super::{Store, StoreError, contacts_where, instant, millis};
+use crate::api::Outcome;
 use crate::census::{self, Census};
-use crate::state::{self, AttemptState, ContactState, Outcome};
+use crate::state::{self, AttemptState, ContactState};
 
 impl Store {
     /// Everything `status` shows, read in one snapshot. `now` decides which pending contacts are

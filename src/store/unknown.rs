@@ -350,7 +350,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{AfterCall, Outcome, Placement};
+    use crate::api::Outcome;
+    use crate::state::{AfterCall, Placement};
     use crate::store::fixture::{next, set, store, t, wait_of};
     use crate::store::{Finish, Posted};
 

@@ -181,7 +181,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{AfterCall, Outcome, Placement};
+    use crate::api::Outcome;
+    use crate::state::{AfterCall, Placement};
     use crate::state::{AttemptState, ContactState};
     use crate::store::{NewCall, Posted};
 
