@@ -166,7 +166,9 @@ impl Runner {
         // A refusal of one of a few numbers says nothing of the API: it never declares an
         // outage itself, however long ago a poll failed, but has the API asked (a read of the
         // list) so that the answer does, one way or the other.
-        let of_few_numbers = contact.is_some() && trouble.placements.len() <= REFUSED_TOGETHER;
+        let of_few_numbers = contact.is_some()
+            && err.class() == ErrorClass::Backoff
+            && trouble.placements.len() <= REFUSED_TOGETHER;
         let lasted = now.duration_since(trouble.since);
         if trouble.declared
             || !trouble.is_outage()
@@ -312,6 +314,29 @@ mod tests {
         );
         // That read failing as well is the outage.
         rig.runner.trouble(&error(Operation::ListCalls), None, now);
+        assert!(
+            matches!(rig.runner.stop.ending(), Some(Ending::Unreachable(_))),
+            "{:?}",
+            rig.runner.stop.ending()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_account_minute_cap_answered_to_one_number_is_about_the_account() {
+        let mut rig = Rig::new(&["+14155550190"], "", SandboxConfig::default()).await;
+        rig.runner.recover().unwrap();
+        let capped = ApiError::Http {
+            op: Operation::PlaceCall,
+            status: 429,
+            token: Some("over_minute_cap".into()),
+            message: None,
+            retry_after: None,
+        };
+        let start = rig.now();
+        rig.runner.trouble(&capped, Some("one"), start);
+        assert!(!rig.runner.stop.is_stopping(), "a passing error");
+        let now = later(start, OUTAGE_LIMIT);
+        rig.runner.trouble(&capped, Some("one"), now);
         assert!(
             matches!(rig.runner.stop.ending(), Some(Ending::Unreachable(_))),
             "{:?}",
