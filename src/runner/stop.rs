@@ -19,6 +19,11 @@ use crate::store::{BREAKER_TRIPPED, STOPPING};
 /// run does not sit through an outage.
 pub const OUTAGE_LIMIT: Duration = Duration::from_secs(15 * 60);
 
+/// And at least this much real time: on a rehearsal's fast clock [`OUTAGE_LIMIT`] passes in a
+/// second, between two reads of the list (see [`super::resolve::READ_EVERY_REAL`]), and one
+/// failed request would make an outage.
+pub const OUTAGE_LIMIT_REAL: Duration = Duration::from_secs(5);
+
 /// How long a graceful stop follows the calls in flight by default (`--stop-grace`).
 pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(60);
 
@@ -26,6 +31,16 @@ pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(60);
 /// [`Trouble::refuses`]): the few rows left at a campaign's end may all be numbers the carrier
 /// never connects.
 const REFUSED_TOGETHER: usize = 3;
+
+/// How long the API must answer nothing but errors to make an outage, on a clock of this scale
+/// (real seconds per simulated second; `None`: a manual clock): [`OUTAGE_LIMIT`], and on a fast
+/// clock at least [`OUTAGE_LIMIT_REAL`] of real time.
+fn outage_limit(scale: Option<f64>) -> Duration {
+    match scale {
+        Some(scale) if scale > 0.0 => OUTAGE_LIMIT.max(OUTAGE_LIMIT_REAL.div_f64(scale)),
+        _ => OUTAGE_LIMIT,
+    }
+}
 
 /// Why placements stopped, and the outage being watched.
 #[derive(Debug, Default)]
@@ -147,6 +162,7 @@ impl Runner {
 
     /// Counts `err` towards an outage (see [`OUTAGE_LIMIT`]).
     pub(super) fn trouble(&mut self, err: &ApiError, contact: Option<&str>, now: Timestamp) {
+        let limit = outage_limit(self.clock.scale());
         let trouble = self.stop.trouble.get_or_insert_with(|| Trouble {
             since: now,
             declared: false,
@@ -173,7 +189,7 @@ impl Runner {
         if trouble.declared
             || !trouble.is_outage()
             || of_few_numbers
-            || lasted < SignedDuration::try_from(OUTAGE_LIMIT).unwrap_or(SignedDuration::MAX)
+            || lasted < SignedDuration::try_from(limit).unwrap_or(SignedDuration::MAX)
         {
             if !trouble.is_outage() || of_few_numbers {
                 self.probe(now);
@@ -181,7 +197,7 @@ impl Runner {
             return;
         }
         trouble.declared = true;
-        let lasted = Duration::try_from(lasted).unwrap_or(OUTAGE_LIMIT);
+        let lasted = Duration::try_from(lasted).unwrap_or(limit);
         let why = format!(
             "the API has answered nothing but errors for {} (the last: {err})",
             crate::campaign::duration::format(Duration::from_secs(lasted.as_secs()))
@@ -342,5 +358,19 @@ mod tests {
             "{:?}",
             rig.runner.stop.ending()
         );
+    }
+
+    #[test]
+    fn a_fast_clock_needs_real_seconds_of_errors_for_an_outage() {
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        let table = [
+            (None, minutes(15)),
+            (Some(1.0), minutes(15)),
+            (Some(0.1), minutes(15)),
+            (Some(0.001), Duration::from_secs(5_000)),
+        ];
+        for (scale, limit) in table {
+            assert_eq!(outage_limit(scale), limit, "{scale:?}");
+        }
     }
 }
