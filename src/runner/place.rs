@@ -425,6 +425,8 @@ impl Runner {
         self.learned(&placed.call_id);
         self.owned(&placed.call_id, subject.as_deref(), None)?;
         self.place.failures = 0;
+        // Its refusals are counted in a row: a placed call ends the row.
+        self.place.refusals.remove(&key);
         let placement = state::after_place(&PlaceResult::Placed, now);
         let next = self.next_poll(now, now, 0);
         let status = placed.status.as_str().to_owned();
@@ -619,5 +621,19 @@ mod tests {
             Some((Cap::Run, "--max-calls 1 reached".to_owned()))
         );
         assert_eq!(rig.states(), [ContactState::Active, ContactState::Pending]);
+    }
+
+    #[tokio::test]
+    async fn a_placed_call_ends_its_contacts_row_of_refusals() {
+        // 555-0199: the first POST answers 503 placement_failed, the next is placed.
+        let mut rig = Rig::new(&["+14155550199"], "", SandboxConfig::default()).await;
+        rig.start().await;
+        assert_eq!(rig.place().await, 1);
+        assert_eq!(rig.runner.place.refusals.get("+14155550199"), Some(&1));
+        let hold = rig.runner.place.hold_until.expect("placements wait");
+        rig.advance(hold.duration_since(rig.now()).as_secs().unsigned_abs() + 1);
+        assert_eq!(rig.place().await, 1);
+        assert_eq!(rig.sandbox.calls().len(), 1);
+        assert_eq!(rig.runner.place.refusals.get("+14155550199"), None);
     }
 }
