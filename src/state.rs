@@ -32,7 +32,7 @@ pub use place::{
 };
 pub use steps::{
     CLAIM, FINISH, GIVE_UP, GIVEN_UP_CONTACT, HOLD_LATE, INTERRUPTED, INVALIDATE, PLACEMENT_FROM,
-    RESULT_FROM, RETRY_UNKNOWN, SUPPRESS, Step, result_moves,
+    RESULT_FROM, RETRY_UNKNOWN, RULE_SPENT, SUPPRESS, Step, result_moves,
 };
 
 /// Where a contact is in its campaign.
@@ -380,6 +380,18 @@ fn add(at: Timestamp, delay: Duration) -> Timestamp {
     at.checked_add(delay).unwrap_or(Timestamp::MAX)
 }
 
+/// Whether a contact waiting for a retry has used up what its last outcome's retry rule allows
+/// now: `calls` placed, the last one ending `outcome`. The rule applied when the call ended; a
+/// campaign file edited since (fewer attempts) must not let a retry already scheduled go out.
+pub fn rule_spent(outcome: Option<Outcome>, calls: u32, policy: &RetryPolicy) -> bool {
+    outcome.is_some_and(|outcome| {
+        calls
+            >= policy
+                .for_outcome(outcome)
+                .map_or(1, |rule| rule.attempts.get())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::num::NonZeroU32;
@@ -666,5 +678,30 @@ mod tests {
         .filter(|a| a.counts_as_call())
         .collect();
         assert_eq!(counted, vec![A::Placed, A::Finished, A::Unknown]);
+    }
+
+    #[test]
+    fn rule_spent_table() {
+        // policy(): no_answer 3 attempts, voicemail 2, failed 3, declined 1.
+        use Outcome as O;
+        let table = [
+            (None, 0, false),
+            (None, 5, false),
+            (Some(O::NoAnswer), 1, false),
+            (Some(O::NoAnswer), 2, false),
+            (Some(O::NoAnswer), 3, true),
+            (Some(O::Voicemail), 1, false),
+            (Some(O::Voicemail), 2, true),
+            (Some(O::Declined), 1, true),
+            (Some(O::Failed), 2, false),
+            (Some(O::Completed), 1, true),
+        ];
+        for (outcome, calls, spent) in table {
+            assert_eq!(
+                rule_spent(outcome, calls, &policy()),
+                spent,
+                "{outcome:?} {calls}"
+            );
+        }
     }
 }

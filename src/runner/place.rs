@@ -262,6 +262,20 @@ impl Runner {
                 }
                 continue;
             }
+            // A retry the campaign's retry rule no longer allows (edited since): never placed.
+            if state::rule_spent(due.outcome, due.calls, &self.campaign.retry) {
+                let why = format!(
+                    "no more calls: the retry rule now allows {} call(s) after this outcome",
+                    due.calls
+                );
+                if self.store.set_contact_spent(&due.key, &why, now)? {
+                    self.progress.note(&format!(
+                        "contact {}: the campaign's retry rule no longer allows another call; done",
+                        escape_control(&due.key)
+                    ));
+                }
+                continue;
+            }
             // Deadlines (issue 19): never placed at or after its cutoff.
             if self.past_deadline(&due, now)? {
                 continue;

@@ -39,6 +39,13 @@ pub const SUPPRESS: Step<ContactState> = Step {
     to: ContactState::Suppressed,
 };
 
+/// A contact waiting for a retry that its outcome's retry rule no longer allows (the rule was
+/// tightened since its last call; see [`super::rule_spent`]): never called again.
+pub const RULE_SPENT: Step<ContactState> = Step {
+    from: &[ContactState::Pending],
+    to: ContactState::Done,
+};
+
 /// A contact whose row no longer renders (the CSV changed shape since the import): never placed
 /// half-made.
 pub const INVALIDATE: Step<ContactState> = Step {
@@ -120,6 +127,7 @@ mod tests {
         let contact_steps = [
             ("claim", CLAIM, [C::Active, C::Active, C::Done, C::Unknown, C::Invalid, C::Duplicate, C::Suppressed, C::Expired, C::Removed]),
             ("suppress", SUPPRESS, [C::Suppressed, C::Active, C::Done, C::Unknown, C::Invalid, C::Duplicate, C::Suppressed, C::Expired, C::Removed]),
+            ("rule spent", RULE_SPENT, [C::Done, C::Active, C::Done, C::Unknown, C::Invalid, C::Duplicate, C::Suppressed, C::Expired, C::Removed]),
             ("invalidate", INVALIDATE, [C::Invalid, C::Active, C::Done, C::Unknown, C::Invalid, C::Duplicate, C::Suppressed, C::Expired, C::Removed]),
             ("retry unknown", RETRY_UNKNOWN, [C::Pending, C::Active, C::Done, C::Pending, C::Invalid, C::Duplicate, C::Suppressed, C::Expired, C::Removed]),
             ("hold late", HOLD_LATE, [C::Unknown, C::Active, C::Done, C::Unknown, C::Invalid, C::Duplicate, C::Suppressed, C::Expired, C::Removed]),

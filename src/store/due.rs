@@ -11,6 +11,7 @@ use std::sync::LazyLock;
 
 use super::attempts::exec;
 use super::{CALLABLE, Store, StoreError, attempts_where, contacts_where, instant, millis};
+use crate::api::Outcome;
 use crate::state::{self, AttemptState, ContactState, Wait};
 
 /// A contact ready to be called.
@@ -23,6 +24,8 @@ pub struct Due {
     pub timezone: Option<String>,
     /// Calls placed for it so far.
     pub calls: u32,
+    /// How its last call ended.
+    pub outcome: Option<Outcome>,
 }
 
 /// The contacts [`Store::next_due`] may answer: pending, in the CSV, due at `?1`, and not
@@ -44,7 +47,7 @@ fn from_due() -> String {
 /// The query behind [`Store::next_due`].
 static NEXT_DUE: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT key, phone, line, cells, timezone, calls {} ORDER BY COALESCE(due_at, 0), seq LIMIT 1",
+        "SELECT key, phone, line, cells, timezone, calls, outcome {} ORDER BY COALESCE(due_at, 0), seq LIMIT 1",
         from_due()
     )
 });
@@ -77,6 +80,7 @@ impl Store {
                         cells: serde_json::from_str(&cells).unwrap_or_default(),
                         timezone: r.get(4)?,
                         calls: r.get::<_, i64>(5)? as u32,
+                        outcome: r.get::<_, Option<String>>(6)?.and_then(|o| o.parse().ok()),
                     })
                 })
                 .optional()
@@ -198,6 +202,17 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let reason = format!("{phone} was added to a suppression list during the run");
         self.set_aside(key, state::SUPPRESS, &reason, now)
+    }
+
+    /// Moves the contact `key`, waiting for a retry its retry rule no longer allows, to done
+    /// ([`state::RULE_SPENT`]). Whether the fence held.
+    pub fn set_contact_spent(
+        &self,
+        key: &str,
+        why: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.set_aside(key, state::RULE_SPENT, why, now)
     }
 
     /// Moves the contact `key` by `step`, with `reason`, fenced on the states it starts from:

@@ -384,3 +384,40 @@ fn a_daily_appointment_campaign_rehearsed_from_cron_over_a_week() {
         "{status}"
     );
 }
+
+#[test]
+fn a_retry_rule_tightened_between_runs_stops_the_retry_it_had_scheduled() {
+    let test = Test::new()
+        .file("campaign.yaml", CAMPAIGN)
+        .file("appts.csv", "id,name,phone\n1,Bea,020 7946 0191\n");
+    let run = |start: &str| {
+        stdout_of(
+            &test,
+            &[
+                "run",
+                "campaign.yaml",
+                "--sandbox",
+                "--until-idle",
+                "--start",
+                start,
+            ],
+        )
+    };
+    // 0191 never answers: the rule allows two more calls, the next two hours later.
+    let (code, _, stderr) = run("2099-12-07 10:00");
+    assert_eq!(code, 75, "{stderr}");
+    let tightened = CAMPAIGN.replace("attempts: 3", "attempts: 1");
+    std::fs::write(test.path().join("campaign.yaml"), tightened).unwrap();
+    let (code, _, stderr) = run("2099-12-07 13:00");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("the campaign's retry rule no longer allows another call"),
+        "{stderr}"
+    );
+    let rows = results(&test);
+    assert_eq!(
+        (rows[0]["status"].as_str(), rows[0]["attempts"].as_str()),
+        ("no_answer", "1"),
+        "{rows:?}"
+    );
+}
