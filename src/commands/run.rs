@@ -28,7 +28,7 @@ use crate::runner::push::Inbox;
 use crate::runner::{self, Cap, Ending, Runner, Stop};
 use crate::sandbox::{Sandbox, SandboxConfig, SandboxHandle};
 use crate::store::account::{self, Account};
-use crate::store::{ApiKind, BREAKER_SINCE, BREAKER_TRIPPED, Lock, Store};
+use crate::store::{ApiKind, BREAKER_SINCE, BREAKER_TRIPPED, Lock, RunEnding, Store};
 use crate::webhook::mode::{self, Api, Setup};
 use crate::webhook::receiver;
 
@@ -234,6 +234,7 @@ async fn drive(
         private_api: sandbox.is_some(),
     };
     let canary_after = store.last_attempt_id()?;
+    let run_id = store.start_run(clock.now(), &guard_options(args))?;
     let mut runner = Runner::new(
         shared.clone(),
         store,
@@ -295,6 +296,11 @@ async fn drive(
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }
+    let (ending, detail) = match &outcome {
+        Some(summary) => recorded_ending(summary),
+        None => (RunEnding::StoppedAtOnce, None),
+    };
+    store.end_run(run_id, clock.now(), ending, detail.as_deref())?;
     let Some(summary) = outcome else {
         eprintln!("stopped at once; the state file is consistent: run again to resume");
         return Ok(Exit::Interrupted);
@@ -438,6 +444,57 @@ async fn drive(
         eprintln!("work remains for the next run (above)");
     }
     Ok(super::exit::for_ending(&summary.ending, canary, left))
+}
+
+/// The options of this run that bear on its guards, as the report lists them with the run.
+fn guard_options(args: &RunArgs) -> String {
+    let mut options = Vec::new();
+    if let Some(n) = args.canary {
+        options.push(format!("--canary {n}"));
+    }
+    if let Some(n) = args.max_calls {
+        options.push(format!("--max-calls {n}"));
+    }
+    for (given, flag) in [
+        (args.reset_breaker, "--reset-breaker"),
+        (args.retry_unknown, "--retry-unknown"),
+        (args.until_idle, "--until-idle"),
+    ] {
+        if given {
+            options.push(flag.to_owned());
+        }
+    }
+    options.join(" ")
+}
+
+/// How the state file records the way a run ended, and what the ending said.
+fn recorded_ending(summary: &runner::Summary) -> (RunEnding, Option<String>) {
+    match &summary.ending {
+        Ending::Finished => (RunEnding::Finished, None),
+        Ending::Interrupted => (
+            RunEnding::Interrupted,
+            summary
+                .grace_ran_out
+                .then(|| "--stop-grace ran out before every call in flight ended".to_owned()),
+        ),
+        Ending::CapReached(_, why) => (RunEnding::CapReached, Some(why.clone())),
+        Ending::Refused(why) => (RunEnding::Refused, Some(why.clone())),
+        Ending::Idle(next) => (
+            RunEnding::Idle,
+            Some(format!(
+                "nothing more was due; next due at {}",
+                next.round(jiff::Unit::Second).unwrap_or(*next)
+            )),
+        ),
+        Ending::Breaker(why) => (RunEnding::Breaker, Some(why.clone())),
+        Ending::ScheduleOver { not_after, left } => (
+            RunEnding::ScheduleOver,
+            Some(format!(
+                "schedule.not_after ({not_after}) passed; {left} contact(s) stay pending"
+            )),
+        ),
+        Ending::Unreachable(why) => (RunEnding::Unreachable, Some(why.clone())),
+    }
 }
 
 /// `--start`: RFC 3339, or a civil date and time in `schedule.timezone` (UTC without one).

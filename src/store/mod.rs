@@ -11,7 +11,9 @@
 //!   `placed`, and it is polled again;
 //! - the schema moves forward by numbered migrations (`PRAGMA user_version`); a file written by
 //!   a newer version is refused, never "upgraded" down;
-//! - the API key is never stored.
+//! - the API key is never stored;
+//! - `call_facts` holds, beside each finished call's record, the few values the report counts;
+//!   triggers keep it (see `migrations/0009_call_facts.sql`), so writers need not know of it.
 
 pub mod account;
 mod attempts;
@@ -24,7 +26,9 @@ mod history;
 pub mod import;
 mod lock;
 mod preview;
+mod report;
 mod results;
+mod runs;
 mod status;
 mod unknown;
 mod webhooks;
@@ -47,7 +51,9 @@ pub use history::{AttemptHistory, History};
 pub use import::{ContactRow, ImportRow, ImportSummary, Importer, SkippedRow};
 pub use lock::{Lock, LockError};
 pub use preview::Upcoming;
+pub use report::{AttentionRow, CallFacts, FunnelCounts, Snapshot};
 pub use results::{CallAttempt, PlacedCall, ResultRow};
+pub use runs::{RunEnding, RunRecord, Runs};
 pub use status::{Attention, ErrorEntry, StatusSummary, Stopping, WAIT_REASONS, WaitGroup};
 pub use unknown::{LateCall, Stray};
 pub use webhooks::{Effect, Pushed};
@@ -97,6 +103,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_drop_contacts_due.sql"),
     include_str!("migrations/0006_anchors.sql"),
     include_str!("migrations/0007_deadlines.sql"),
+    include_str!("migrations/0008_runs.sql"),
+    include_str!("migrations/0009_call_facts.sql"),
 ];
 
 /// Why the state file cannot be used.
@@ -428,6 +436,19 @@ mod tests {
             "'active', 'unknown'"
         );
         assert_eq!(sql_list(crate::state::CLAIM.from), "'pending'");
+    }
+
+    /// A migration is fixed text, so `call_facts`' triggers (migration 0009) spell the states
+    /// that count as a call: they must be the ones `state` counts.
+    #[test]
+    fn the_call_facts_triggers_count_the_calls_state_counts() {
+        let sql = MIGRATIONS[8];
+        assert!(sql.contains("CREATE TABLE call_facts"), "{sql}");
+        let counted = format!(
+            "p.state IN ({})",
+            attempts_where(AttemptState::counts_as_call)
+        );
+        assert!(sql.contains(&counted), "{counted} not in {sql}");
     }
 
     #[test]
