@@ -5,6 +5,7 @@
 //! the small words at the bottom. docs/development.md ("Code layout") has the whole order and
 //! how a row becomes a call becomes a result; `tests/cli/layers.rs` holds the code to it.
 
+pub mod answers;
 pub mod api;
 pub mod atomic;
 pub mod campaign;

@@ -1,14 +1,16 @@
 //! `bys-campaign status`: where a campaign stands, read from its state file.
 //!
-//! Takes no lock and writes nothing, so it works while a run is going on (WAL); all counts come
-//! from one read snapshot. Keys, reasons and errors come from the CSV or the API: they are
-//! escaped before reaching the terminal. `--json` prints one document on stdout instead.
+//! Takes no lock and writes nothing, so it works while a run is going on (WAL); all counts, and
+//! the answers of the completed calls, come from one read snapshot. Keys, reasons and errors
+//! come from the CSV or the API: they are escaped before reaching the terminal. `--json` prints
+//! one document on stdout instead.
 
 use std::fmt::Write as _;
 
 use jiff::Timestamp;
 
 use super::exit::Exit;
+use crate::answers::{self, Answers};
 use crate::campaign::{Campaign, Limits};
 use crate::census;
 use crate::cli::StatusArgs;
@@ -25,6 +27,8 @@ struct JsonStatus<'a> {
     state_file: String,
     #[serde(flatten)]
     summary: &'a StatusSummary,
+    /// What the completed calls obtained, field by field.
+    answers: &'a Answers,
     /// `null` when nothing is left to call.
     eta: Option<Eta>,
     /// What today spent against the daily caps; `null` without a daily cap.
@@ -77,7 +81,11 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<Exit> {
         ),
     )?;
     let now = store.reading_time()?;
+    // One read snapshot for the counts and the answers, so they agree mid-run.
+    let snapshot = store.report_snapshot()?;
     let mut summary = store.status_summary(now, LIST_LIMIT)?;
+    let answers = answers::read(&snapshot, &campaign.fields)?;
+    drop(snapshot);
     // Written by a run that was killed while it stopped, if its deadline has passed.
     summary.stopping = summary.stopping.filter(|s| s.until > Timestamp::now());
     let today = today(&campaign, &store, now)?;
@@ -93,12 +101,14 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<Exit> {
         let doc = JsonStatus {
             state_file,
             summary: &summary,
+            answers: &answers,
             eta,
             today: today.as_ref().map(|t| JsonToday::new(t, &campaign.limits)),
         };
         crate::outln!("{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
         crate::out!("{}", human(&campaign.name, &state_file, &summary))?;
+        crate::out!("{}", answers_text(&answers))?;
         crate::out!("{}", spending(&campaign.limits, &summary, today.as_ref()))?;
         crate::out!("{}", waiting(&summary, eta.as_ref()))?;
     }
@@ -153,6 +163,26 @@ fn today(campaign: &Campaign, store: &Store, now: Timestamp) -> anyhow::Result<O
         calls,
         secs,
     }))
+}
+
+/// The "Answers" section: each field's answers over the completed calls, a line each.
+pub fn answers_text(answers: &Answers) -> String {
+    if answers.fields.is_empty() || answers.completed_calls == 0 {
+        return String::new();
+    }
+    let mut out = format!(
+        "\nAnswers, over the {} completed {}\n",
+        answers.completed_calls,
+        if answers.completed_calls == 1 {
+            "call"
+        } else {
+            "calls"
+        }
+    );
+    for field in &answers.fields {
+        let _ = writeln!(out, "  {}", field.line());
+    }
+    out
 }
 
 /// The caps of `limits` that are set, and how much of each is used.

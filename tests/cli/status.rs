@@ -16,6 +16,21 @@ fn human_report_with_escaped_errors() {
 }
 
 #[test]
+fn status_summarises_the_answers() {
+    let run = midway().args(&["status", "campaign.yaml"]).run();
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let answers = run
+        .stdout
+        .split("\nAnswers")
+        .nth(1)
+        .expect("an Answers section");
+    assert!(
+        answers.starts_with(", over the 1 completed call\n  confirmed: yes 1, no 0, not obtained 0\n  visits: 1 obtained (min 2, median 2, max 2), not obtained 0\n  note: 1 obtained (1 distinct), not obtained 0; most common: \"-asks for a morning slot\" 1\n"),
+        "{answers}"
+    );
+}
+
+#[test]
 fn json_is_one_document() {
     let run = midway().args(&["status", "campaign.yaml", "--json"]).run();
     assert_eq!(run.code, 0, "{}", run.transcript());

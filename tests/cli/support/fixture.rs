@@ -55,10 +55,9 @@ pub fn ms(at: &str) -> i64 {
     at.parse::<jiff::Timestamp>().unwrap().as_millisecond()
 }
 
-/// Imports the contacts of `dir/campaign.yaml` into its default state file, then plays a run:
-/// 1 completed (second call), 2 unknown, 4 pending after a transient error, 5 no answer and
-/// done, 6 refused by the API, 7 on its first call right now (in flight). Returns the state path.
-pub fn midway(dir: &Path) -> PathBuf {
+/// Imports the contacts of `dir/campaign.yaml` into its default state file (claimed for the
+/// campaign, as a run does) and returns its path.
+pub fn imported(dir: &Path) -> PathBuf {
     let campaign = Campaign::load(&dir.join("campaign.yaml")).expect("campaign loads");
     let path = campaign.default_state_path();
     let mut store = Store::open(&path).unwrap();
@@ -69,36 +68,70 @@ pub fn midway(dir: &Path) -> PathBuf {
         "2026-12-07T17:00:00Z".parse().unwrap(),
     )
     .unwrap();
-    drop(store);
+    path
+}
 
+/// Adds an attempt as the runner leaves it (placed at `at`, its outcome the record's status);
+/// returns its id.
+fn attempt(
+    conn: &Connection,
+    key: &str,
+    state: &str,
+    call: Option<&str>,
+    record: Option<&str>,
+    error: Option<&str>,
+    at: &str,
+) -> i64 {
+    conn.execute(
+        "INSERT INTO attempts (contact_key, state, idempotency_key, request, created_at,
+            call_id, polls, outcome, record, error, updated_at)
+         VALUES (?1, ?2, lower(hex(randomblob(16))), '{}', ?3, ?4, 2,
+                 json_extract(?5, '$.status'), ?5, ?6, ?3)",
+        params![key, state, ms(at), call, record, error],
+    )
+    .unwrap();
+    conn.last_insert_rowid()
+}
+
+/// Sets a contact's state as the runner leaves it.
+fn contact(
+    conn: &Connection,
+    key: &str,
+    state: &str,
+    outcome: Option<&str>,
+    calls: i64,
+    reason: Option<&str>,
+    due: Option<&str>,
+) {
+    let changed = conn
+        .execute(
+            "UPDATE contacts SET state = ?2, outcome = ?3, calls = ?4, reason = ?5, due_at = ?6
+             WHERE key = ?1",
+            params![key, state, outcome, calls, reason, due.map(ms)],
+        )
+        .unwrap();
+    assert_eq!(changed, 1, "no contact {key}");
+}
+
+/// Imports the contacts of `dir/campaign.yaml` into its default state file, then plays a run:
+/// 1 completed (second call), 2 unknown, 4 pending after a transient error, 5 no answer and
+/// done, 6 refused by the API, 7 on its first call right now (in flight). Returns the state path.
+pub fn midway(dir: &Path) -> PathBuf {
+    let path = imported(dir);
     let conn = Connection::open(&path).unwrap();
     let attempt = |key: &str,
                    state: &str,
                    call: Option<&str>,
                    record: Option<&str>,
                    error: Option<&str>,
-                   at: &str| {
-        conn.execute(
-            "INSERT INTO attempts (contact_key, state, idempotency_key, request, created_at,
-                call_id, polls, record, error, updated_at)
-             VALUES (?1, ?2, lower(hex(randomblob(16))), '{}', ?3, ?4, 2, ?5, ?6, ?3)",
-            params![key, state, ms(at), call, record, error],
-        )
-        .unwrap();
-        conn.last_insert_rowid()
-    };
+                   at: &str| attempt(&conn, key, state, call, record, error, at);
     let contact = |key: &str,
                    state: &str,
                    outcome: Option<&str>,
                    calls: i64,
                    reason: Option<&str>,
                    due: Option<&str>| {
-        conn.execute(
-            "UPDATE contacts SET state = ?2, outcome = ?3, calls = ?4, reason = ?5, due_at = ?6
-             WHERE key = ?1",
-            params![key, state, outcome, calls, reason, due.map(ms)],
-        )
-        .unwrap();
+        contact(&conn, key, state, outcome, calls, reason, due);
     };
     attempt(
         "1",
