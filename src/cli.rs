@@ -113,6 +113,23 @@ pub enum Command {
     #[command(verbatim_doc_comment)]
     Export(ExportArgs),
 
+    /// Write the campaign's report: one HTML page of what it achieved, to open in a browser.
+    ///
+    /// The answers to each field first, then how rows became answers, what retries bought, when
+    /// people answer (by their local weekday and hour), the cost against the limits, the rows
+    /// that need a person, and every run. Self-contained: it loads nothing from the network and
+    /// opens offline or as an e-mail attachment. Phone numbers are masked but for their last four
+    /// digits and no summary or transcript is included, unless --full.
+    ///
+    /// `run` refreshes it at the end of every run; `report` works at any time, also while a run
+    /// is going on. Prints the path written.
+    ///
+    /// Examples:
+    ///   bys-campaign report campaigns/appointment-confirmations.yaml --rehearsal
+    ///   bys-campaign report campaigns/appointment-confirmations.yaml -o /tmp/report.html --full
+    #[command(verbatim_doc_comment)]
+    Report(ReportArgs),
+
     /// Run a local simulator of the By Your Side API, for tests and rehearsals.
     ///
     /// Example:
@@ -383,6 +400,25 @@ pub struct ExportArgs {
     /// (the campaign's history, with a daily CSV), after the rows of the current one.
     #[arg(long)]
     pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The campaign file (YAML).
+    pub campaign: PathBuf,
+
+    #[command(flatten)]
+    pub state: ReadStateArg,
+
+    /// Where to write [default: <name>.report.html beside the results CSV; with --rehearsal,
+    /// <name>.rehearsal.report.html].
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Include phone numbers in full, and the summary and transcript of the calls of the rows
+    /// needing attention. Share such a page with care.
+    #[arg(long)]
+    pub full: bool,
 }
 
 /// A phone number in E.164 (`+14155550100`), normalized.

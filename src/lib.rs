@@ -17,6 +17,7 @@ pub mod contacts;
 pub mod csvfile;
 pub mod export;
 pub mod fate;
+pub mod html_report;
 pub mod logging;
 pub mod out;
 pub mod phone;

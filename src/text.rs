@@ -1,8 +1,10 @@
-//! Text helpers: making untrusted text safe to print on a terminal, and numbers easy to read.
+//! Text helpers: making untrusted text safe to print on a terminal or to paste into a shell, and
+//! numbers easy to read.
 //!
 //! CSV cells and API bodies can carry control characters (an ANSI escape in a contact's name
 //! could rewrite the screen); everything from outside goes through [`escape_control`] before
-//! it reaches stdout or stderr.
+//! it reaches stdout or stderr. A command we suggest (in a hint, or on the report page) quotes
+//! each word with [`shell_word`].
 
 use std::borrow::Cow;
 
@@ -52,6 +54,19 @@ pub fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// `text` as one word of a shell command a hint suggests: quoted when it has to be.
+pub fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./+:=,@".contains(c));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
 }
 
 #[cfg(test)]

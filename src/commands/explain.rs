@@ -35,8 +35,8 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<Exit> {
         &args.state,
         format!(
             "explain {} {}",
-            super::reading::shell_word(&args.campaign.to_string_lossy()),
-            super::reading::shell_word(&args.key)
+            crate::text::shell_word(&args.campaign.to_string_lossy()),
+            crate::text::shell_word(&args.key)
         ),
     )?;
     let mut history = store.history(&args.key)?;

@@ -20,7 +20,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<Exit> {
         &args.state,
         format!(
             "export {}",
-            super::reading::shell_word(&args.campaign.to_string_lossy())
+            crate::text::shell_word(&args.campaign.to_string_lossy())
         ),
     )?;
     let default = campaign.results_path(args.state.rehearsal);

@@ -8,6 +8,7 @@ pub mod export;
 pub mod manual;
 pub mod plan;
 mod reading;
+pub mod report;
 pub mod run;
 pub mod sandbox;
 pub mod status;
@@ -25,6 +26,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Status(args) => status::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Export(args) => export::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Sandbox(args) => sandbox::run(&args),
         Command::Completions(args) => manual::completions(&args),
         Command::Man(args) => manual::man(&args),

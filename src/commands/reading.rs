@@ -1,5 +1,5 @@
-//! What the reading commands (`status`, `explain`, `export`) share: the campaign as its last run
-//! imported it, the state file opened without the runner's lock, and a hint's shell words.
+//! What the reading commands (`status`, `explain`, `export`, `report`) share: the campaign as its
+//! last run imported it, and the state file opened without the runner's lock.
 
 use std::path::PathBuf;
 
@@ -65,17 +65,4 @@ pub(super) fn open_state(
     let store = Store::open_existing(&state)?;
     store.check_campaign(&campaign.name)?;
     Ok(store)
-}
-
-/// `text` as one word of a shell command a hint suggests: quoted when it has to be.
-pub fn shell_word(text: &str) -> String {
-    let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./+:=,@".contains(c));
-    if plain {
-        text.to_owned()
-    } else {
-        format!("'{}'", text.replace('\'', r"'\''"))
-    }
 }

@@ -345,6 +345,18 @@ async fn drive(
         written.rows,
         written.path.display()
     );
+    // The report is refreshed with the results; a page that cannot be written does not undo
+    // the run's work (the results are written): it is said, and `report` can write it later.
+    let report = crate::html_report::ReportOptions {
+        full: false,
+        rehearsal: sandbox_run && args.state.state.is_none(),
+        state: args.state.state.clone(),
+    };
+    let page = crate::html_report::default_path(campaign, sandbox_run);
+    match crate::html_report::write(&store, campaign, &page, &report) {
+        Ok(written) => eprintln!("report: {}", written.path.display()),
+        Err(err) => eprintln!("warning: the report was not written: {err:#}"),
+    }
     if args.canary.is_some() {
         let calls = store.calls_since(canary_after)?;
         crate::out!("{}", runner::canary::table(campaign, &calls))?;

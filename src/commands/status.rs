@@ -77,7 +77,7 @@ pub fn run(args: &StatusArgs) -> anyhow::Result<Exit> {
         &args.state,
         format!(
             "status {}",
-            super::reading::shell_word(&args.campaign.to_string_lossy())
+            crate::text::shell_word(&args.campaign.to_string_lossy())
         ),
     )?;
     let now = store.reading_time()?;

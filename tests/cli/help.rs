@@ -66,6 +66,7 @@ fn man_prints_the_page_or_writes_one_per_command() {
             "bys-campaign-export.1",
             "bys-campaign-man.1",
             "bys-campaign-plan.1",
+            "bys-campaign-report.1",
             "bys-campaign-run.1",
             "bys-campaign-sandbox.1",
             "bys-campaign-status.1",

@@ -19,6 +19,7 @@ mod layers;
 mod lost;
 mod memory;
 mod plan;
+mod report;
 mod run;
 mod sandbox;
 mod schema;

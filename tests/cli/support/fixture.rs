@@ -113,6 +113,32 @@ fn contact(
     assert_eq!(changed, 1, "no contact {key}");
 }
 
+/// A call of the contact `key` (imported already) that ended with `record` (its `status` the
+/// outcome), placed at `at`, with the API's `error` if any; the contact is left as it was.
+pub fn finished_call(
+    state: &Path,
+    key: &str,
+    call: &str,
+    record: &str,
+    error: Option<&str>,
+    at: &str,
+) {
+    attempt(
+        &open(state),
+        key,
+        "finished",
+        Some(call),
+        Some(record),
+        error,
+        at,
+    );
+}
+
+/// The contact `key` settled (`done`) with `outcome` after `calls` calls.
+pub fn settled(state: &Path, key: &str, outcome: &str, calls: i64) {
+    contact(&open(state), key, "done", Some(outcome), calls, None, None);
+}
+
 /// Imports the contacts of `dir/campaign.yaml` into its default state file, then plays a run:
 /// 1 completed (second call), 2 unknown, 4 pending after a transient error, 5 no answer and
 /// done, 6 refused by the API, 7 on its first call right now (in flight). Returns the state path.

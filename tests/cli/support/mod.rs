@@ -7,6 +7,7 @@
 
 pub mod campaign;
 pub mod fixture;
+pub mod html;
 pub mod receiver;
 pub mod sandbox;
 pub mod spreadsheet;
