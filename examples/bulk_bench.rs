@@ -97,6 +97,12 @@ input:
   default_region: US
 call:
   objective: \"Confirm {{ first_name }} on {{ date }}.\"
+fields:
+  - { name: confirmed, type: boolean }
+  - { name: new_time, type: string }
+  - { name: visits, type: number }
+limits:
+  max_calls: 2000000
 ",
     )
     .expect("write the campaign");
@@ -261,6 +267,129 @@ const STEPS: [Step; 6] = [
     },
 ];
 
+/// Steps measured on the finished campaign (see [`finish`]).
+const FINISHED: [Step; 2] = [
+    Step {
+        name: "report",
+        args: &["report", "campaign.yaml", "--rehearsal"],
+        mark: None,
+        fresh: false,
+        exit: 0,
+        target: (10.0, 64.0),
+    },
+    Step {
+        name: "status*",
+        args: &["status", "campaign.yaml", "--rehearsal"],
+        mark: None,
+        fresh: false,
+        exit: 0,
+        target: (1.0, 64.0),
+    },
+];
+
+/// A contact's first call's outcome, from its `seq`: 62 % completed, 15 % no answer, 10 %
+/// voicemail, 6 % declined, 5 % failed, 2 % unknown (a call that may have gone out).
+const FIRST: &str = "CASE WHEN (seq * 2654435761) % 100 < 62 THEN 'completed'
+    WHEN (seq * 2654435761) % 100 < 77 THEN 'no_answer'
+    WHEN (seq * 2654435761) % 100 < 87 THEN 'voicemail'
+    WHEN (seq * 2654435761) % 100 < 93 THEN 'declined'
+    WHEN (seq * 2654435761) % 100 < 98 THEN 'failed' ELSE 'unknown' END";
+/// The second call, for a first one that ended no answer, voicemail or failed.
+const SECOND: &str = "CASE WHEN (seq * 40503) % 100 < 55 THEN 'completed'
+    WHEN (seq * 40503) % 100 < 80 THEN 'no_answer' ELSE 'voicemail' END";
+
+/// The record of a finished call, about the size the sandbox writes (1.1 to 1.6 KB), as SQL
+/// over the columns of [`attempts_sql`]'s inner query.
+const RECORD: &str = "json_object(
+    'id', cid, 'callId', cid, 'status', o, 'to', phone,
+    'objective', 'Confirm ' || first_name || ' on 2026-12-0' || (seq % 9 + 1) || '.',
+    'context', 'You are calling on behalf of a fictional clinic. Be brief and friendly.',
+    'summary', CASE WHEN o IN ('completed', 'voicemail') THEN
+        'Reached the contact and covered the objective: Confirm ' || first_name
+        || ' appointment. Obtained the requested details; the contact asked for '
+        || 'nothing else and the call ended politely after a short exchange.' END,
+    'transcript', CASE WHEN o = 'completed' THEN
+        'Agent: Hello, this is an AI assistant calling on behalf of the clinic. '
+        || 'I am calling to confirm your appointment.' || char(10)
+        || 'Contact: Hi, yes, I have a minute. Go ahead.' || char(10)
+        || 'Agent: Could you tell me: did you confirm the appointment?' || char(10)
+        || 'Contact: Yes, that works for me, thank you for checking.' || char(10)
+        || 'Agent: Could you tell me: new time if you asked to reschedule?' || char(10)
+        || 'Contact: No need, the time we have is fine.' || char(10)
+        || 'Agent: Thank you, that is everything I needed. Have a good day.' || char(10)
+        || 'Contact: You too, bye.' END,
+    'extracted', json_object(
+        'confirmed', CASE WHEN o <> 'completed' THEN NULL
+            WHEN (seq * 97) % 10 < 7 THEN json('true')
+            WHEN (seq * 97) % 10 < 9 THEN json('false') END,
+        'new_time', CASE WHEN o = 'completed' THEN CASE (seq * 13) % 7
+            WHEN 0 THEN '10:30' WHEN 1 THEN 'after 3 pm' WHEN 2 THEN 'noon'
+            WHEN 3 THEN '9:00 tomorrow' END END,
+        'visits', CASE WHEN o = 'completed' AND seq % 11 <> 0 THEN seq % 12 END),
+    'recordingUrl', 'http://127.0.0.1:9/v1/agent/calls/' || cid || '/recording',
+    'startedAt', strftime('%Y-%m-%dT%H:%M:%fZ', at / 1000.0 + 9, 'unixepoch'),
+    'endedAt', strftime('%Y-%m-%dT%H:%M:%fZ', at / 1000.0 + 9 + secs, 'unixepoch'),
+    'durationSec', secs)";
+
+/// The request of a call, as the runner stores it.
+const REQUEST: &str = "json_object('to', phone,
+    'objective', 'Confirm ' || json_extract(cells, '$[1]') || ' on 2026-12-0' || (seq % 9 + 1) || '.',
+    'context', 'You are calling on behalf of a fictional clinic. Be brief and friendly.',
+    'fields', json('[{\"name\":\"confirmed\",\"type\":\"boolean\"},'
+        || '{\"name\":\"new_time\",\"type\":\"string\"},{\"name\":\"visits\",\"type\":\"number\"}]'))";
+
+/// Attempt `nth` of every contact `from` selects, with the outcome `outcome`, placed `delay_ms`
+/// after the contact's first call.
+fn attempts_sql(nth: u32, outcome: &str, from: &str, delay_ms: i64) -> String {
+    format!(
+        "INSERT INTO attempts (contact_key, state, idempotency_key, request, created_at, call_id,
+             placed_at, status, polls, outcome, record, ended_at, finished_at, updated_at)
+         SELECT key, CASE o WHEN 'unknown' THEN 'unknown' ELSE 'finished' END,
+                'bench-{nth}-' || seq, request, at, CASE WHEN o <> 'unknown' THEN cid END, at,
+                CASE WHEN o <> 'unknown' THEN o END, 3, CASE WHEN o <> 'unknown' THEN o END,
+                CASE WHEN o <> 'unknown' THEN {RECORD} END,
+                at + 1000 * (COALESCE(secs, 0) + 9), at + 1000 * (COALESCE(secs, 0) + 15),
+                at + 1000 * (COALESCE(secs, 0) + 15)
+         FROM (SELECT key, seq, phone, json_extract(cells, '$[1]') AS first_name, o,
+                      printf('%08x-0000-4000-8000-%012x', seq, {nth}) AS cid,
+                      {REQUEST} AS request,
+                      CASE o WHEN 'completed' THEN 30 + (seq * 31) % 270
+                             WHEN 'voicemail' THEN 10 + seq % 30 END AS secs,
+                      -- Ten weekdays from Monday 2026-12-07, 14:00 to 23:00 UTC.
+                      1796652000000 + ((seq / 9) % 10 + (seq / 9) % 10 / 5 * 2) * 86400000
+                          + ((seq * 7919) % 540) * 60000 + {delay_ms} AS at
+               FROM (SELECT *, {outcome} AS o FROM contacts {from}))"
+    )
+}
+
+/// Turns the state file of the import into that of a finished campaign, as if every contact
+/// had been called: a first call each, a second for those not reached by the first; fields
+/// obtained in most completed calls. Written with SQL, not by running the sandbox (a million
+/// calls would take hours).
+fn finish(state: &Path) -> Duration {
+    let started = Instant::now();
+    let conn = rusqlite::Connection::open(state).expect("open the state file");
+    let callable = "WHERE state = 'pending' AND phone IS NOT NULL";
+    let retried = format!("{callable} AND ({FIRST}) IN ('no_answer', 'voicemail', 'failed')");
+    let sql = format!(
+        "BEGIN;
+         {};
+         {};
+         UPDATE contacts SET
+             calls = 1 + (({FIRST}) IN ('no_answer', 'voicemail', 'failed')),
+             outcome = CASE WHEN ({FIRST}) IN ('no_answer', 'voicemail', 'failed') THEN {SECOND}
+                            WHEN ({FIRST}) = 'unknown' THEN NULL ELSE {FIRST} END,
+             state = CASE WHEN ({FIRST}) = 'unknown' THEN 'unknown' ELSE 'done' END
+         {callable};
+         COMMIT;",
+        attempts_sql(1, FIRST, callable, 0),
+        attempts_sql(2, SECOND, &retried, 2 * 3_600_000),
+    );
+    conn.execute_batch(&sql)
+        .unwrap_or_else(|e| fail(&format!("finishing the campaign: {e}")));
+    started.elapsed()
+}
+
 fn main() {
     let o = options();
     let bin = binary(o.bin.as_deref());
@@ -282,15 +411,39 @@ fn main() {
         o.repeat,
     );
     let state = dir.path().join("bulk.rehearsal.state.db");
-    for step in &STEPS {
-        let mut runs = Vec::with_capacity(o.repeat);
-        for _ in 0..o.repeat {
+    measure_steps(&bin, dir.path(), &STEPS, o.repeat, &state);
+    let took = finish(&state);
+    let size = std::fs::metadata(&state).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "finished: every contact called, as if by a run ({:.1} s; the state file is now {:.0} MiB); * on it:",
+        took.as_secs_f64(),
+        size as f64 / (1 << 20) as f64
+    );
+    measure_steps(&bin, dir.path(), &FINISHED, o.repeat, &state);
+    let report = dir.path().join("results/bulk.rehearsal.report.html");
+    match std::fs::metadata(&report) {
+        Ok(m) => println!(
+            "report file: {:.2} MB (target < 5 MB)",
+            m.len() as f64 / 1_000_000.0
+        ),
+        Err(e) => fail(&format!("no report at {}: {e}", report.display())),
+    }
+    if o.keep {
+        println!("kept: {}", dir.keep().display());
+    }
+}
+
+/// Runs each step `repeat` times and prints its median figures beside its target.
+fn measure_steps(bin: &Path, dir: &Path, steps: &[Step], repeat: usize, state: &Path) {
+    for step in steps {
+        let mut runs = Vec::with_capacity(repeat);
+        for _ in 0..repeat {
             if step.fresh {
                 for suffix in ["", "-wal", "-shm"] {
                     let _ = std::fs::remove_file(format!("{}{suffix}", state.display()));
                 }
             }
-            runs.push(measure(&bin, dir.path(), step.args, step.mark, step.exit));
+            runs.push(measure(bin, dir, step.args, step.mark, step.exit));
         }
         let secs = median(runs.iter().map(|r| r.secs).collect());
         let mib = median(runs.iter().map(|r| r.peak_kib as f64 / 1024.0).collect());
@@ -306,8 +459,5 @@ fn main() {
             },
             all.join(", "),
         );
-    }
-    if o.keep {
-        println!("kept: {}", dir.keep().display());
     }
 }
