@@ -7,6 +7,7 @@ use std::fs;
 use std::path::Path;
 
 use crate::assert_run;
+use crate::support::sandbox::SandboxProcess;
 use crate::support::{Test, fixture, html, repo};
 
 /// A copy of the example campaign in a temp folder (a rehearsal writes beside it).
@@ -236,6 +237,30 @@ fn a_page_that_cannot_be_written_fails_and_leaves_nothing_behind() {
         })
         .count();
     assert_eq!(temps, 0);
+}
+
+#[test]
+fn a_live_runs_report_never_holds_the_api_key() {
+    let test = crate::run::setup("  calls_per_minute: 600", &crate::run::plain_contacts(4));
+    let sandbox = SandboxProcess::spawn(&["--time-scale", "0.001", "--seed", "5"]);
+    let done = crate::run::run_to_end(crate::run::runner(&test, &sandbox.base_url));
+    assert_eq!(done.code, Some(0), "{}", done.stderr);
+    assert!(
+        done.stderr.contains("report: run.report.html"),
+        "{}",
+        done.stderr
+    );
+    let full = in_folder(
+        &test,
+        &["report", "campaign.yaml", "--full", "-o", "full.html"],
+    );
+    assert_eq!(full.code, 0, "{}", full.transcript());
+    for page in ["run.report.html", "full.html"] {
+        let page = fs::read_to_string(test.path().join(page)).unwrap();
+        assert!(page.contains("<section id=\"answers\""), "{page}");
+        assert!(!page.contains(crate::run::KEY), "the key is in {page}");
+        assert!(!page.contains("bys_ak_"), "a key is in {page}");
+    }
 }
 
 #[test]

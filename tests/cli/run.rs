@@ -49,11 +49,11 @@ fn campaign(limits: &str) -> Campaign {
 }
 
 /// `n` plain contacts, 212-555-01NN from 01 on (never a magic number).
-fn plain_contacts(n: usize) -> String {
+pub(crate) fn plain_contacts(n: usize) -> String {
     contacts(n, &[])
 }
 
-fn setup(limits: &str, contacts: &str) -> Test {
+pub(crate) fn setup(limits: &str, contacts: &str) -> Test {
     campaign(limits).write(contacts)
 }
 
