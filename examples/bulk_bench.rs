@@ -1,5 +1,6 @@
 //! Bulk benchmark: `validate`, `plan`, the import of `run`, `export` and `status` on a generated
-//! campaign of a million rows (issue 14), each step's seconds and peak RSS beside its target.
+//! campaign of a million rows (issue 14), then `report` and `status` on the same campaign once
+//! every contact was called (issue 21); each step's seconds and peak RSS beside its target.
 //!
 //! ```text
 //! cargo build --release
@@ -23,6 +24,11 @@
 //!   `export` measures. `re-import` is the same on the state file left behind: every row is
 //!   known, as at each later run of the campaign.
 //! - `export` and `status` read the state file the import left (`--rehearsal`).
+//! - Then the state file is made that of a finished campaign with SQL ([`finish`]: a first call
+//!   for every callable contact, a second for those it did not reach, records the size the
+//!   sandbox writes, fields obtained in most completed calls, ten weekdays of placements), and
+//!   `report --rehearsal` and `status` (marked `*`) are measured on it, with the size of the
+//!   report file.
 //!
 //! It prints what it measured and asserts nothing; figures depend on the machine.
 
