@@ -68,24 +68,32 @@ impl Store {
     /// each candidate's number is checked against `contacts_phone`; the scan stops at the first
     /// callable row instead of sorting every pending one.
     pub fn next_due(&self, now: Timestamp) -> Result<Option<Due>, StoreError> {
-        self.conn
+        let found = self
+            .conn
             .prepare_cached(&NEXT_DUE)
             .and_then(|mut stmt| {
                 stmt.query_row([millis(now)], |r| {
                     let cells: String = r.get(3)?;
-                    Ok(Due {
+                    let due = Due {
                         key: r.get(0)?,
                         phone: r.get(1)?,
                         line: r.get::<_, i64>(2)? as u64,
                         cells: serde_json::from_str(&cells).unwrap_or_default(),
                         timezone: r.get(4)?,
                         calls: r.get::<_, i64>(5)? as u32,
-                        outcome: r.get::<_, Option<String>>(6)?.and_then(|o| o.parse().ok()),
-                    })
+                        outcome: None,
+                    };
+                    Ok((due, r.get::<_, Option<String>>(6)?))
                 })
                 .optional()
             })
-            .map_err(|e| self.err(e))
+            .map_err(|e| self.err(e))?;
+        let Some((mut due, outcome)) = found else {
+            return Ok(None);
+        };
+        // Read as every reader of the state file reads it: an unknown word is a corrupt file.
+        due.outcome = outcome.as_deref().map(|o| self.parse(o)).transpose()?;
+        Ok(Some(due))
     }
 
     /// How many contacts [`Store::next_due`] could answer at `now`, counting up to `limit`.
