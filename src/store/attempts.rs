@@ -597,7 +597,7 @@ pub(super) fn insert_event(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::fixture::{store, t, wait_of};
+    use crate::store::fixture::{begin, store, t, wait_of};
 
     #[test]
     fn a_placement_whose_fence_does_not_hold_changes_nothing() {
@@ -605,10 +605,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = store(dir.path(), "id,name,phone\nA,Ana,(415) 555-0101\n");
         let now = t("2026-12-07T17:00:00Z");
-        let a = store
-            .begin_attempt("A", "k1", "{}", None, now, now)
-            .unwrap()
-            .unwrap();
+        let a = begin(&mut store, "A", "k1", now);
         let placed = after_place(&PlaceResult::Placed, now);
         let held = store
             .record_placement(a, "A", &Posted::call(placed, "c1"), now)
@@ -651,10 +648,7 @@ mod tests {
         let mut store = store(dir.path(), "id,name,phone\nA,Ana,(415) 555-0101\n");
         let now = t("2026-12-07T17:00:00Z");
         // Refused for now (rate limit): back to pending, waiting out the backoff.
-        let id = store
-            .begin_attempt("A", "k1", "{}", None, now, now)
-            .unwrap()
-            .unwrap();
+        let id = begin(&mut store, "A", "k1", now);
         let transient = PlaceResult::Transient {
             retry_after: std::time::Duration::from_secs(30),
         };
@@ -676,10 +670,7 @@ mod tests {
         );
         // Claimed again: no longer waiting.
         let later = t("2026-12-07T17:01:00Z");
-        let id = store
-            .begin_attempt("A", "k2", "{}", None, later, later)
-            .unwrap()
-            .unwrap();
+        let id = begin(&mut store, "A", "k2", later);
         assert_eq!(wait_of(&store, "A"), ("active".into(), None));
         store
             .record_placement(
@@ -727,10 +718,7 @@ mod tests {
         let groups = store.waiting(t("2026-12-07T19:00:00Z")).unwrap();
         assert_eq!((groups[0].reason, groups[0].next_due), ("due", None));
         // Completed on the next call: done, no wait, nothing waiting.
-        let id = store
-            .begin_attempt("A", "k3", "{}", None, later, later)
-            .unwrap()
-            .unwrap();
+        let id = begin(&mut store, "A", "k3", later);
         store
             .record_placement(
                 id,

@@ -42,3 +42,11 @@ pub(super) fn wait_of(store: &Store, key: &str) -> (String, Option<String>) {
         )
         .unwrap()
 }
+
+/// Begins an attempt for `key` (request `{}`), as the runner commits one before its POST.
+pub(super) fn begin(store: &mut Store, key: &str, idempotency_key: &str, now: Timestamp) -> i64 {
+    store
+        .begin_attempt(key, idempotency_key, "{}", None, now, now)
+        .unwrap()
+        .unwrap()
+}

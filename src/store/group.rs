@@ -105,7 +105,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::fixture::{store, t, wait_of};
+    use crate::store::fixture::{begin, store, t, wait_of};
     use crate::store::{NewCall, Posted};
 
     #[test]
@@ -114,10 +114,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = store(dir.path(), "id,name,phone\nA,Ana,(415) 555-0101\n");
         let now = t("2026-12-07T17:00:00Z");
-        let id = store
-            .begin_attempt("A", "k1", "{}", None, now, now)
-            .unwrap()
-            .unwrap();
+        let id = begin(&mut store, "A", "k1", now);
         let other = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();
         let seen = |other: &rusqlite::Connection| -> (String, Option<String>, i64, i64) {
             other
@@ -186,27 +183,15 @@ mod tests {
         };
         // A round abandoned (a step failed before its POSTs went out): nothing was placed.
         store.begin_group().unwrap();
-        store
-            .begin_attempt("A", "k1", "{}", None, now, now)
-            .unwrap()
-            .unwrap();
-        store
-            .begin_attempt("B", "k2", "{}", None, now, now)
-            .unwrap()
-            .unwrap();
+        begin(&mut store, "A", "k1", now);
+        begin(&mut store, "B", "k2", now);
         store.abandon_group();
         assert_eq!(count(&store), 0);
         assert_eq!(wait_of(&store, "A"), ("pending".into(), None));
         // Committed: both attempts, and the contacts active.
         store.begin_group().unwrap();
-        store
-            .begin_attempt("A", "k1", "{}", None, now, now)
-            .unwrap()
-            .unwrap();
-        store
-            .begin_attempt("B", "k2", "{}", None, now, now)
-            .unwrap()
-            .unwrap();
+        begin(&mut store, "A", "k1", now);
+        begin(&mut store, "B", "k2", now);
         store.end_group().unwrap();
         assert_eq!(count(&store), 2);
         assert_eq!(wait_of(&store, "B"), ("active".into(), None));
@@ -226,10 +211,7 @@ mod tests {
             "id,name,phone\nA,Ana,(415) 555-0101\nB,Wei,(212) 555-0102\nC,Lin,(312) 555-0103\n",
         );
         let now = t("2026-12-07T17:00:00Z");
-        let a = store
-            .begin_attempt("A", "k1", "{}", None, now, now)
-            .unwrap()
-            .unwrap();
+        let a = begin(&mut store, "A", "k1", now);
         assert!(store.begin_round().is_err(), "only inside a group");
         store.begin_group().unwrap();
         let placed = crate::state::after_place(&crate::state::PlaceResult::Placed, now);
@@ -250,17 +232,11 @@ mod tests {
             )
             .unwrap();
         store.begin_round().unwrap();
-        store
-            .begin_attempt("B", "k2", "{}", None, now, now)
-            .unwrap()
-            .unwrap();
+        begin(&mut store, "B", "k2", now);
         store.undo_round().unwrap();
         // A round kept is committed with the group.
         store.begin_round().unwrap();
-        store
-            .begin_attempt("C", "k3", "{}", None, now, now)
-            .unwrap()
-            .unwrap();
+        begin(&mut store, "C", "k3", now);
         store.end_round().unwrap();
         store.end_group().unwrap();
         let other = rusqlite::Connection::open(dir.path().join("s.db")).unwrap();

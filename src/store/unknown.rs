@@ -352,7 +352,7 @@ mod tests {
     use super::*;
     use crate::api::Outcome;
     use crate::state::{AfterCall, Placement};
-    use crate::store::fixture::{next, set, store, t, wait_of};
+    use crate::store::fixture::{begin, next, set, store, t, wait_of};
     use crate::store::{Finish, Posted};
 
     #[test]
@@ -366,10 +366,7 @@ mod tests {
         let at = |s: &str| t(&format!("2026-12-07T{s}:00Z"));
         let next_at = |store: &Store| store.next_due_at().unwrap();
         // A followed call the API no longer knows, held until 17:11.
-        let a = store
-            .begin_attempt("A", "k1", "{}", None, at("17:00"), at("17:00"))
-            .unwrap()
-            .unwrap();
+        let a = begin(&mut store, "A", "k1", at("17:00"));
         let placed = after_place(&PlaceResult::Placed, at("17:00"));
         store
             .record_placement(a, "A", &Posted::call(placed, "c1"), at("17:00"))
@@ -378,10 +375,7 @@ mod tests {
             .record_call_unknown(a, "A", "gone", 3, at("17:11"), at("17:01"))
             .unwrap();
         // A lost placement the list of calls could not settle, held until 17:12.
-        let b = store
-            .begin_attempt("B", "k2", "{}", None, at("17:00"), at("17:00"))
-            .unwrap()
-            .unwrap();
+        let b = begin(&mut store, "B", "k2", at("17:00"));
         let (attempt, contact) = after_resolve(&Evidence::Inconclusive);
         let unknown = Placement {
             attempt,
@@ -517,10 +511,7 @@ mod tests {
         // the old attempt gets its result, the contact keeps following the new call.
         let b = given_up(&mut store, "B", "c2");
         assert_eq!(store.release_unknown(at("17:30")).unwrap(), 1);
-        let again = store
-            .begin_attempt("B", "k-again", "{}", None, at("17:31"), at("17:31"))
-            .unwrap()
-            .unwrap();
+        let again = begin(&mut store, "B", "k-again", at("17:31"));
         finish(&mut store, b, "B");
         assert_eq!(attempt_state(&store, b), "finished");
         assert_eq!(attempt_state(&store, again), "placing");

@@ -184,6 +184,7 @@ mod tests {
     use crate::api::Outcome;
     use crate::state::{AfterCall, Placement};
     use crate::state::{AttemptState, ContactState};
+    use crate::store::fixture::begin;
     use crate::store::{NewCall, Posted};
 
     fn t(s: &str) -> Timestamp {
@@ -203,10 +204,7 @@ mod tests {
                 [],
             )
             .unwrap();
-        let attempt = store
-            .begin_attempt("k", "idem", "{}", None, now, now)
-            .unwrap()
-            .unwrap();
+        let attempt = begin(&mut store, "k", "idem", now);
         let placement = Placement {
             attempt: AttemptState::Placed,
             contact: ContactState::Active,
