@@ -127,6 +127,12 @@ impl Clock {
         }
     }
 
+    /// `simulated`, or longer on a fast clock: at least `real` of real time (see
+    /// [`at_least_real`]).
+    pub fn at_least_real(&self, simulated: Duration, real: Duration) -> Duration {
+        at_least_real(self.scale(), simulated, real)
+    }
+
     /// Sleeps until the simulated time is at least `deadline`. Returns at once if it already is.
     pub async fn sleep_until(&self, deadline: Timestamp) {
         match &*self.inner {
@@ -213,6 +219,17 @@ impl ManualClock {
                 }
             });
         }
+    }
+}
+
+/// `simulated`, and on a clock of this scale (real seconds per simulated second; `None`: a
+/// manual clock, which has no real-time rate) at least `real` of real time: for what must not
+/// become a stream of requests, or a verdict on one answer, when a rehearsal runs many times
+/// faster than real time.
+pub fn at_least_real(scale: Option<f64>, simulated: Duration, real: Duration) -> Duration {
+    match scale {
+        Some(scale) if scale > 0.0 => simulated.max(real.div_f64(scale)),
+        _ => simulated,
     }
 }
 

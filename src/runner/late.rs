@@ -118,11 +118,7 @@ impl Lates {
 impl Runner {
     /// Between questions about a given-up call, in simulated time.
     pub(super) fn late_every(&self) -> Duration {
-        let real = match self.clock.scale() {
-            Some(scale) if scale > 0.0 => LATE_EVERY_REAL.div_f64(scale),
-            _ => Duration::ZERO,
-        };
-        LATE_EVERY.max(real)
+        self.clock.at_least_real(LATE_EVERY, LATE_EVERY_REAL)
     }
 
     /// Asks about the given-up calls whose time has come, a few at a time; the answers come

@@ -142,11 +142,7 @@ impl Resolve {
 impl Runner {
     /// Placements between two reads in real time, in simulated time.
     fn read_every(&self) -> Duration {
-        let real = match self.clock.scale() {
-            Some(scale) if scale > 0.0 => READ_EVERY_REAL.div_f64(scale),
-            _ => Duration::ZERO,
-        };
-        READ_EVERY.max(real)
+        self.clock.at_least_real(READ_EVERY, READ_EVERY_REAL)
     }
 
     /// The mark for a read or an anchor learned now: the oldest POST still out, or the next one.

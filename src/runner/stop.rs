@@ -32,16 +32,6 @@ pub const DEFAULT_STOP_GRACE: Duration = Duration::from_secs(60);
 /// never connects.
 const REFUSED_TOGETHER: usize = 3;
 
-/// How long the API must answer nothing but errors to make an outage, on a clock of this scale
-/// (real seconds per simulated second; `None`: a manual clock): [`OUTAGE_LIMIT`], and on a fast
-/// clock at least [`OUTAGE_LIMIT_REAL`] of real time.
-fn outage_limit(scale: Option<f64>) -> Duration {
-    match scale {
-        Some(scale) if scale > 0.0 => OUTAGE_LIMIT.max(OUTAGE_LIMIT_REAL.div_f64(scale)),
-        _ => OUTAGE_LIMIT,
-    }
-}
-
 /// Why placements stopped, and the outage being watched.
 #[derive(Debug, Default)]
 pub(super) struct Stopping {
@@ -162,7 +152,7 @@ impl Runner {
 
     /// Counts `err` towards an outage (see [`OUTAGE_LIMIT`]).
     pub(super) fn trouble(&mut self, err: &ApiError, contact: Option<&str>, now: Timestamp) {
-        let limit = outage_limit(self.clock.scale());
+        let limit = self.clock.at_least_real(OUTAGE_LIMIT, OUTAGE_LIMIT_REAL);
         let trouble = self.stop.trouble.get_or_insert_with(|| Trouble {
             since: now,
             declared: false,
@@ -370,7 +360,8 @@ mod tests {
             (Some(0.001), Duration::from_secs(5_000)),
         ];
         for (scale, limit) in table {
-            assert_eq!(outage_limit(scale), limit, "{scale:?}");
+            let outage = crate::clock::at_least_real(scale, OUTAGE_LIMIT, OUTAGE_LIMIT_REAL);
+            assert_eq!(outage, limit, "{scale:?}");
         }
     }
 }
