@@ -87,7 +87,7 @@ fn area_codes() -> Vec<u16> {
     (201..=989)
         .filter(|area| {
             let probe = format!("({area}) 555-0100");
-            phone::normalize(&probe, Some(phonenumber::country::Id::US)).is_ok()
+            phone::normalize(&probe, Some(phone::Region::US)).is_ok()
         })
         .collect()
 }

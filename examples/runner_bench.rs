@@ -192,7 +192,7 @@ fn numbers() -> Vec<String> {
     let mut numbers = Vec::new();
     for area in 201..=989 {
         let probe = format!("({area}) 555-0100");
-        if phone::normalize(&probe, Some(phonenumber::country::Id::US)).is_err() {
+        if phone::normalize(&probe, Some(phone::Region::US)).is_err() {
             continue;
         }
         for line in 100..190 {

@@ -339,9 +339,9 @@ impl Checker<'_> {
         }))
     }
 
-    fn region(&mut self, text: &str) -> Option<phonenumber::country::Id> {
+    fn region(&mut self, text: &str) -> Option<crate::phone::Region> {
         let upper = text.trim().to_ascii_uppercase();
-        match upper.parse::<phonenumber::country::Id>() {
+        match upper.parse::<crate::phone::Region>() {
             Ok(id) if upper.len() == 2 => Some(id),
             _ => {
                 self.report(

@@ -65,7 +65,7 @@ pub struct Input {
     /// `schedule.stop_before` (see [`crate::schedule::deadline`]). Requires a `schedule`.
     pub deadline_column: Option<Column>,
     /// Country assumed for numbers written without `+country code`; `None` accepts only E.164.
-    pub default_region: Option<phonenumber::country::Id>,
+    pub default_region: Option<crate::phone::Region>,
 }
 
 /// A CSV column the campaign refers to, checked to exist in the header.

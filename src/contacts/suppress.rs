@@ -9,9 +9,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
-use phonenumber::country::Id;
-
-use crate::phone::normalize;
+use crate::phone::{Region, normalize};
 
 /// The numbers of every suppression file, in E.164.
 #[derive(Debug, Default)]
@@ -25,7 +23,7 @@ pub struct Suppression {
 const PHONE_HEADERS: [&str; 4] = ["phone", "number", "phone_number", "phone number"];
 
 impl Suppression {
-    pub fn load(files: &[PathBuf], region: Option<Id>) -> io::Result<Suppression> {
+    pub fn load(files: &[PathBuf], region: Option<Region>) -> io::Result<Suppression> {
         let mut out = Suppression::default();
         for file in files {
             out.load_file(file, region)?;
@@ -45,7 +43,7 @@ impl Suppression {
         self.numbers.is_empty()
     }
 
-    fn load_file(&mut self, path: &Path, region: Option<Id>) -> io::Result<()> {
+    fn load_file(&mut self, path: &Path, region: Option<Region>) -> io::Result<()> {
         let mut lines = BufReader::new(File::open(path)?).lines();
         let Some(first) = lines.next().transpose()? else {
             return Ok(());
@@ -79,7 +77,7 @@ impl Suppression {
         Ok(())
     }
 
-    fn add(&mut self, path: &Path, line: u64, text: &str, region: Option<Id>) {
+    fn add(&mut self, path: &Path, line: u64, text: &str, region: Option<Region>) {
         let text = text.split('#').next().unwrap_or_default().trim();
         if text.is_empty() {
             return;
@@ -110,7 +108,7 @@ mod tests {
         .unwrap();
         let csv = dir.path().join("dnc.csv");
         std::fs::write(&csv, "name,Phone\nAna,212-555-0100\n").unwrap();
-        let s = Suppression::load(&[plain, csv], Some(Id::US)).unwrap();
+        let s = Suppression::load(&[plain, csv], Some(Region::US)).unwrap();
         assert!(s.contains("+14155550123"));
         assert!(s.contains("+442079460958"));
         assert!(s.contains("+12125550100"));

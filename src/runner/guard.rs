@@ -29,13 +29,13 @@ use std::time::SystemTime;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use phonenumber::country::Id;
 use serde_json::{Map, Value};
 
 use crate::api::CallRecord;
 use crate::api::Outcome;
 use crate::campaign::{Campaign, Limits, defaults};
 use crate::contacts::Suppression;
+use crate::phone::Region;
 
 /// The guards of one run, as the runner holds them.
 #[derive(Debug)]
@@ -379,7 +379,7 @@ impl Breaker {
 #[derive(Debug)]
 pub struct SuppressionWatch {
     files: Vec<PathBuf>,
-    region: Option<Id>,
+    region: Option<Region>,
     /// Size and modification time of each file when last read (`None`: unreadable).
     seen: Vec<Option<(u64, SystemTime)>>,
     numbers: Suppression,
@@ -388,7 +388,7 @@ pub struct SuppressionWatch {
 impl SuppressionWatch {
     /// Reads the files now. A file that cannot be read suppresses nothing until it can (the
     /// import before the run has already refused a missing one).
-    pub fn new(files: Vec<PathBuf>, region: Option<Id>) -> SuppressionWatch {
+    pub fn new(files: Vec<PathBuf>, region: Option<Region>) -> SuppressionWatch {
         let mut watch = SuppressionWatch {
             seen: Vec::new(),
             numbers: Suppression::default(),

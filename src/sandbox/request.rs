@@ -3,8 +3,9 @@
 //!
 //! Unknown keys are ignored (the real API grows; old clients must keep working).
 
-use phonenumber::country::Id;
 use serde_json::{Map, Value};
+
+use crate::phone::{self, Region};
 
 use super::error::{ApiError, ErrorToken};
 use super::outcome::{Magic, magic};
@@ -65,7 +66,7 @@ fn is_e164_shape(to: &str) -> bool {
 }
 
 /// The countries calls may go to.
-const ALLOWED: [Id; 6] = [Id::US, Id::CA, Id::GB, Id::AU, Id::NZ, Id::IL];
+const ALLOWED: [Region; 6] = phone::SUPPORTED_COUNTRIES;
 
 /// Checks the destination: format first (`invalid_number`), then guardrails
 /// (`destination_blocked`).
@@ -95,21 +96,21 @@ pub fn check_destination(to: &str) -> Result<(), ApiError> {
             format!("{to} is not a valid phone number"),
         )
     };
-    let parsed = phonenumber::parse(None, to).map_err(|_| invalid_number())?;
+    let parsed = phone::destination(to).ok_or_else(invalid_number)?;
     // A country code none of the allowed countries uses (satellite +881, networks +882/3,
     // France +33, …) is blocked whatever the rest of the number looks like.
-    if ![1, 44, 61, 64, 972].contains(&parsed.code().value()) {
+    if !phone::is_supported(parsed.country_code) {
         return blocked("the country is not supported (US, CA, GB, AU, NZ and IL only)");
     }
-    if !parsed.is_valid() {
+    if !parsed.valid {
         return Err(invalid_number());
     }
-    match parsed.country().id() {
+    match parsed.region {
         Some(id) if ALLOWED.contains(&id) => {}
         Some(id) => return blocked(&format!("country {id:?} is not supported")),
         None => return blocked("unknown country"),
     }
-    if parsed.number_type(&phonenumber::metadata::DATABASE) == phonenumber::Type::PremiumRate {
+    if parsed.premium_rate {
         return blocked("premium-rate number");
     }
     Ok(())

@@ -11,12 +11,17 @@ use crate::support::Test;
 fn contacts(rows: u32) -> String {
     let mut csv = String::from("id,first_name,phone,date,notes\n");
     for i in 0..rows {
-        // Fictional numbers: 555-0100..0199 across area codes.
+        // Fictional numbers: 555-0100..0199 across area codes; every 10th row a number of
+        // another country, 20 to 999 by turns, which the API does not call.
         let area = 200 + (i / 100) % 800;
+        let phone = if i % 10 == 9 {
+            format!("+{} 555 01{:02}", 20 + (i / 10) % 980, i % 100)
+        } else {
+            format!("({area}) 555-01{:02}", i % 100)
+        };
         let _ = writeln!(
             csv,
-            "{i},Person {i},({area}) 555-01{:02},2026-12-07,\"a note long enough to make the file big, {i}\"",
-            i % 100
+            "{i},Person {i},{phone},2026-12-07,\"a note long enough to make the file big, {i}\"",
         );
     }
     csv
