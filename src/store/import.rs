@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Store, StoreError, millis};
 use crate::schedule::zone::TzSource;
-use crate::state::{ContactState, RowKind, after_import, after_removal};
+use crate::state::{ContactState, RowKind, UnknownState, after_import, after_removal};
 
 /// What changed since the previous import.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -80,6 +80,8 @@ pub struct Importer<'t> {
     skip: CachedStatement<'t>,
     /// The state file had no contacts (the first run): nothing to look up.
     first: bool,
+    /// The contacts known before this import met in the CSV, by rowid: the rest are removed.
+    seen: Seen,
     now: i64,
     path: &'t std::path::Path,
     summary: ImportSummary,
@@ -93,9 +95,58 @@ impl std::fmt::Debug for Importer<'_> {
     }
 }
 
+/// A set of rowids, one bit each: contacts are never deleted, so their rowids run from 1 to
+/// about the number of contacts, and a million take 125 KB.
+#[derive(Debug, Default)]
+struct Seen(Vec<u64>);
+
+impl Seen {
+    fn insert(&mut self, rowid: i64) {
+        let Ok(bit) = usize::try_from(rowid) else {
+            return;
+        };
+        let word = bit / 64;
+        if word >= self.0.len() {
+            self.0.resize(word + 1, 0);
+        }
+        self.0[word] |= 1 << (bit % 64);
+    }
+
+    fn contains(&self, rowid: i64) -> bool {
+        usize::try_from(rowid)
+            .ok()
+            .and_then(|bit| {
+                self.0
+                    .get(bit / 64)
+                    .map(|word| word & (1 << (bit % 64)) != 0)
+            })
+            .unwrap_or(false)
+    }
+}
+
+/// A known contact as the import finds it: what the upsert would write, to tell whether it
+/// changes.
+struct Before {
+    rowid: i64,
+    state: ContactState,
+    fingerprint: String,
+    present: bool,
+    seq: i64,
+    line: i64,
+    phone: Option<String>,
+    timezone: Option<String>,
+    tz_source: Option<String>,
+    cutoff: Option<i64>,
+    reason: Option<String>,
+}
+
 impl Store {
-    /// Imports the rows `rows` hands to its [`Importer`], in one transaction: rows left out are
-    /// flagged absent, and nothing is written if `rows` fails.
+    /// Imports the rows `rows` hands to its [`Importer`], in one transaction: known rows left
+    /// out are removed, and nothing is written if `rows` fails.
+    ///
+    /// Only what changes is written: a later run on the same CSV reads every row and writes
+    /// none, and the rows left out are found by reading the contacts that were in the CSV,
+    /// not by marking every one first.
     pub fn import<E: From<StoreError>>(
         &mut self,
         now: jiff::Timestamp,
@@ -109,15 +160,20 @@ impl Store {
                 r.get(0)
             })
             .map_err(&sql)?;
-        tx.execute_batch(
-            "DELETE FROM skipped_rows; UPDATE contacts SET present = 2 WHERE present = 1;",
-        )
-        .map_err(&sql)?;
+        // Contacts are never deleted, so the ones this import adds come after `known`.
+        let known: i64 = tx
+            .query_row("SELECT COALESCE(MAX(rowid), 0) FROM contacts", [], |r| {
+                r.get(0)
+            })
+            .map_err(&sql)?;
+        tx.execute("DELETE FROM skipped_rows", []).map_err(&sql)?;
         let now = millis(now);
-        let mut summary = {
+        let (mut summary, seen) = {
             let find = tx
                 .prepare_cached(
-                    "SELECT state, fingerprint, present, cutoff_at, reason FROM contacts WHERE key = ?1",
+                    "SELECT rowid, state, fingerprint, present, seq, line, phone, timezone,
+                            tz_source, cutoff_at, reason
+                     FROM contacts WHERE key = ?1",
                 )
                 .map_err(&sql)?;
             let upsert = tx
@@ -146,38 +202,67 @@ impl Store {
                 upsert,
                 skip,
                 first,
+                seen: Seen::default(),
                 now,
                 path: &self.path,
                 summary: ImportSummary::default(),
             };
             rows(&mut importer)?;
-            importer.summary
+            (importer.summary, importer.seen)
         };
-        // Rows no longer in the CSV: what becomes of each is `state::after_removal`'s, applied
-        // state by state, fenced by the state it was decided from.
-        for before in ContactState::ALL {
-            let after = after_removal(before);
-            if after != before {
-                tx.execute(
+        // Rows no longer in the CSV: what becomes of each is `state::after_removal`'s, written
+        // fenced by the state it was decided from.
+        let removed = {
+            let mut present = tx
+                .prepare("SELECT rowid, state FROM contacts WHERE present = 1 AND rowid <= ?1")
+                .map_err(&sql)?;
+            let mut removed = Vec::new();
+            let mut rows = present.query([known]).map_err(&sql)?;
+            while let Some(row) = rows.next().map_err(&sql)? {
+                let rowid: i64 = row.get(0).map_err(&sql)?;
+                if !seen.contains(rowid) {
+                    let state: String = row.get(1).map_err(&sql)?;
+                    removed.push((rowid, parse_state(&self.path, &state)?));
+                }
+            }
+            removed
+        };
+        {
+            let mut remove = tx
+                .prepare(
                     // Its due time is kept: should the row come back, a retry still waits its
                     // delay (`after_deadline` and `next_due` read it).
-                    "UPDATE contacts SET state = ?2, updated_at = ?3
-                     WHERE present = 2 AND state = ?1",
-                    params![before.as_str(), after.as_str(), now],
+                    "UPDATE contacts SET present = 0, state = ?3,
+                         updated_at = CASE WHEN ?2 = ?3 THEN updated_at ELSE ?4 END
+                     WHERE rowid = ?1 AND state = ?2 AND present = 1",
                 )
                 .map_err(&sql)?;
+            for (rowid, before) in &removed {
+                let after = after_removal(*before);
+                let held = remove
+                    .execute(params![rowid, before.as_str(), after.as_str(), now])
+                    .map_err(&sql)?;
+                debug_assert_eq!(held, 1, "the import's transaction holds the contacts");
             }
         }
-        summary.removed = tx
-            .execute("UPDATE contacts SET present = 0 WHERE present = 2", [])
-            .map_err(&sql)? as u64;
+        summary.removed = removed.len() as u64;
         tx.commit().map_err(&sql)?;
         Ok(summary)
     }
 }
 
+/// A contact's state as the state file spells it; an unknown word is a corrupt state file.
+fn parse_state(path: &std::path::Path, state: &str) -> Result<ContactState, StoreError> {
+    state
+        .parse()
+        .map_err(|e: UnknownState| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+}
+
 impl Importer<'_> {
-    /// Writes the next row of the CSV.
+    /// Writes the next row of the CSV, if it changes anything.
     pub fn write(&mut self, row: ImportRow) -> Result<(), StoreError> {
         let path = self.path;
         let sql = |source| StoreError::Sqlite {
@@ -213,51 +298,48 @@ impl Importer<'_> {
             reason,
             cells,
         } = row;
+        let line = line as i64;
         let cutoff = cutoff.map(millis);
+        let tz_source = tz_source.map(TzSource::as_str);
         let cells = serde_json::to_string(&cells).expect("strings serialize");
         let print = fingerprint(&cells);
-        type Before = (String, String, i64, Option<i64>, Option<String>);
-        let before: Option<Before> = if self.first {
-            None
-        } else {
-            self.find
-                .query_row([&key], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })
-                .optional()
-                .map_err(&sql)?
-        };
-        let before_state = match &before {
-            Some((state, ..)) => {
-                Some(
-                    state
-                        .parse::<ContactState>()
-                        .map_err(|e| StoreError::Corrupt {
-                            path: path.to_path_buf(),
-                            message: e.to_string(),
-                        })?,
-                )
-            }
-            None => None,
-        };
+        let before = if self.first { None } else { self.find(&key)? };
         match &before {
             None => self.summary.added += 1,
-            Some((_, _, 0, ..)) => self.summary.added += 1,
-            Some((_, old, ..)) if *old != print => self.summary.edited += 1,
+            Some(b) if !b.present => self.summary.added += 1,
+            Some(b) if b.fingerprint != print => self.summary.edited += 1,
             Some(_) => {}
         }
-        let moved = before.as_ref().is_some_and(|b| b.3 != cutoff);
-        let state = after_import(before_state, kind, moved);
+        if let Some(b) = &before {
+            self.seen.insert(b.rowid);
+        }
+        let moved = before.as_ref().is_some_and(|b| b.cutoff != cutoff);
+        let state = after_import(before.as_ref().map(|b| b.state), kind, moved);
         // An expired row that stays expired keeps the reason it expired for.
         let reason = match (&before, state) {
-            (Some((.., old)), ContactState::Expired) => old.clone(),
+            (Some(b), ContactState::Expired) => b.reason.clone(),
             _ => reason,
         };
+        if let Some(b) = &before {
+            // A called contact keeps its number and reason (the upsert's CASEs).
+            let kept = b.state.is_called();
+            let unchanged = b.present
+                && b.state == state
+                && b.fingerprint == print
+                && (b.seq, b.line) == (seq, line)
+                && (kept || (b.phone == phone && b.reason == reason))
+                && b.timezone == timezone
+                && b.tz_source.as_deref() == tz_source
+                && b.cutoff == cutoff;
+            if unchanged {
+                return Ok(());
+            }
+        }
         self.upsert
             .execute(params![
                 key,
                 seq,
-                line as i64,
+                line,
                 cells,
                 print,
                 phone,
@@ -265,11 +347,47 @@ impl Importer<'_> {
                 state.as_str(),
                 reason,
                 self.now,
-                tz_source.map(TzSource::as_str),
+                tz_source,
                 cutoff
             ])
             .map_err(&sql)?;
         Ok(())
+    }
+
+    /// The contact `key` as the state file holds it, if known.
+    fn find(&mut self, key: &str) -> Result<Option<Before>, StoreError> {
+        let path = self.path;
+        let sql = |source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let found = self
+            .find
+            .query_row([key], |r| {
+                Ok((
+                    r.get::<_, String>(1)?,
+                    Before {
+                        rowid: r.get(0)?,
+                        state: ContactState::Pending,
+                        fingerprint: r.get(2)?,
+                        present: r.get::<_, i64>(3)? == 1,
+                        seq: r.get(4)?,
+                        line: r.get(5)?,
+                        phone: r.get(6)?,
+                        timezone: r.get(7)?,
+                        tz_source: r.get(8)?,
+                        cutoff: r.get(9)?,
+                        reason: r.get(10)?,
+                    },
+                ))
+            })
+            .optional()
+            .map_err(&sql)?;
+        let Some((state, before)) = found else {
+            return Ok(None);
+        };
+        let state = parse_state(path, &state)?;
+        Ok(Some(Before { state, ..before }))
     }
 }
 
@@ -362,6 +480,34 @@ mod tests {
         let s = import(dir.path(), &mut store, back);
         assert_eq!((s.added, s.removed), (1, 2));
         assert_eq!(state_of(&store, "C"), ("pending".into(), 1));
+    }
+
+    #[test]
+    fn a_later_import_writes_only_the_rows_that_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let writes = |store: &mut Store, csv: &str| {
+            let before = store.conn.total_changes();
+            let summary = import(dir.path(), store, csv);
+            (store.conn.total_changes() - before, summary)
+        };
+        let csv = "id,name,phone\nA,Ana,(415) 555-0101\nB,Wei,212-555-0102\nC,Lin,(312) 555-0103\n";
+        assert_eq!(writes(&mut store, csv).0, 3);
+        let (written, summary) = writes(&mut store, csv);
+        assert_eq!(written, 0, "an unchanged CSV writes nothing");
+        assert_eq!((summary.rows, summary.added, summary.removed), (3, 0, 0));
+        // B is edited, C is gone and D is new: three rows written, A left alone.
+        let next =
+            "id,name,phone\nA,Ana,(415) 555-0101\nB,Wei Chen,212-555-0102\nD,Sam,312-555-0105\n";
+        let (written, summary) = writes(&mut store, next);
+        assert_eq!(written, 3);
+        assert_eq!((summary.added, summary.edited, summary.removed), (1, 1, 1));
+        assert_eq!(state_of(&store, "C"), ("removed".into(), 0));
+        // A row that moves down the file is written again: its line is what the results say.
+        let moved =
+            "id,name,phone\nD,Sam,312-555-0105\nA,Ana,(415) 555-0101\nB,Wei Chen,212-555-0102\n";
+        assert_eq!(writes(&mut store, moved).0, 3);
+        assert_eq!(writes(&mut store, moved).0, 0);
     }
 
     #[test]
