@@ -1,34 +1,50 @@
-//! Bulk benchmark: `validate`, `plan`, the import of `run`, `export` and `status` on a generated
-//! campaign of a million rows (issue 14), then `report` and `status` on the same campaign once
-//! every contact was called (issue 21); each step's seconds and peak RSS beside its target.
+//! Bulk benchmark: `validate`, `plan`, the import of `run`, `export` and `status` on generated
+//! campaigns of a million rows (issues 14 and 22), then `report` and `status` on the same campaign
+//! once every contact was called (issue 21); each step's seconds and peak RSS beside its target,
+//! and, with `--baseline`, beside another build's on the same files in the same run.
 //!
 //! ```text
 //! cargo build --release
 //! cargo run --release --example bulk_bench -- [--rows 1000000] [--repeat 3]
+//!     [--mix nanp,invalid,intl,national | --mix all] [--baseline OLD-BINARY]
 //!     [--bin target/release/bys-campaign] [--keep]
 //! ```
 //!
-//! The campaign: columns `id, first_name, phone, date`, keyed by `id`, objective
-//! `Confirm {{ first_name }} on {{ date }}.`, no schedule. Numbers are fictional, 555-0100..0189
-//! in every area code libphonenumber accepts as a US or Canadian number, written in turn as
-//! `+1NPA55501xx`, `(NPA) 555-01xx` and `NPA-555-01xx`. A million rows need more numbers than
-//! that range holds, so numbers repeat (about every 60,000 rows): the key column makes each row a
-//! call of its own. One row in 1,000 has a number without its area code (invalid) and one in
-//! 5,000 repeats an earlier id (a duplicate key), so the report has every kind of group.
+//! The campaign: columns `id, first_name, phone, date, note`, keyed by `id`, objective
+//! `Confirm {{ first_name }} on {{ date }}.`, no schedule. One row in 5,000 repeats an earlier id
+//! (a duplicate key); one in 1,000 has a note of 2 to 4 KB holding commas, quotes and a line
+//! break. Numbers are fictional, and the mix (`--mix`, default `nanp`) says which:
+//! - `nanp`: 555-0100..0189 in every area code libphonenumber accepts as a US or Canadian number,
+//!   written in turn as `+1NPA55501xx`, `(NPA) 555-01xx` and `NPA-555-01xx`; one row in 1,000
+//!   without its area code (invalid).
+//! - `invalid`: the same, but every other row invalid: an area code no one uses, a digit short or
+//!   a digit too many.
+//! - `intl`: UK (Ofcom's drama ranges: London 020 7946 0xxx, Leeds 0113 496 0xxx), Australian
+//!   (ACMA's fictional mobiles and 02 5550 xxxx), New Zealand (9 555 01xx, 21 555 01xx) and
+//!   Israeli (2 555 01xx, 50 555 01xx) numbers with their `+`, in several spellings.
+//! - `national`: UK numbers as people write them at home, `default_region: GB`: `020 7946 0123`,
+//!   `(0113) 496 0123`, `+44 (0)20 7946 0123`; one in ten a mobile of the drama range 07700 900xxx,
+//!   which libphonenumber does not accept.
+//!
+//! The numbers of a mix repeat (about every 60,000 rows): the key column makes each row a call of
+//! its own.
 //!
 //! Each step runs the release binary as a child process, `--repeat` times; the figures are the
-//! medians. Peak RSS is VmHWM from `/proc/<pid>/status`, polled every 2 ms while it runs.
+//! medians. With `--baseline`, each repetition runs the baseline right after the binary, each in
+//! a folder of its own holding the same files, and the ratio of the medians is printed.
+//! Peak RSS is VmHWM from `/proc/<pid>/status`, polled every 2 ms while it runs.
+//! - `validate` and `plan`, on every mix.
 //! - `import`: `run --sandbox --max-calls 0` on a fresh state file: it imports every row and
 //!   places nothing. Its time and peak are read when `run` prints its `contacts:` line, which
 //!   comes right after the import commits; `run` then writes the results CSV, which is what
 //!   `export` measures. `re-import` is the same on the state file left behind: every row is
-//!   known, as at each later run of the campaign.
-//! - `export` and `status` read the state file the import left (`--rehearsal`).
-//! - Then the state file is made that of a finished campaign with SQL ([`finish`]: a first call
-//!   for every callable contact, a second for those it did not reach, records the size the
-//!   sandbox writes, fields obtained in most completed calls, ten weekdays of placements), and
-//!   `report --rehearsal` and `status` (marked `*`) are measured on it, with the size of the
-//!   report file.
+//!   known, as at each later run of the campaign. On every mix.
+//! - On the first mix only: `export` and `status` read the state file the import left
+//!   (`--rehearsal`). Then the state file is made that of a finished campaign with SQL
+//!   ([`finish`]: a first call for every callable contact, a second for those it did not reach,
+//!   records the size the sandbox writes, fields obtained in most completed calls, ten weekdays
+//!   of placements), and `report --rehearsal` and `status` (marked `*`) are measured on it, with
+//!   the size of the report file.
 //!
 //! It prints what it measured and asserts nothing; figures depend on the machine.
 
@@ -45,10 +61,41 @@ mod common;
 
 const FIRST_NAMES: [&str; 8] = ["Ana", "Wei", "Lin", "Sam", "Eve", "Zoe", "Yan", "Raj"];
 
+/// Which numbers the contacts CSV holds (see the module's documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mix {
+    Nanp,
+    Invalid,
+    Intl,
+    National,
+}
+
+impl Mix {
+    const ALL: [Mix; 4] = [Mix::Nanp, Mix::Invalid, Mix::Intl, Mix::National];
+
+    fn name(self) -> &'static str {
+        match self {
+            Mix::Nanp => "nanp",
+            Mix::Invalid => "invalid",
+            Mix::Intl => "intl",
+            Mix::National => "national",
+        }
+    }
+
+    fn default_region(self) -> &'static str {
+        match self {
+            Mix::National => "GB",
+            _ => "US",
+        }
+    }
+}
+
 struct Options {
     rows: u64,
     repeat: usize,
+    mixes: Vec<Mix>,
     bin: Option<PathBuf>,
+    baseline: Option<PathBuf>,
     keep: bool,
 }
 
@@ -56,7 +103,9 @@ fn options() -> Options {
     let mut o = Options {
         rows: 1_000_000,
         repeat: 3,
+        mixes: vec![Mix::Nanp],
         bin: None,
+        baseline: None,
         keep: false,
     };
     let mut args = std::env::args().skip(1);
@@ -75,64 +124,159 @@ fn options() -> Options {
                     .filter(|&n| n > 0)
                     .unwrap_or_else(|| fail("--repeat N, N > 0"));
             }
+            "--mix" => o.mixes = mixes(&value()),
             "--bin" => o.bin = Some(PathBuf::from(value())),
+            "--baseline" => o.baseline = Some(PathBuf::from(value())),
             other => fail(&format!("unknown option {other}")),
         }
     }
     o
 }
 
-/// The area codes whose 555-0100 libphonenumber accepts as a North American number.
-fn area_codes() -> Vec<u16> {
-    (201..=989)
-        .filter(|area| {
-            let probe = format!("({area}) 555-0100");
-            phone::normalize(&probe, Some(phone::Region::US)).is_ok()
+fn mixes(list: &str) -> Vec<Mix> {
+    if list == "all" {
+        return Mix::ALL.to_vec();
+    }
+    list.split(',')
+        .map(|name| {
+            Mix::ALL
+                .into_iter()
+                .find(|m| m.name() == name.trim())
+                .unwrap_or_else(|| {
+                    fail(&format!(
+                        "--mix {name}: use nanp, invalid, intl, national or all"
+                    ))
+                })
         })
         .collect()
 }
 
-fn write_campaign(dir: &Path, rows: u64) {
+/// The area codes 201..989 whose 555-0100 libphonenumber accepts as a North American number
+/// (`true`), and the rest.
+fn area_codes() -> (Vec<u16>, Vec<u16>) {
+    (201..=989).partition(|area| {
+        let probe = format!("({area}) 555-0100");
+        phone::normalize(&probe, Some(phone::Region::US)).is_ok()
+    })
+}
+
+/// Australia's fictional mobile numbers (ACMA), without the leading 0.
+const AU_MOBILES: [&str; 8] = [
+    "491570006",
+    "491570156",
+    "491570157",
+    "491570158",
+    "491570159",
+    "491570110",
+    "491570313",
+    "491570737",
+];
+
+/// The phone cell of row `i` of `mix`.
+fn number(mix: Mix, i: u64, areas: &(Vec<u16>, Vec<u16>), out: &mut String) {
+    let (valid, unused) = areas;
+    let area = valid[(i / 90) as usize % valid.len()];
+    let last = 100 + i % 90;
+    let _ = match mix {
+        Mix::Nanp | Mix::Invalid if i % 1_000 == 999 => write!(out, "555-0{last}"),
+        Mix::Invalid if i % 2 == 1 => match (i / 2) % 3 {
+            0 => write!(
+                out,
+                "+1 {} 555 0{last}",
+                unused[(i / 6) as usize % unused.len()]
+            ),
+            1 => write!(out, "({area}) 555-0{}", last / 10),
+            _ => write!(out, "{area}-555-0{last}{}", i % 10),
+        },
+        Mix::Nanp | Mix::Invalid => match i % 3 {
+            0 => write!(out, "+1{area}5550{last}"),
+            1 => write!(out, "({area}) 555-0{last}"),
+            _ => write!(out, "{area}-555-0{last}"),
+        },
+        Mix::Intl => match i % 8 {
+            0 => write!(out, "+44 20 7946 0{last}"),
+            1 => write!(out, "+44 (0)113 496 0{last}"),
+            2 => write!(
+                out,
+                "+61 {}",
+                AU_MOBILES[(i / 8) as usize % AU_MOBILES.len()]
+            ),
+            3 => write!(out, "+61 2 5550 {:04}", i % 10_000),
+            4 => write!(out, "+64 9 555 0{last}"),
+            5 => write!(out, "+64215550{last}"),
+            6 => write!(out, "+972-2-555-0{last}"),
+            _ => write!(out, "+972 50 555 0{last}"),
+        },
+        Mix::National => match i % 10 {
+            0 => write!(out, "07700 900{:03}", i % 1_000),
+            1 | 4 | 7 => write!(out, "020 7946 0{last}"),
+            2 | 5 => write!(out, "(0113) 496 0{last}"),
+            3 => write!(out, "+44 (0)20 7946 0{last}"),
+            6 => write!(out, "0161 496 0{last}"),
+            _ => write!(out, "02079460{last}"),
+        },
+    };
+}
+
+/// A note of 2 to 4 KB with what a CSV writer must quote: commas, quotes, a line break.
+fn note(i: u64) -> String {
+    let sentence = "Prefers mornings, \"not before 9\"; asked twice about parking. ";
+    let mut note = sentence.repeat(32 + (i % 32) as usize);
+    note.insert_str(note.len() / 2, "\nSecond line of the note. ");
+    format!("\"{}\"", note.replace('"', "\"\""))
+}
+
+/// Writes `campaign.yaml` and `contacts.csv` of `mix` into `dir`; the share of rows whose
+/// number is valid.
+fn write_campaign(dir: &Path, rows: u64, mix: Mix) -> f64 {
     std::fs::write(
         dir.join("campaign.yaml"),
-        "name: bulk
+        format!(
+            "name: bulk
 input:
   path: contacts.csv
   phone_column: phone
   key_column: id
-  default_region: US
+  default_region: {}
 call:
-  objective: \"Confirm {{ first_name }} on {{ date }}.\"
+  objective: \"Confirm {{{{ first_name }}}} on {{{{ date }}}}.\"
 fields:
-  - { name: confirmed, type: boolean }
-  - { name: new_time, type: string }
-  - { name: visits, type: number }
+  - {{ name: confirmed, type: boolean }}
+  - {{ name: new_time, type: string }}
+  - {{ name: visits, type: number }}
 limits:
   max_calls: 2000000
 ",
+            mix.default_region()
+        ),
     )
     .expect("write the campaign");
     let areas = area_codes();
+    let region = mix.default_region().parse().ok();
     let file = std::fs::File::create(dir.join("contacts.csv")).expect("create the CSV");
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-    let mut line = String::new();
-    out.write_all(b"id,first_name,phone,date\n").unwrap();
+    let mut cell = String::new();
+    let mut valid = 0u64;
+    out.write_all(b"id,first_name,phone,date,note\n").unwrap();
     for i in 0..rows {
-        line.clear();
+        cell.clear();
         let id = if i % 5_000 == 4_999 { i - 1_000 } else { i };
-        let area = areas[(i / 90) as usize % areas.len()];
-        let last = 100 + i % 90;
-        let _ = match (i % 1_000 == 999, i % 3) {
-            (true, _) => write!(line, "555-0{last}"),
-            (false, 0) => write!(line, "+1{area}5550{last}"),
-            (false, 1) => write!(line, "({area}) 555-0{last}"),
-            (false, _) => write!(line, "{area}-555-0{last}"),
-        };
+        number(mix, i, &areas, &mut cell);
+        // Every 97th row is checked: enough to tell the share, cheap next to writing.
+        if i % 97 == 0 && phone::normalize(&cell, region).is_ok() {
+            valid += 1;
+        }
         let name = FIRST_NAMES[i as usize % FIRST_NAMES.len()];
         let day = 1 + i % 28;
-        writeln!(out, "{id},{name},\"{line}\",2026-12-{day:02}").unwrap();
+        let note = if i % 1_000 == 500 {
+            note(i)
+        } else {
+            String::new()
+        };
+        writeln!(out, "{id},{name},\"{cell}\",2026-12-{day:02},{note}").unwrap();
     }
     out.flush().unwrap();
+    valid as f64 / rows.div_ceil(97) as f64
 }
 
 /// One measured step.
@@ -222,14 +366,15 @@ struct Step {
 const IMPORT: &[&str] = &["run", "campaign.yaml", "--sandbox", "--max-calls", "0"];
 /// `run --max-calls 0` leaves every row to call: work cut short, EX_TEMPFAIL.
 const IMPORT_EXIT: i32 = 75;
-const STEPS: [Step; 6] = [
+/// Steps measured on every mix.
+const MIX_STEPS: [Step; 4] = [
     Step {
         name: "validate",
         args: &["validate", "campaign.yaml"],
         mark: None,
         fresh: false,
         exit: 0,
-        target: (10.0, 64.0),
+        target: (5.0, 64.0),
     },
     Step {
         name: "plan",
@@ -237,7 +382,7 @@ const STEPS: [Step; 6] = [
         mark: None,
         fresh: false,
         exit: 0,
-        target: (10.0, 64.0),
+        target: (5.0, 64.0),
     },
     Step {
         name: "import",
@@ -245,7 +390,7 @@ const STEPS: [Step; 6] = [
         mark: Some("contacts:"),
         fresh: true,
         exit: IMPORT_EXIT,
-        target: (30.0, 64.0),
+        target: (10.0, 64.0),
     },
     Step {
         name: "re-import",
@@ -253,8 +398,12 @@ const STEPS: [Step; 6] = [
         mark: Some("contacts:"),
         fresh: false,
         exit: IMPORT_EXIT,
-        target: (30.0, 64.0),
+        target: (10.0, 64.0),
     },
+];
+
+/// Steps measured on the first mix, on the state file its import left.
+const CAMPAIGN_STEPS: [Step; 2] = [
     Step {
         name: "export",
         args: &["export", "campaign.yaml", "--rehearsal"],
@@ -396,74 +545,156 @@ fn finish(state: &Path) -> Duration {
     started.elapsed()
 }
 
-fn main() {
-    let o = options();
-    let bin = binary(o.bin.as_deref());
-    let dir = tempfile::Builder::new()
-        .prefix("bulk-bench-")
-        .tempdir()
-        .expect("temp dir");
-    let started = Instant::now();
-    write_campaign(dir.path(), o.rows);
-    let size = std::fs::metadata(dir.path().join("contacts.csv"))
-        .map(|m| m.len())
-        .unwrap_or(0);
-    println!(
-        "bulk_bench: {} on {} rows ({:.1} MiB, written in {:.1} s), median of {} runs each",
-        bin.display(),
-        o.rows,
-        size as f64 / (1 << 20) as f64,
-        started.elapsed().as_secs_f64(),
-        o.repeat,
-    );
-    let state = dir.path().join("bulk.rehearsal.state.db");
-    measure_steps(&bin, dir.path(), &STEPS, o.repeat, &state);
-    let took = finish(&state);
-    let size = std::fs::metadata(&state).map(|m| m.len()).unwrap_or(0);
-    println!(
-        "finished: every contact called, as if by a run ({:.1} s; the state file is now {:.0} MiB); * on it:",
-        took.as_secs_f64(),
-        size as f64 / (1 << 20) as f64
-    );
-    measure_steps(&bin, dir.path(), &FINISHED, o.repeat, &state);
-    let report = dir.path().join("results/bulk.rehearsal.report.html");
-    match std::fs::metadata(&report) {
-        Ok(m) => println!(
-            "report file: {:.2} MB (target < 5 MB)",
-            m.len() as f64 / 1_000_000.0
-        ),
-        Err(e) => fail(&format!("no report at {}: {e}", report.display())),
-    }
-    if o.keep {
-        println!("kept: {}", dir.keep().display());
+/// A binary measured, and the folder it runs in.
+struct Subject {
+    bin: PathBuf,
+    dir: PathBuf,
+}
+
+impl Subject {
+    fn state(&self) -> PathBuf {
+        self.dir.join("bulk.rehearsal.state.db")
     }
 }
 
-/// Runs each step `repeat` times and prints its median figures beside its target.
-fn measure_steps(bin: &Path, dir: &Path, steps: &[Step], repeat: usize, state: &Path) {
-    for step in steps {
-        let mut runs = Vec::with_capacity(repeat);
-        for _ in 0..repeat {
-            if step.fresh {
-                for suffix in ["", "-wal", "-shm"] {
-                    let _ = std::fs::remove_file(format!("{}{suffix}", state.display()));
-                }
+fn main() {
+    let o = options();
+    let bin = binary(o.bin.as_deref());
+    let root = tempfile::Builder::new()
+        .prefix("bulk-bench-")
+        .tempdir()
+        .expect("temp dir");
+    let baseline = o.baseline.as_deref().map(|b| binary(Some(b)));
+    println!(
+        "bulk_bench: {} rows, median of {} runs each; binary {}{}",
+        o.rows,
+        o.repeat,
+        bin.display(),
+        baseline
+            .as_ref()
+            .map(|b| format!(", baseline {}", b.display()))
+            .unwrap_or_default(),
+    );
+    for (n, &mix) in o.mixes.iter().enumerate() {
+        let dir = root.path().join(mix.name());
+        let subjects: Vec<Subject> = std::iter::once(bin.clone())
+            .chain(baseline.clone())
+            .enumerate()
+            .map(|(i, bin)| Subject {
+                bin,
+                dir: dir.join(if i == 0 { "new" } else { "baseline" }),
+            })
+            .collect();
+        let started = Instant::now();
+        std::fs::create_dir_all(&subjects[0].dir).expect("create the mix's folder");
+        let valid = write_campaign(&subjects[0].dir, o.rows, mix);
+        for other in &subjects[1..] {
+            std::fs::create_dir_all(&other.dir).expect("create the baseline's folder");
+            for file in ["campaign.yaml", "contacts.csv"] {
+                std::fs::copy(subjects[0].dir.join(file), other.dir.join(file))
+                    .expect("copy the campaign");
             }
-            runs.push(measure(bin, dir, step.args, step.mark, step.exit));
         }
-        let secs = median(runs.iter().map(|r| r.secs).collect());
-        let mib = median(runs.iter().map(|r| r.peak_kib as f64 / 1024.0).collect());
-        let all: Vec<String> = runs.iter().map(|r| format!("{:.2}", r.secs)).collect();
-        let (max_secs, max_mib) = step.target;
+        let size = std::fs::metadata(subjects[0].dir.join("contacts.csv"))
+            .map(|m| m.len())
+            .unwrap_or(0);
         println!(
-            "{:<9} {secs:>7.2} s  {mib:>6.1} MiB   target <= {max_secs} s, <= {max_mib} MiB: {}   (runs: {} s)",
-            step.name,
-            if secs <= max_secs && mib <= max_mib {
+            "\nmix {} (default_region {}): {:.1} MiB, {:.0} % of numbers valid, written in {:.1} s",
+            mix.name(),
+            mix.default_region(),
+            size as f64 / (1 << 20) as f64,
+            valid * 100.0,
+            started.elapsed().as_secs_f64(),
+        );
+        measure_steps(&subjects, &MIX_STEPS, o.repeat);
+        if n > 0 {
+            continue;
+        }
+        measure_steps(&subjects, &CAMPAIGN_STEPS, o.repeat);
+        for subject in &subjects {
+            let took = finish(&subject.state());
+            let size = std::fs::metadata(subject.state())
+                .map(|m| m.len())
+                .unwrap_or(0);
+            println!(
+                "finished: every contact called, as if by a run ({:.1} s; the state file is now {:.0} MiB)",
+                took.as_secs_f64(),
+                size as f64 / (1 << 20) as f64
+            );
+        }
+        println!("* on the finished campaign:");
+        measure_steps(&subjects, &FINISHED, o.repeat);
+        for subject in &subjects {
+            let report = subject.dir.join("results/bulk.rehearsal.report.html");
+            match std::fs::metadata(&report) {
+                Ok(m) => println!(
+                    "report file of {}: {:.2} MB (target < 5 MB)",
+                    subject.bin.display(),
+                    m.len() as f64 / 1_000_000.0
+                ),
+                Err(e) => fail(&format!("no report at {}: {e}", report.display())),
+            }
+        }
+    }
+    if o.keep {
+        println!("kept: {}", root.keep().display());
+    }
+}
+
+/// Runs each step `repeat` times for every subject, in turn, and prints the median figures
+/// beside the target, and beside the baseline's.
+fn measure_steps(subjects: &[Subject], steps: &[Step], repeat: usize) {
+    for step in steps {
+        let mut runs: Vec<Vec<Figure>> = subjects.iter().map(|_| Vec::new()).collect();
+        for _ in 0..repeat {
+            for (subject, runs) in subjects.iter().zip(&mut runs) {
+                if step.fresh {
+                    let state = subject.state();
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(format!("{}{suffix}", state.display()));
+                    }
+                }
+                runs.push(measure(
+                    &subject.bin,
+                    &subject.dir,
+                    step.args,
+                    step.mark,
+                    step.exit,
+                ));
+            }
+        }
+        let medians: Vec<(f64, f64)> = runs
+            .iter()
+            .map(|runs| {
+                (
+                    median(runs.iter().map(|r| r.secs).collect()),
+                    median(runs.iter().map(|r| r.peak_kib as f64 / 1024.0).collect()),
+                )
+            })
+            .collect();
+        let (max_secs, max_mib) = step.target;
+        for (i, ((secs, mib), runs)) in medians.iter().zip(&runs).enumerate() {
+            let all: Vec<String> = runs.iter().map(|r| format!("{:.2}", r.secs)).collect();
+            let verdict = if *secs <= max_secs && *mib <= max_mib {
                 "met"
             } else {
                 "MISSED"
-            },
-            all.join(", "),
-        );
+            };
+            println!(
+                "{:<9} {:<8} {secs:>7.2} s  {mib:>6.1} MiB   target <= {max_secs} s, <= {max_mib} MiB: {verdict}   (runs: {} s)",
+                step.name,
+                if i == 0 { "" } else { "baseline" },
+                all.join(", "),
+            );
+        }
+        if let [(secs, mib), (base_secs, base_mib), ..] = medians[..] {
+            println!(
+                "{:<9} {:<8} {:>7.2}x time {:>6.2}x memory of the baseline",
+                step.name,
+                "ratio",
+                secs / base_secs,
+                mib / base_mib,
+            );
+        }
     }
 }

@@ -20,7 +20,9 @@ pub fn fail(message: &str) -> ! {
 pub fn binary(given: Option<&Path>) -> PathBuf {
     if let Some(bin) = given {
         exists(bin);
-        return bin.to_owned();
+        // Absolute: the benchmarks run it in folders of their own.
+        return std::fs::canonicalize(bin)
+            .unwrap_or_else(|e| fail(&format!("{}: {e}", bin.display())));
     }
     let exe = std::env::current_exe().unwrap_or_else(|e| fail(&format!("own path: {e}")));
     // target/<profile>/examples/<example> → target/<profile>/bys-campaign
