@@ -358,7 +358,9 @@ impl Store {
 
     /// "Now" for reading this state file: the wall clock, or for a file of simulated calls the
     /// last simulated instant it recorded when that is later (a rehearsal runs ahead of the wall
-    /// clock, and "due in 3 days" should be counted from where it stopped).
+    /// clock, and "due in 3 days" should be counted from where it stopped). A run that changed
+    /// nothing (an import writes only rows that change) still moved the clock: its start and end
+    /// count.
     pub fn reading_time(&self) -> Result<Timestamp, StoreError> {
         let now = Timestamp::now();
         if self.meta("api")?.as_deref() != Some(ApiKind::Sandbox.as_str()) {
@@ -368,7 +370,9 @@ impl Store {
             .conn
             .query_row(
                 "SELECT MAX(m) FROM (SELECT MAX(updated_at) AS m FROM contacts
-                                     UNION ALL SELECT MAX(updated_at) FROM attempts)",
+                                     UNION ALL SELECT MAX(updated_at) FROM attempts
+                                     UNION ALL SELECT MAX(MAX(started_at), COALESCE(MAX(ended_at), 0))
+                                               FROM runs)",
                 [],
                 |r| r.get(0),
             )

@@ -220,6 +220,21 @@ mod tests {
     }
 
     #[test]
+    fn a_rehearsal_that_changed_nothing_still_moved_the_clock_it_is_read_at() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_, store) = midway(dir.path());
+        store.claim_api(crate::store::ApiKind::Sandbox).unwrap();
+        let before = store.reading_time().unwrap();
+        // A rehearsal two years on places nothing and its import writes no row.
+        let later = t("2099-06-01T12:00:00Z");
+        let run = store.start_run(later, "--max-calls 0").unwrap();
+        assert_eq!(store.reading_time().unwrap(), later.max(before));
+        let end = t("2099-06-01T12:05:00Z");
+        store.end_run(run, end, RunEnding::Idle, None).unwrap();
+        assert_eq!(store.reading_time().unwrap(), end);
+    }
+
+    #[test]
     fn each_run_counts_the_calls_made_until_the_next_one_started() {
         let dir = tempfile::tempdir().unwrap();
         // `midway` made four calls (and two refused placements) before any run was recorded.
