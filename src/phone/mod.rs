@@ -94,7 +94,7 @@ pub fn normalize(raw: &str, default_region: Option<Region>) -> Result<String, Ph
         let own = default_region.and_then(|r| PHONE_NUMBER_UTIL.get_country_code_for_region(r));
         if digits.len() >= 8
             && calling_code(&digits).is_some_and(|code| is_supported(code) && Some(code) != own)
-            && strict_e164(&plus).is_some()
+            && parse(&plus, None).is_some_and(|(_, region)| SUPPORTED_COUNTRIES.contains(&region))
         {
             return Err(PhoneError::LostPlus(plus));
         }
@@ -298,6 +298,13 @@ mod tests {
         );
         // A mistyped US area code is not taken for Gabon (+241).
         assert_eq!(normalize("(241) 555-0100", US), Err(PhoneError::Invalid));
+        // Nor for a region that shares a supported code but is not called: Jersey (+44), Jamaica
+        // (+1).
+        assert_eq!(normalize("447797712345", US), Err(PhoneError::Invalid));
+        assert_eq!(
+            normalize("18765550115", Some(Region::GB)),
+            Err(PhoneError::Invalid)
+        );
     }
 
     #[test]
