@@ -452,12 +452,7 @@ impl Store {
             .map_err(|e| self.err(e))?;
         rows.into_iter()
             .map(|(state, mut a)| {
-                a.state = state
-                    .parse()
-                    .map_err(|e: state::UnknownState| StoreError::Corrupt {
-                        path: self.path.clone(),
-                        message: e.to_string(),
-                    })?;
+                a.state = self.parse(&state)?;
                 Ok(a)
             })
             .collect()

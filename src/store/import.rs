@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Store, StoreError, millis};
 use crate::schedule::zone::TzSource;
-use crate::state::{ContactState, RowKind, UnknownState, after_import, after_removal};
+use crate::state::{ContactState, RowKind, after_import, after_removal};
 
 /// What changed since the previous import.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -80,8 +80,8 @@ pub struct Importer<'t> {
     skip: CachedStatement<'t>,
     /// The state file had no contacts (the first run): nothing to look up.
     first: bool,
-    /// The contacts known before this import met in the CSV, by rowid: the rest are removed.
-    seen: Seen,
+    /// The contacts known before this import met in the CSV: the rest are removed.
+    met: Rowids,
     now: i64,
     path: &'t std::path::Path,
     summary: ImportSummary,
@@ -98,9 +98,9 @@ impl std::fmt::Debug for Importer<'_> {
 /// A set of rowids, one bit each: contacts are never deleted, so their rowids run from 1 to
 /// about the number of contacts, and a million take 125 KB.
 #[derive(Debug, Default)]
-struct Seen(Vec<u64>);
+struct Rowids(Vec<u64>);
 
-impl Seen {
+impl Rowids {
     fn insert(&mut self, rowid: i64) {
         let Ok(bit) = usize::try_from(rowid) else {
             return;
@@ -168,7 +168,7 @@ impl Store {
             .map_err(&sql)?;
         tx.execute("DELETE FROM skipped_rows", []).map_err(&sql)?;
         let now = millis(now);
-        let (mut summary, seen) = {
+        let (mut summary, met) = {
             let find = tx
                 .prepare_cached(
                     "SELECT rowid, state, fingerprint, present, seq, line, phone, timezone,
@@ -202,13 +202,13 @@ impl Store {
                 upsert,
                 skip,
                 first,
-                seen: Seen::default(),
+                met: Rowids::default(),
                 now,
                 path: &self.path,
                 summary: ImportSummary::default(),
             };
             rows(&mut importer)?;
-            (importer.summary, importer.seen)
+            (importer.summary, importer.met)
         };
         // Rows no longer in the CSV: what becomes of each is `state::after_removal`'s, written
         // fenced by the state it was decided from.
@@ -220,9 +220,9 @@ impl Store {
             let mut rows = present.query([known]).map_err(&sql)?;
             while let Some(row) = rows.next().map_err(&sql)? {
                 let rowid: i64 = row.get(0).map_err(&sql)?;
-                if !seen.contains(rowid) {
+                if !met.contains(rowid) {
                     let state: String = row.get(1).map_err(&sql)?;
-                    removed.push((rowid, parse_state(&self.path, &state)?));
+                    removed.push((rowid, super::parse_word(&self.path, &state)?));
                 }
             }
             removed
@@ -251,24 +251,11 @@ impl Store {
     }
 }
 
-/// A contact's state as the state file spells it; an unknown word is a corrupt state file.
-fn parse_state(path: &std::path::Path, state: &str) -> Result<ContactState, StoreError> {
-    state
-        .parse()
-        .map_err(|e: UnknownState| StoreError::Corrupt {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })
-}
-
 impl Importer<'_> {
     /// Writes the next row of the CSV, if it changes anything.
     pub fn write(&mut self, row: ImportRow) -> Result<(), StoreError> {
         let path = self.path;
-        let sql = |source| StoreError::Sqlite {
-            path: path.to_path_buf(),
-            source,
-        };
+        let sql = super::sqlite_at(path);
         self.summary.rows += 1;
         let seq = self.summary.rows as i64;
         let row = match row {
@@ -309,9 +296,6 @@ impl Importer<'_> {
             Some(b) if !b.present => self.summary.added += 1,
             Some(b) if b.fingerprint != print => self.summary.edited += 1,
             Some(_) => {}
-        }
-        if let Some(b) = &before {
-            self.seen.insert(b.rowid);
         }
         let moved = before.as_ref().is_some_and(|b| b.cutoff != cutoff);
         let state = after_import(before.as_ref().map(|b| b.state), kind, moved);
@@ -354,13 +338,10 @@ impl Importer<'_> {
         Ok(())
     }
 
-    /// The contact `key` as the state file holds it, if known.
+    /// The contact `key` as the state file holds it, if known; it is met.
     fn find(&mut self, key: &str) -> Result<Option<Before>, StoreError> {
         let path = self.path;
-        let sql = |source| StoreError::Sqlite {
-            path: path.to_path_buf(),
-            source,
-        };
+        let sql = super::sqlite_at(path);
         let found = self
             .find
             .query_row([key], |r| {
@@ -386,7 +367,8 @@ impl Importer<'_> {
         let Some((state, before)) = found else {
             return Ok(None);
         };
-        let state = parse_state(path, &state)?;
+        self.met.insert(before.rowid);
+        let state = super::parse_word(path, &state)?;
         Ok(Some(Before { state, ..before }))
     }
 }

@@ -167,6 +167,27 @@ pub struct Store {
 
 /// Turns SQLite errors into [`StoreError::Sqlite`] naming `path`: for the methods that hold a
 /// transaction, which borrows the connection (and so `self`) while errors are mapped.
+/// A word of the state file (a state, an outcome, a wait) read back; an unknown word is a
+/// corrupt state file.
+fn parse_word<T: std::str::FromStr<Err = crate::state::UnknownState>>(
+    path: &Path,
+    text: &str,
+) -> Result<T, StoreError> {
+    text.parse()
+        .map_err(|e: crate::state::UnknownState| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+}
+
+/// [`sqlite`] for a path borrowed, copied only when an error comes.
+fn sqlite_at(path: &Path) -> impl Fn(rusqlite::Error) -> StoreError + '_ {
+    move |source| StoreError::Sqlite {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 fn sqlite(path: PathBuf) -> impl Fn(rusqlite::Error) -> StoreError {
     move |source| StoreError::Sqlite {
         path: path.clone(),

@@ -178,8 +178,7 @@ impl Store {
         &self,
         text: &str,
     ) -> Result<T, StoreError> {
-        text.parse()
-            .map_err(|e: state::UnknownState| self.corrupt(e.to_string()))
+        super::parse_word(&self.path, text)
     }
 
     pub(super) fn corrupt(&self, message: String) -> StoreError {
