@@ -110,7 +110,9 @@ const OUTSIDE: &str = "numbers outside US, CA, GB, AU, NZ and IL";
 
 /// Whether `code` is the country calling code of one of [`SUPPORTED_COUNTRIES`].
 pub fn is_supported(code: i32) -> bool {
-    [1, 44, 61, 64, 972].contains(&code)
+    SUPPORTED_COUNTRIES
+        .iter()
+        .any(|&region| PHONE_NUMBER_UTIL.get_country_code_for_region(region) == Some(code))
 }
 
 /// The country calling code that `digits` (what follows a `+`) starts with, if some country
@@ -141,14 +143,19 @@ fn calling_code(digits: &str) -> Option<i32> {
     None
 }
 
-/// The number `text` spells and the region it belongs to, if it is a valid one. (What
-/// `is_valid` does, keeping the region it finds: finding it is most of the work.)
+/// The number `text` spells and the region it belongs to, if it is a valid one.
 fn parse(text: &str, default_region: Option<Region>) -> Option<(PhoneNumber, Region)> {
     let number = PHONE_NUMBER_UTIL.parse(text, default_region).ok()?;
-    let region = number.get_region_code()?;
+    let region = valid_region(&number)?;
+    Some((number, region))
+}
+
+/// The region a valid number belongs to; `None` for an invalid one. (What `is_valid` does,
+/// keeping the region it finds: finding it is most of the work.)
+fn valid_region(number: &PhoneNumber) -> Option<Region> {
     number
-        .is_valid_for_region(region)
-        .then_some((number, region))
+        .get_region_code()
+        .filter(|&region| number.is_valid_for_region(region))
 }
 
 /// What the API's guardrails look at in a number written in international form.
@@ -165,11 +172,11 @@ pub struct Destination {
 /// The [`Destination`] of `text`, or `None` when it does not parse as a number with a `+`.
 pub fn destination(text: &str) -> Option<Destination> {
     let number = PHONE_NUMBER_UTIL.parse(text, None).ok()?;
-    let valid = number.is_valid();
+    let region = valid_region(&number);
     Some(Destination {
         country_code: number.country_code,
-        valid,
-        region: valid.then(|| number.get_region_code()).flatten(),
+        valid: region.is_some(),
+        region,
         premium_rate: number.get_type() == PhoneNumberType::PremiumRate,
     })
 }

@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::phone::{self, Region};
+use crate::phone::{self, SUPPORTED_COUNTRIES};
 
 use super::error::{ApiError, ErrorToken};
 use super::outcome::{Magic, magic};
@@ -65,9 +65,6 @@ fn is_e164_shape(to: &str) -> bool {
         && !digits.starts_with('0')
 }
 
-/// The countries calls may go to.
-const ALLOWED: [Region; 6] = phone::SUPPORTED_COUNTRIES;
-
 /// Checks the destination: format first (`invalid_number`), then guardrails
 /// (`destination_blocked`).
 pub fn check_destination(to: &str) -> Result<(), ApiError> {
@@ -106,7 +103,7 @@ pub fn check_destination(to: &str) -> Result<(), ApiError> {
         return Err(invalid_number());
     }
     match parsed.region {
-        Some(id) if ALLOWED.contains(&id) => {}
+        Some(id) if SUPPORTED_COUNTRIES.contains(&id) => {}
         Some(id) => return blocked(&format!("country {id:?} is not supported")),
         None => return blocked("unknown country"),
     }
