@@ -177,22 +177,19 @@ impl Store {
                 )
                 .map_err(&sql)?;
             let upsert = tx
-                .prepare_cached(&format!(
+                .prepare_cached(
                     "INSERT INTO contacts (key, seq, line, present, cells, fingerprint, phone, timezone, state, reason, updated_at, tz_source, cutoff_at)
                      VALUES (?1, ?2, ?3, 1, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
                      ON CONFLICT (key) DO UPDATE SET
                         seq = excluded.seq, line = excluded.line, present = 1,
                         cells = excluded.cells, fingerprint = excluded.fingerprint,
-                        phone = CASE WHEN contacts.state IN ({called}) THEN contacts.phone ELSE excluded.phone END,
+                        phone = excluded.phone,
                         timezone = excluded.timezone, tz_source = excluded.tz_source,
                         cutoff_at = excluded.cutoff_at,
                         state = excluded.state,
-                        reason = CASE WHEN contacts.state IN ({called}) THEN contacts.reason ELSE excluded.reason END,
+                        reason = excluded.reason,
                         updated_at = excluded.updated_at",
-                    // History wins (`state::after_import`): a called contact keeps its number
-                    // and reason.
-                    called = super::contacts_where(ContactState::is_called),
-                ))
+                )
                 .map_err(&sql)?;
             let skip = tx
                 .prepare_cached("INSERT INTO skipped_rows (seq, line, cells, state, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
@@ -299,19 +296,21 @@ impl Importer<'_> {
         }
         let moved = before.as_ref().is_some_and(|b| b.cutoff != cutoff);
         let state = after_import(before.as_ref().map(|b| b.state), kind, moved);
-        // An expired row that stays expired keeps the reason it expired for.
-        let reason = match (&before, state) {
-            (Some(b), ContactState::Expired) => b.reason.clone(),
-            _ => reason,
+        let (phone, reason) = match &before {
+            // History wins (`state::after_import`): a called contact keeps its number and
+            // reason.
+            Some(b) if b.state.is_called() => (b.phone.clone(), b.reason.clone()),
+            // An expired row that stays expired keeps the reason it expired for.
+            Some(b) if state == ContactState::Expired => (phone, b.reason.clone()),
+            _ => (phone, reason),
         };
         if let Some(b) = &before {
-            // A called contact keeps its number and reason (the upsert's CASEs).
-            let kept = b.state.is_called();
             let unchanged = b.present
                 && b.state == state
                 && b.fingerprint == print
                 && (b.seq, b.line) == (seq, line)
-                && (kept || (b.phone == phone && b.reason == reason))
+                && b.phone == phone
+                && b.reason == reason
                 && b.timezone == timezone
                 && b.tz_source.as_deref() == tz_source
                 && b.cutoff == cutoff;
@@ -454,6 +453,21 @@ mod tests {
             ("done".into(), 1),
             "a called contact is never reset"
         );
+        let phone_of = |store: &Store, key: &str| -> Option<String> {
+            store
+                .conn
+                .query_row("SELECT phone FROM contacts WHERE key = ?1", [key], |r| {
+                    r.get(0)
+                })
+                .unwrap()
+        };
+        // A's number is edited after it was called: it keeps the number it was called on; B,
+        // never called, takes its new one.
+        let renumbered = "id,name,phone\nA,Ana María,(415) 555-0199\nB,Wei Chen,212-555-0198\nD,Sam,312-555-0105\n";
+        import(dir.path(), &mut store, renumbered);
+        assert_eq!(phone_of(&store, "A").as_deref(), Some("+14155550101"));
+        assert_eq!(phone_of(&store, "B").as_deref(), Some("+12125550198"));
+        import(dir.path(), &mut store, next);
         assert_eq!(state_of(&store, "C"), ("invalid".into(), 0));
         assert_eq!(state_of(&store, "D"), ("pending".into(), 1));
 
