@@ -4,10 +4,11 @@
 //! A key (the key column's value, or the number in E.164) is hashed with SipHash under keys drawn
 //! at random for each scan; the table maps that fingerprint to the line the key was first seen
 //! on. An entry is 12 bytes (the fingerprint as two `u32`s, so nothing pads it to 16), in an open
-//! table probed in order and kept at most 4/5 full, sized for half as many rows again as the scan
-//! expects from its first batch (not to a power of two): 18 bytes a row, 17 MiB for a million
-//! rows. (A `HashMap` of the same entries took 27 MiB: a control byte more an entry, and at a
-//! million rows a table of 2²¹ slots.)
+//! table probed in order and kept at most 4/5 full, sized to the rows the scan expects once it has
+//! read a sample of the file, with a sixteenth to spare (not to a power of two): 16 bytes a row,
+//! 15 MiB for a million rows. (A `HashMap` of the same entries took 27 MiB: a control byte more
+//! an entry, and at a million rows a table of 2²¹ slots; sized by the first 512 rows, with half as
+//! many again to spare, this table took 17 MiB.)
 //!
 //! Two different keys share a fingerprint with a chance of about n²/2⁶⁵ for n rows (3·10⁻⁸ for
 //! a million): the later row would then be reported as repeating the earlier one, and the report
@@ -37,12 +38,14 @@ impl Slot {
 const MIN_SLOTS: usize = 1024;
 
 impl Seen {
-    /// Makes room for about `keys` keys: room for half as many again before the table grows,
-    /// as `keys` is an estimate (a table growing holds both its old and new slots).
+    /// Makes room for about `keys` keys in all. `keys` is an estimate, made again as a scan goes
+    /// on: the table is rebuilt only when `keys` would fill it past 4/5, and then with a
+    /// sixteenth to spare, so that estimates a little apart do not rebuild it each time (a table
+    /// being rebuilt holds both its old and new slots for a moment).
     pub fn reserve(&mut self, keys: usize) {
-        let wanted = (self.len + keys).saturating_mul(3) / 2;
-        if wanted > self.slots.len() {
-            self.rebuild(wanted);
+        let needed = keys.saturating_mul(5) / 4;
+        if needed > self.slots.len() {
+            self.rebuild(needed / 16 * 17);
         }
     }
 
