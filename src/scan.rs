@@ -42,6 +42,14 @@ impl<'a> Scan<'a> {
         })
     }
 
+    /// For a caller that writes every row: see [`contacts::Reader::writing`].
+    pub fn writing(self) -> Self {
+        Scan {
+            reader: self.reader.writing(),
+            ..self
+        }
+    }
+
     /// Suppression entries that are not phone numbers: they suppress nothing.
     pub fn unreadable(&self) -> &[String] {
         &self.suppression.unreadable
@@ -90,7 +98,7 @@ pub fn import(
     campaign: &Campaign,
     now: jiff::Timestamp,
 ) -> Result<Imported, ImportError> {
-    let scan = Scan::open(campaign)?;
+    let scan = Scan::open(campaign)?.writing();
     let suppression_warnings = scan.unreadable().to_vec();
     let summary = store.import(now, |importer| {
         scan.for_each(|scanned| Ok::<_, ImportError>(importer.write(to_store(scanned))?))

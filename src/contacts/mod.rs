@@ -215,6 +215,8 @@ pub struct Reader<'a> {
     csv: csv::Reader<LineIndex<BufReader<File>>>,
     /// The file's size in bytes, to estimate how many rows it has.
     size: u64,
+    /// The caller writes every row somewhere (see [`Reader::writing`]).
+    writing: bool,
 }
 
 impl std::fmt::Debug for Reader<'_> {
@@ -236,6 +238,7 @@ impl<'a> Reader<'a> {
             campaign,
             csv,
             size,
+            writing: false,
         })
     }
 

@@ -32,16 +32,27 @@ struct Done<T> {
     error: Option<ReadError>,
 }
 
-/// How many workers check records: one a core, at least 1, at most 8. The reader and the
-/// caller's thread take the rest of the time. Every worker checks numbers at once: the phone
-/// parser is shared without a lock. (On 2 cores, a second worker took `validate` on a million
-/// rows from 5.2 to 4.0 s, and peak memory up by 4 to 10 MiB: each thread that checks numbers
-/// keeps its own caches of the patterns it ran.)
-fn workers() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 8))
+/// How many workers check records on `cores` cores: one a core, at most 8, less the core a
+/// [`Reader::writing`] caller keeps busy, at least 1. The reader thread takes the rest of the
+/// time. Every worker checks numbers at once: the phone parser is shared without a lock, but each
+/// thread that checks numbers keeps its own caches of the patterns it ran, so a worker with
+/// nothing to do costs memory and gains nothing. On 2 cores a second worker took `validate` on a
+/// million rows from 5.2 to 4.0 s; the import, which writes every row to the state file on the
+/// caller's thread, took as long with one worker as with two, and 9 MiB less.
+fn workers(cores: usize, writing: bool) -> usize {
+    cores.saturating_sub(usize::from(writing)).clamp(1, 8)
 }
 
 impl Reader<'_> {
+    /// For a caller whose `each` writes every row (the import into the state file) and so keeps a
+    /// core of its own busy: one worker fewer checks rows.
+    pub fn writing(self) -> Self {
+        Reader {
+            writing: true,
+            ..self
+        }
+    }
+
     /// Reads every row, in CSV order, runs `work` on each one whose cells can be read (on
     /// worker threads; a problem it finds makes the row invalid) and calls `each` with it (on
     /// this thread). Stops at the first error of `each`, or of the CSV.
@@ -63,7 +74,8 @@ impl Reader<'_> {
         };
         let work = &work;
         std::thread::scope(|scope| {
-            let (to_workers, from_workers): (Vec<_>, Vec<_>) = (0..workers())
+            let cores = std::thread::available_parallelism().map_or(1, usize::from);
+            let (to_workers, from_workers): (Vec<_>, Vec<_>) = (0..workers(cores, self.writing))
                 .map(|_| {
                     let (to_worker, batches) = sync_channel::<Batch>(1);
                     let (done, from_worker) = sync_channel::<Done<T>>(1);
@@ -211,6 +223,15 @@ mod tests {
                 other => panic!("line {line}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_writing_caller_leaves_a_core_to_itself() {
+        assert_eq!(workers(2, false), 2);
+        assert_eq!(workers(2, true), 1);
+        assert_eq!(workers(1, true), 1);
+        assert_eq!(workers(4, true), 3);
+        assert_eq!(workers(16, false), 8);
     }
 
     #[test]
