@@ -3,12 +3,14 @@
 //!
 //! A key (the key column's value, or the number in E.164) is hashed with SipHash under keys drawn
 //! at random for each scan; the table maps that fingerprint to the line the key was first seen
-//! on. An entry is 12 bytes (the fingerprint as two `u32`s, so nothing pads it to 16), in an open
-//! table probed in order and kept at most 4/5 full, sized to the rows the scan expects once it has
-//! read a sample of the file, with a sixteenth to spare (not to a power of two): 16 bytes a row,
-//! 15 MiB for a million rows. (A `HashMap` of the same entries took 27 MiB: a control byte more
-//! an entry, and at a million rows a table of 2²¹ slots; sized by the first 512 rows, with half as
-//! many again to spare, this table took 17 MiB.)
+//! on. An entry is 12 bytes (the fingerprint as two `u32`s, so nothing pads it to 16), in open
+//! tables probed in order, each kept at most 4/5 full (not to a power of two): 16 bytes a row, 15
+//! MiB for a million rows, when the scan's estimate of its rows holds. (A `HashMap` of the same
+//! entries took 27 MiB: a control byte more an entry, and at a million rows a table of 2²¹ slots.)
+//!
+//! The table is 64 parts, chosen by a fingerprint's top bits, each sized and grown on its own: a
+//! part being rebuilt holds its old and new slots for a moment, a 64th of the whole, so the table
+//! can grow as the scan's estimate of its rows changes without ever holding two copies of itself.
 //!
 //! Two different keys share a fingerprint with a chance of about n²/2⁶⁵ for n rows (3·10⁻⁸ for
 //! a million): the later row would then be reported as repeating the earlier one, and the report
@@ -16,12 +18,33 @@
 
 use std::hash::{BuildHasher, RandomState};
 
+/// Parts of the table, by a fingerprint's top bits.
+const PARTS: usize = 64;
+
+/// The fewest slots a part starts with.
+const MIN_SLOTS: usize = 64;
+
 /// Keys seen so far, and the line each was first seen on.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Seen {
+    parts: Vec<Part>,
+    hasher: RandomState,
+}
+
+impl Default for Seen {
+    fn default() -> Seen {
+        Seen {
+            parts: (0..PARTS).map(|_| Part::default()).collect(),
+            hasher: RandomState::new(),
+        }
+    }
+}
+
+/// One part: an open table probed in order.
+#[derive(Debug, Default)]
+struct Part {
     slots: Vec<Slot>,
     len: usize,
-    hasher: RandomState,
 }
 
 /// A fingerprint (never 0) and its first line; all zeros is an empty slot.
@@ -32,20 +55,23 @@ impl Slot {
     fn fingerprint(self) -> [u32; 2] {
         [self.0[0], self.0[1]]
     }
-}
 
-/// The fewest slots a table starts with.
-const MIN_SLOTS: usize = 1024;
+    fn hash(self) -> u64 {
+        let [high, low] = self.fingerprint();
+        (u64::from(high) << 32) | u64::from(low)
+    }
+}
 
 impl Seen {
     /// Makes room for about `keys` keys in all. `keys` is an estimate, made again as a scan goes
-    /// on: the table is rebuilt only when `keys` would fill it past 4/5, and then with a
-    /// sixteenth to spare, so that estimates a little apart do not rebuild it each time (a table
-    /// being rebuilt holds both its old and new slots for a moment).
+    /// on: a part is rebuilt only when its share of `keys` would fill it past 4/5, and then with
+    /// a sixteenth to spare, so that estimates a little apart do not rebuild it each time.
     pub fn reserve(&mut self, keys: usize) {
-        let needed = keys.saturating_mul(5) / 4;
-        if needed > self.slots.len() {
-            self.rebuild(needed / 16 * 17);
+        let needed = keys.div_ceil(PARTS).saturating_mul(5) / 4;
+        for part in &mut self.parts {
+            if needed > part.slots.len() {
+                part.rebuild(needed / 16 * 17);
+            }
         }
     }
 
@@ -53,27 +79,41 @@ impl Seen {
     /// first seen on `line`).
     pub fn first_line(&mut self, key: &str, line: u64) -> Option<u64> {
         let hash = self.hasher.hash_one(key).max(1);
-        let fingerprint = [(hash >> 32) as u32, hash as u32];
-        if (self.len + 1) * 5 > self.slots.len() * 4 {
-            self.rebuild((self.slots.len() * 3 / 2).max(MIN_SLOTS));
+        let part = &mut self.parts[(hash >> 58) as usize];
+        if (part.len + 1) * 5 > part.slots.len() * 4 {
+            part.rebuild((part.slots.len() * 3 / 2).max(MIN_SLOTS));
         }
         let line = u32::try_from(line).unwrap_or(u32::MAX);
-        match self.find(hash) {
+        match part.find(hash) {
             Ok(first) => Some(u64::from(first)),
             Err(empty) => {
-                self.slots[empty] = Slot([fingerprint[0], fingerprint[1], line]);
-                self.len += 1;
+                part.slots[empty] = Slot([(hash >> 32) as u32, hash as u32, line]);
+                part.len += 1;
                 None
             }
         }
     }
 
+    /// How many keys it holds.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.parts.iter().map(|p| p.len).sum()
+    }
+
+    /// How many slots it holds.
+    #[cfg(test)]
+    fn slots(&self) -> usize {
+        self.parts.iter().map(|p| p.slots.len()).sum()
+    }
+}
+
+impl Part {
     /// The first line of fingerprint `hash`, or the empty slot where it goes.
     fn find(&self, hash: u64) -> Result<u32, usize> {
         let fingerprint = [(hash >> 32) as u32, hash as u32];
         let n = self.slots.len();
-        // The hash scaled onto the table: no power of two needed.
-        let mut i = ((u128::from(hash) * n as u128) >> 64) as usize;
+        // The hash below the bits that chose the part, scaled onto it: no power of two needed.
+        let mut i = ((u128::from(hash << 6) * n as u128) >> 64) as usize;
         loop {
             let slot = self.slots[i];
             if slot == Slot::default() {
@@ -90,9 +130,7 @@ impl Seen {
     fn rebuild(&mut self, slots: usize) {
         let old = std::mem::replace(&mut self.slots, vec![Slot::default(); slots]);
         for slot in old.into_iter().filter(|s| *s != Slot::default()) {
-            let [high, low] = slot.fingerprint();
-            let hash = (u64::from(high) << 32) | u64::from(low);
-            if let Err(empty) = self.find(hash) {
+            if let Err(empty) = self.find(slot.hash()) {
                 self.slots[empty] = slot;
             }
         }
@@ -118,6 +156,18 @@ mod tests {
     }
 
     #[test]
+    fn a_reservation_sizes_every_part_and_is_not_redone_for_a_close_estimate() {
+        let mut seen = Seen::default();
+        seen.reserve(1_000_000);
+        let slots = seen.slots();
+        assert!((1_300_000..1_350_000).contains(&slots), "{slots}");
+        seen.reserve(1_050_000);
+        assert_eq!(seen.slots(), slots, "within a sixteenth: not rebuilt");
+        seen.reserve(1_100_000);
+        assert!(seen.slots() > slots);
+    }
+
+    #[test]
     fn an_entry_takes_twelve_bytes() {
         assert_eq!(size_of::<Slot>(), 12);
     }
@@ -133,8 +183,10 @@ mod tests {
             for i in (0..100_000u64).step_by(7) {
                 assert_eq!(seen.first_line(&format!("K{i}"), 999_999), Some(i + 2));
             }
-            assert_eq!(seen.len, 100_000);
-            assert!(seen.slots.len() * 4 >= seen.len * 5, "at most 4/5 full");
+            assert_eq!(seen.len(), 100_000);
+            for part in &seen.parts {
+                assert!(part.slots.len() * 4 >= part.len * 5, "at most 4/5 full");
+            }
         }
     }
 }

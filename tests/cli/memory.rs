@@ -29,12 +29,17 @@ fn contacts(rows: u32) -> String {
 
 /// Peak resident memory, in KiB, of `validate` on a CSV with `rows` rows.
 fn peak_kib(rows: u32) -> u64 {
+    peak_kib_of(contacts(rows), rows)
+}
+
+/// Peak resident memory, in KiB, of `validate` on `csv`, which has `rows` rows.
+fn peak_kib_of(csv: String, rows: u32) -> u64 {
     let test = Test::demo()
         .edit_campaign(
             "  key_column: id\n",
             "  key_column: id\n  phone_column: phone\n",
         )
-        .file("contacts.csv", contacts(rows))
+        .file("contacts.csv", csv)
         .args(&["validate", "campaign.yaml"]);
     let mut child = test
         .command()
@@ -80,4 +85,34 @@ fn validating_200k_rows_uses_bounded_memory() {
         "peak grew from {small} KiB to {large} KiB: {per_row} bytes a row"
     );
     assert!(large < 64 * 1024, "peak RSS {large} KiB on 200,000 rows");
+}
+
+/// `short` rows of about 50 bytes, then `long` rows with a note of 1 KB.
+fn short_then_long(short: u32, long: u32) -> String {
+    let mut csv = String::from("id,first_name,phone,date,notes\n");
+    let note = "n".repeat(1_000);
+    for i in 0..short + long {
+        let notes = if i < short { "" } else { note.as_str() };
+        let _ = writeln!(
+            csv,
+            "{i},P{i},(415) 555-01{:02},2026-12-07,{notes}",
+            i % 100
+        );
+    }
+    csv
+}
+
+#[test]
+fn short_first_rows_do_not_size_the_duplicate_table_to_the_file() {
+    // 40,000 rows of 50 bytes then 40,000 of 1 KB: judged by its first rows, the 44 MB file would
+    // hold 900,000 rows, and a duplicate table for them takes 14 MiB. The table is sized to at
+    // most eight times the rows read (4 MiB here), so the file costs little more than its rows in
+    // flight.
+    let short = peak_kib_of(short_then_long(80_000, 0), 80_000);
+    let mixed = peak_kib_of(short_then_long(40_000, 40_000), 80_000);
+    eprintln!("peak RSS: all short {short} KiB, short then long {mixed} KiB");
+    assert!(
+        mixed < short + 8 * 1024,
+        "short rows first: {mixed} KiB against {short} KiB"
+    );
 }
