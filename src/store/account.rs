@@ -46,9 +46,6 @@ CREATE TABLE IF NOT EXISTS holds (
 ) STRICT;
 ";
 
-/// How long a write waits for another campaign's on the record.
-const BUSY: Duration = Duration::from_secs(10);
-
 /// The shared record of one account, opened by one campaign (its owner).
 #[derive(Debug)]
 pub struct Account {
@@ -96,25 +93,7 @@ impl Account {
         std::fs::create_dir_all(dir).map_err(io)?;
         let sql = super::sqlite(path.clone());
         let conn = Connection::open(&path).map_err(&sql)?;
-        conn.busy_timeout(BUSY).map_err(&sql)?;
-        // Campaigns started at the same instant (cron) may create the record together: turning a
-        // new file to WAL takes a lock that SQLite's busy handler does not wait for, so the one
-        // that finds it taken tries again, for as long as the busy handler would wait.
-        let deadline = std::time::Instant::now() + BUSY;
-        loop {
-            let setup = conn
-                .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-                .and_then(|()| conn.execute_batch(SCHEMA));
-            match setup {
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.code == rusqlite::ErrorCode::DatabaseBusy
-                        && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-                other => break other.map_err(&sql)?,
-            }
-        }
+        super::set_up(&conn, SCHEMA).map_err(&sql)?;
         let owner = std::path::absolute(owner)
             .unwrap_or_else(|_| owner.to_owned())
             .display()

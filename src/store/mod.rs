@@ -233,6 +233,34 @@ pub fn instant(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::MIN)
 }
 
+/// How long a statement waits for another connection's lock.
+const BUSY: Duration = Duration::from_secs(10);
+
+/// Sets up a connection to one of our files (a state file, an account's record): waits up to
+/// [`BUSY`] for another connection's lock, then WAL, `synchronous = NORMAL`, and `more` (pragmas,
+/// a schema). Processes that open a new file at the same instant (a run and `status`, campaigns
+/// on one key started by cron) may each find it taken: turning a new file to WAL takes a lock
+/// that SQLite's busy handler does not wait for, so the setup is tried again for as long as the
+/// handler would wait.
+pub(super) fn set_up(conn: &Connection, more: &str) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY)?;
+    let deadline = std::time::Instant::now() + BUSY;
+    loop {
+        let setup = conn
+            .execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+            .and_then(|()| conn.execute_batch(more));
+        match setup {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl Store {
     /// Opens (creating if needed) and migrates the state file.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
@@ -275,42 +303,38 @@ impl Store {
         // The runner cycles through a score of statements for every call; rusqlite keeps 16 by
         // default, and one evicted is parsed and planned again at its next use.
         self.conn.set_prepared_statement_cache_capacity(64);
-        self.conn
-            .busy_timeout(Duration::from_secs(10))
-            .and_then(|()| {
-                self.conn.execute_batch(
-                    "PRAGMA journal_mode = WAL;
-                     PRAGMA synchronous = NORMAL;
-                     PRAGMA foreign_keys = ON;",
-                )
-            })
-            .map_err(|e| self.err(e))
+        set_up(&self.conn, "PRAGMA foreign_keys = ON;").map_err(|e| self.err(e))
     }
 
     fn migrate(&mut self) -> Result<(), StoreError> {
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| self.err(e))?;
-        if version > MIGRATIONS.len() as i64 {
+        let sql = sqlite_at(&self.path);
+        let version = |conn: &Connection| {
+            conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+                .map_err(&sql)
+        };
+        let mut found = version(&self.conn)?;
+        // Each step reads the version again inside its write transaction: processes that open
+        // the file at the same instant migrate it once.
+        while MIGRATIONS.get(found as usize).is_some() {
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(&sql)?;
+            found = version(&tx)?;
+            if let Some(step) = MIGRATIONS.get(found as usize) {
+                tx.execute_batch(step)
+                    .and_then(|()| tx.pragma_update(None, "user_version", found + 1))
+                    .and_then(|()| tx.commit())
+                    .map_err(&sql)?;
+                found += 1;
+            }
+        }
+        if found > MIGRATIONS.len() as i64 {
             return Err(StoreError::TooNew {
                 path: self.path.clone(),
-                found: version,
+                found,
                 known: MIGRATIONS.len(),
             });
-        }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
-                path: self.path.clone(),
-                source: e,
-            })?;
-            tx.execute_batch(sql)
-                .and_then(|()| tx.pragma_update(None, "user_version", i as i64 + 1))
-                .and_then(|()| tx.commit())
-                .map_err(|e| StoreError::Sqlite {
-                    path: self.path.clone(),
-                    source: e,
-                })?;
         }
         Ok(())
     }
@@ -424,6 +448,24 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn processes_opening_a_new_state_file_at_once_all_open_it() {
+        for _ in 0..30 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s.db");
+            let barrier = std::sync::Barrier::new(6);
+            std::thread::scope(|scope| {
+                for _ in 0..6 {
+                    let (path, barrier) = (&path, &barrier);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        Store::open(path).unwrap();
+                    });
+                }
+            });
+        }
+    }
 
     /// Every state the store's SQL names comes from `state` (see [`sql_list`]): no state name
     /// in quotes in the store's code, its tests aside (they write rows as a fixture).
