@@ -99,15 +99,15 @@ impl Reader<'_> {
                 })
                 .unzip();
             scope.spawn(move || read(&mut self, &to_workers));
-            let mut rows = 0;
+            let mut read = 0;
             for (i, from_worker) in from_workers.iter().cycle().enumerate() {
                 let Ok(done) = from_worker.recv() else {
                     // The reader has stopped and this worker has sent everything.
                     return Ok(());
                 };
-                rows += done.rows.len();
+                read += done.rows.len();
                 if (i + 1) % SAMPLE == 0
-                    && let Some(rows) = estimate(size, rows, &done.rows)
+                    && let Some(rows) = estimate(size, read, &done.rows)
                 {
                     settle.seen.reserve(rows);
                 }

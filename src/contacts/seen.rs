@@ -18,8 +18,11 @@
 
 use std::hash::{BuildHasher, RandomState};
 
-/// Parts of the table, by a fingerprint's top bits.
-const PARTS: usize = 64;
+/// The fingerprint's top bits that choose its part of the table.
+const PART_BITS: u32 = 6;
+
+/// Parts of the table.
+const PARTS: usize = 1 << PART_BITS;
 
 /// The fewest slots a part starts with.
 const MIN_SLOTS: usize = 64;
@@ -52,6 +55,11 @@ struct Part {
 struct Slot([u32; 3]);
 
 impl Slot {
+    fn new(hash: u64, line: u32) -> Slot {
+        let [high, low] = fingerprint(hash);
+        Slot([high, low, line])
+    }
+
     fn fingerprint(self) -> [u32; 2] {
         [self.0[0], self.0[1]]
     }
@@ -60,6 +68,11 @@ impl Slot {
         let [high, low] = self.fingerprint();
         (u64::from(high) << 32) | u64::from(low)
     }
+}
+
+/// A hash as a slot keeps it: two `u32`s, so that nothing pads a slot to 16 bytes.
+fn fingerprint(hash: u64) -> [u32; 2] {
+    [(hash >> 32) as u32, hash as u32]
 }
 
 impl Seen {
@@ -79,7 +92,7 @@ impl Seen {
     /// first seen on `line`).
     pub fn first_line(&mut self, key: &str, line: u64) -> Option<u64> {
         let hash = self.hasher.hash_one(key).max(1);
-        let part = &mut self.parts[(hash >> 58) as usize];
+        let part = &mut self.parts[(hash >> (64 - PART_BITS)) as usize];
         if (part.len + 1) * 5 > part.slots.len() * 4 {
             part.rebuild((part.slots.len() * 3 / 2).max(MIN_SLOTS));
         }
@@ -87,7 +100,7 @@ impl Seen {
         match part.find(hash) {
             Ok(first) => Some(u64::from(first)),
             Err(empty) => {
-                part.slots[empty] = Slot([(hash >> 32) as u32, hash as u32, line]);
+                part.slots[empty] = Slot::new(hash, line);
                 part.len += 1;
                 None
             }
@@ -110,10 +123,10 @@ impl Seen {
 impl Part {
     /// The first line of fingerprint `hash`, or the empty slot where it goes.
     fn find(&self, hash: u64) -> Result<u32, usize> {
-        let fingerprint = [(hash >> 32) as u32, hash as u32];
+        let fingerprint = fingerprint(hash);
         let n = self.slots.len();
         // The hash below the bits that chose the part, scaled onto it: no power of two needed.
-        let mut i = ((u128::from(hash << 6) * n as u128) >> 64) as usize;
+        let mut i = ((u128::from(hash << PART_BITS) * n as u128) >> 64) as usize;
         loop {
             let slot = self.slots[i];
             if slot == Slot::default() {
